@@ -1,1 +1,17 @@
-export * from "./errors.js";
+/**
+ * `@strand/core`: a from-scratch HTTP/1.1 client for Node.js, built on one interface, {@link Agent}.
+ *
+ * @packageDocumentation
+ */
+export type { Agent, RequestOptions } from './agent.js';
+export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './body.js';
+export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './body-pipe.js';
+export { type Endpoint, type EndpointFactory, type StandardEndpointOptions, StandardEndpointFactory, TCPEndpoint, TLSEndpoint } from './endpoints.js';
+export * from './errors.js';
+export { Headers, type HeadersInit } from './headers.js';
+export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type InformationalResponse } from './http1/connection.js';
+export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from './http1/parser.js';
+export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
+export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
+export { HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
+export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';

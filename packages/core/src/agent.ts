@@ -1,0 +1,22 @@
+import type { BodyProducer } from './body.js';
+import type { HeadersInit } from './headers.js';
+import type { InformationalResponse } from './http1/connection.js';
+import type { Response } from './response.js';
+
+/** Per-request options every {@link Agent} accepts. Wrappers pass them through. */
+export interface RequestOptions {
+  /** Cancels the request in any phase, including while its body is read. */
+  signal?: AbortSignal | undefined;
+  /** Called for each interim 1xx response (100 Continue, 103 Early Hints...) before the final one. */
+  onInformational?: ((info: InformationalResponse) => void) | undefined;
+}
+
+/**
+ * The one way a request is made (Twisted's `IAgent`). `HttpAgent` talks to the network; every
+ * feature (redirects, decoding, retries, proxies) is another Agent that wraps one.
+ *
+ * The promise resolves when the response head has arrived; the body follows, streamed.
+ */
+export interface Agent {
+  request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response>;
+}

@@ -1,0 +1,177 @@
+import { type BodyEndReason, CancelledError, StrandError } from './errors.js';
+
+/**
+ * The controls a body consumer holds over the bytes coming to it (Twisted's push producer as
+ * seen from the protocol). Pausing stops reading from the socket; stopping abandons the body.
+ */
+export interface BodyTransport {
+  /** Stop delivering data until {@link resumeProducing}. Bytes already read are held, not lost. */
+  pauseProducing(): void;
+  /** Deliver again. */
+  resumeProducing(): void;
+  /** Abandon the body: the connection is closed and the protocol sees a {@link CancelledError}. */
+  stopProducing(): void;
+}
+
+/**
+ * A receiver for a response body, Twisted's `IProtocol` shape. Given to `Response.deliverBody`.
+ *
+ * @example
+ * ```ts
+ * response.deliverBody({
+ *   makeConnection(transport) { this.transport = transport; },
+ *   dataReceived(chunk) { process.stdout.write(chunk); },
+ *   connectionLost(reason) { console.log(reason instanceof ResponseDone ? 'done' : reason); },
+ * });
+ * ```
+ */
+export interface BodyProtocol {
+  /** Called first, with the transport that can pause, resume or stop the body. */
+  makeConnection?(transport: BodyTransport): void;
+  /** A piece of the body, framing removed. The buffer belongs to the protocol. */
+  dataReceived(chunk: Buffer): void;
+  /** Called once, last: {@link ResponseDone}, {@link PotentialDataLoss}, or a {@link StrandError}. */
+  connectionLost(reason: BodyEndReason): void;
+}
+
+/** What a {@link BodyPipe} asks of whatever feeds it (a connection, or an inner response's body). */
+export interface BodySource {
+  pauseBody(): void;
+  resumeBody(): void;
+  /** The consumer abandoned the body; `reason` is what the consumer will be told. */
+  stopBody(reason: StrandError): void;
+}
+
+/**
+ * Carries one response body from its source to exactly one {@link BodyProtocol}, in order, with
+ * back-pressure. Chunks that arrive before a protocol is attached, or while it is paused, are
+ * queued and the source is paused, so at most what the source had already read is held.
+ *
+ * States: `unattached` (queueing) -> `flowing` <-> `paused` -> `finished`. The end reason may
+ * arrive in any state and is delivered after every queued chunk.
+ */
+export class BodyPipe implements BodyTransport {
+  private protocol: BodyProtocol | null = null;
+  private readonly queue: Buffer[] = [];
+  private queueHead = 0;
+  private paused = true;
+  private delivering = false;
+  private endReason: BodyEndReason | null = null;
+  private finished = false;
+  private readonly source: BodySource;
+
+  constructor(source: BodySource) {
+    this.source = source;
+  }
+
+  /** True once a protocol has been attached. */
+  get attached(): boolean {
+    return this.protocol !== null;
+  }
+
+  /** True once the protocol has been told the body ended. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Source side: a body chunk. */
+  push(chunk: Buffer): void {
+    if (this.endReason !== null) return;
+    if (!this.paused && !this.delivering && this.queueHead === this.queue.length && this.protocol !== null) {
+      this.deliverChunk(this.protocol, chunk);
+      if (this.endReason !== null) this.flush();
+      return;
+    }
+    this.queue.push(chunk);
+    if (this.paused) this.source.pauseBody();
+  }
+
+  /** Source side: the body ended for this reason. Later calls are ignored. */
+  end(reason: BodyEndReason): void {
+    if (this.endReason !== null) return;
+    this.endReason = reason;
+    this.flush();
+  }
+
+  /** Consumer side: attach the protocol. Throws if one is attached already. */
+  attach(protocol: BodyProtocol): void {
+    if (this.protocol !== null) throw new StrandError('STRAND_BODY_ALREADY_CONSUMED', 'the response body has already been delivered to a consumer');
+    this.protocol = protocol;
+    protocol.makeConnection?.(this);
+    if (this.finished) return;
+    this.resumeProducing();
+  }
+
+  pauseProducing(): void {
+    if (this.paused || this.finished) return;
+    this.paused = true;
+    if (this.endReason === null) this.source.pauseBody();
+  }
+
+  resumeProducing(): void {
+    if (!this.paused || this.finished || this.protocol === null) return;
+    this.paused = false;
+    this.flush();
+    if (!this.paused && this.endReason === null) this.source.resumeBody();
+  }
+
+  stopProducing(): void {
+    if (this.finished) return;
+    const reason = new CancelledError('response body abandoned by its consumer');
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.endReason === null) {
+      this.endReason = reason;
+      this.source.stopBody(reason);
+    }
+    this.paused = false;
+    this.flush();
+  }
+
+  private flush(): void {
+    const protocol = this.protocol;
+    if (protocol === null || this.delivering || this.finished) return;
+    this.delivering = true;
+    try {
+      while (!this.paused && this.queueHead < this.queue.length && !this.finished) {
+        const chunk = this.queue[this.queueHead] as Buffer;
+        this.queue[this.queueHead++] = EMPTY;
+        this.deliverChunk(protocol, chunk);
+      }
+      if (this.queueHead === this.queue.length && this.queueHead > 0) {
+        this.queue.length = 0;
+        this.queueHead = 0;
+      }
+    } finally {
+      this.delivering = false;
+    }
+    if (this.endReason === null || this.finished) return;
+    if (this.queueHead < this.queue.length) {
+      // Data is still queued behind a paused consumer: a clean end waits for it; an error does
+      // not keep a paused consumer waiting for ever, and what is queued was partial anyway.
+      if (!(this.endReason instanceof StrandError)) return;
+      this.queue.length = 0;
+      this.queueHead = 0;
+    }
+    this.finished = true;
+    protocol.connectionLost(this.endReason);
+  }
+
+  private deliverChunk(protocol: BodyProtocol, chunk: Buffer): void {
+    try {
+      protocol.dataReceived(chunk);
+    } catch (error) {
+      // A consumer that throws has abandoned the body; tell it why, once.
+      const reason = new StrandError('STRAND_BODY_CONSUMER_FAILED', 'the body consumer threw while receiving data', { cause: error });
+      this.queue.length = 0;
+      this.queueHead = 0;
+      if (this.endReason === null) {
+        this.endReason = reason;
+        this.source.stopBody(reason);
+      }
+      this.paused = false;
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,271 @@
+import { Readable } from 'node:stream';
+import { type BodyLength } from './body.js';
+import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from './body-pipe.js';
+import { type BodyEndReason, BodyTooLargeError, InvalidArgumentError, StrandError } from './errors.js';
+import { Headers } from './headers.js';
+
+/** The request a response answers, as it was sent. */
+export interface RequestInfo {
+  readonly method: string;
+  /** The absolute URI, credentials included as given (redact before logging). */
+  readonly uri: string;
+  readonly headers: Headers;
+}
+
+/** What a {@link Response} is made of. Agents (and wrapper agents) construct responses. */
+export interface ResponseInit {
+  version: readonly [number, number];
+  code: number;
+  phrase: string;
+  headers: Headers;
+  length: BodyLength;
+  request: RequestInfo;
+  previousResponse?: Response | null;
+  /** Feeds the body; the response owns the pipe it makes from it. */
+  bodySource: BodySource;
+}
+
+/**
+ * An HTTP response whose head has arrived. The body is delivered afterwards, streamed, to exactly
+ * one consumer: {@link deliverBody} (Twisted's protocol), `for await` / {@link toReadable}, or
+ * {@link readBody}. Bytes are read from the connection only once a consumer asks for them.
+ *
+ * @example
+ * ```ts
+ * const response = await agent.request('GET', 'http://127.0.0.1:8080/');
+ * console.log(response.code, response.headers.get('content-type'));
+ * for await (const chunk of response) process.stdout.write(chunk);
+ * ```
+ */
+export class Response implements AsyncIterable<Buffer> {
+  /** HTTP version as `[major, minor]`. */
+  readonly version: readonly [number, number];
+  /** Status code, e.g. 200. */
+  readonly code: number;
+  /** Reason phrase as sent (may be empty). */
+  readonly phrase: string;
+  readonly headers: Headers;
+  /** Body length from Content-Length, or {@link UNKNOWN_LENGTH} (chunked, close-delimited). 0 when there is no body. */
+  readonly length: BodyLength;
+  /** The request this answers. */
+  readonly request: RequestInfo;
+  /** The response this one followed (a redirect), or null. Set by redirect agents. */
+  previousResponse: Response | null;
+  /** Trailer fields of a chunked body; empty until the body has ended. */
+  trailers: Headers;
+  /** @internal */
+  readonly _pipe: BodyPipe;
+
+  constructor(init: ResponseInit) {
+    this.version = init.version;
+    this.code = init.code;
+    this.phrase = init.phrase;
+    this.headers = init.headers;
+    this.length = init.length;
+    this.request = init.request;
+    this.previousResponse = init.previousResponse ?? null;
+    this.trailers = EMPTY_TRAILERS;
+    this._pipe = new BodyPipe(init.bodySource);
+  }
+
+  /** True once a consumer has taken the body. The body can be consumed only once. */
+  get bodyUsed(): boolean {
+    return this._pipe.attached;
+  }
+
+  /**
+   * Delivers the body to `protocol`: `makeConnection(transport)`, then `dataReceived(chunk)` for
+   * each piece, then `connectionLost(reason)` exactly once with {@link ResponseDone},
+   * {@link PotentialDataLoss} or an error. The transport pauses, resumes or abandons the body.
+   * Throws if the body was already consumed.
+   */
+  deliverBody(protocol: BodyProtocol): void {
+    this._pipe.attach(protocol);
+  }
+
+  /**
+   * Reads and discards the body so the connection can be reused. Resolves when the body has
+   * ended, whatever the reason; a body that fails is not an error here.
+   */
+  dump(): Promise<void> {
+    return new Promise((resolve) => {
+      this.deliverBody({ dataReceived() {}, connectionLost: () => resolve() });
+    });
+  }
+
+  /** The body as an async iterator of Buffers. A close-delimited end is a normal end. */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const iterator = new BodyIterator();
+    this.deliverBody(iterator);
+    return iterator;
+  }
+
+  /** The body as a Node `Readable` with back-pressure. */
+  toReadable(): Readable {
+    const receiver = new ReadableReceiver();
+    this.deliverBody(receiver);
+    return receiver.readable;
+  }
+}
+
+const EMPTY_TRAILERS = Headers.fromRaw([]);
+
+/** Async-iterator view of a body: keeps at most the chunks read while nobody was waiting. */
+class BodyIterator implements BodyProtocol, AsyncIterator<Buffer> {
+  private transport: BodyTransport | null = null;
+  private readonly chunks: Buffer[] = [];
+  private end: BodyEndReason | null = null;
+  private waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: unknown) => void } | null = null;
+
+  makeConnection(transport: BodyTransport): void {
+    this.transport = transport;
+  }
+
+  dataReceived(chunk: Buffer): void {
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting.resolve({ value: chunk, done: false });
+      return;
+    }
+    this.chunks.push(chunk);
+    this.transport?.pauseProducing();
+  }
+
+  connectionLost(reason: BodyEndReason): void {
+    this.end = reason;
+    const waiting = this.waiting;
+    if (waiting === null) return;
+    this.waiting = null;
+    if (reason instanceof StrandError) waiting.reject(reason);
+    else waiting.resolve({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<Buffer>> {
+    const chunk = this.chunks.shift();
+    if (chunk !== undefined) {
+      if (this.chunks.length === 0) this.transport?.resumeProducing();
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    const end = this.end;
+    if (end !== null) {
+      return end instanceof StrandError ? Promise.reject(end) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.transport?.resumeProducing();
+    });
+  }
+
+  /** `break` out of a `for await`: abandon the rest of the body. */
+  return(): Promise<IteratorResult<Buffer>> {
+    if (this.end === null) this.transport?.stopProducing();
+    this.chunks.length = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+}
+
+/** Bridges a body into a Node Readable, pausing the body when the Readable's buffer is full. */
+class ReadableReceiver implements BodyProtocol {
+  readonly readable: Readable;
+  private transport: BodyTransport | null = null;
+
+  constructor() {
+    this.readable = new Readable({
+      read: () => this.transport?.resumeProducing(),
+      destroy: (error, callback) => {
+        this.transport?.stopProducing();
+        callback(error);
+      },
+    });
+  }
+
+  makeConnection(transport: BodyTransport): void {
+    this.transport = transport;
+    transport.pauseProducing();
+  }
+
+  dataReceived(chunk: Buffer): void {
+    if (!this.readable.push(chunk)) this.transport?.pauseProducing();
+  }
+
+  connectionLost(reason: BodyEndReason): void {
+    this.transport = null;
+    if (reason instanceof StrandError) {
+      if (reason.code !== 'STRAND_CANCELLED' || !this.readable.destroyed) this.readable.destroy(reason);
+    } else {
+      this.readable.push(null);
+    }
+  }
+}
+
+/** Options of {@link readBody}. */
+export interface ReadBodyOptions {
+  /** Fail with {@link BodyTooLargeError} (and abandon the body) once more than this many bytes arrived. Default: no limit. */
+  maxBytes?: number;
+  /** Reject a close-delimited body ({@link PotentialDataLoss}) instead of accepting it. Default false. */
+  requireFraming?: boolean;
+}
+
+/**
+ * Reads a whole body into one Buffer. Rejects with the body's error, with
+ * {@link BodyTooLargeError} past `maxBytes`, or (with `requireFraming`) when the body's end
+ * could not be verified.
+ *
+ * @example
+ * ```ts
+ * const body = await readBody(response, { maxBytes: 1 << 20 });
+ * console.log(body.toString('utf8'));
+ * ```
+ */
+export function readBody(response: Response, options: ReadBodyOptions = {}): Promise<Buffer> {
+  const maxBytes = options.maxBytes ?? Infinity;
+  if (!(maxBytes >= 0)) throw new InvalidArgumentError(`readBody: maxBytes must be a non-negative number, got ${String(options.maxBytes)}`);
+  return new Promise((resolve, reject) => {
+    response.deliverBody(new BufferingReceiver(maxBytes, options.requireFraming === true, response.request.uri, resolve, reject));
+  });
+}
+
+class BufferingReceiver implements BodyProtocol {
+  private transport: BodyTransport | null = null;
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  private failed = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly requireFraming: boolean,
+    private readonly uri: string,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  makeConnection(transport: BodyTransport): void {
+    this.transport = transport;
+  }
+
+  dataReceived(chunk: Buffer): void {
+    if (this.failed) return;
+    this.total += chunk.length;
+    if (this.total > this.maxBytes) {
+      this.failed = true;
+      this.chunks.length = 0;
+      this.reject(new BodyTooLargeError(this.maxBytes, { url: this.uri }));
+      this.transport?.stopProducing();
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  connectionLost(reason: BodyEndReason): void {
+    if (this.failed) return;
+    if (reason instanceof StrandError) {
+      this.reject(reason);
+    } else if (this.requireFraming && reason.name === 'PotentialDataLoss') {
+      this.reject(new StrandError('STRAND_POTENTIAL_DATA_LOSS', 'the body was close-delimited; its completeness cannot be verified', { url: this.uri }));
+    } else {
+      this.resolve(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total));
+    }
+  }
+}
+

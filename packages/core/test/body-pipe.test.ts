@@ -1,0 +1,149 @@
+import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from '../src/body-pipe.js';
+import { type BodyEndReason, CancelledError, ResponseDone, ResponseFailedError, type StrandError } from '../src/errors.js';
+
+class RecordingSource implements BodySource {
+  readonly calls: string[] = [];
+  stopReason: StrandError | null = null;
+  pauseBody(): void {
+    this.calls.push('pause');
+  }
+  resumeBody(): void {
+    this.calls.push('resume');
+  }
+  stopBody(reason: StrandError): void {
+    this.calls.push('stop');
+    this.stopReason = reason;
+  }
+}
+
+class RecordingProtocol implements BodyProtocol {
+  transport!: BodyTransport;
+  readonly chunks: string[] = [];
+  reasons: BodyEndReason[] = [];
+  onData: ((chunk: Buffer) => void) | null = null;
+  makeConnection(transport: BodyTransport): void {
+    this.transport = transport;
+  }
+  dataReceived(chunk: Buffer): void {
+    this.chunks.push(chunk.toString());
+    this.onData?.(chunk);
+  }
+  connectionLost(reason: BodyEndReason): void {
+    this.reasons.push(reason);
+  }
+}
+
+describe('BodyPipe', () => {
+  it('queues chunks that arrive before a consumer and pauses the source', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    pipe.push(Buffer.from('a'));
+    pipe.push(Buffer.from('b'));
+    expect(source.calls).toEqual(['pause', 'pause']);
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    expect(protocol.chunks).toEqual(['a', 'b']);
+    expect(source.calls.at(-1)).toBe('resume');
+  });
+
+  it('delivers the end only after every queued chunk', () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    pipe.push(Buffer.from('x'));
+    pipe.end(new ResponseDone());
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    expect(protocol.chunks).toEqual(['x']);
+    expect(protocol.reasons).toHaveLength(1);
+    expect(protocol.reasons[0]).toBeInstanceOf(ResponseDone);
+    expect(pipe.done).toBe(true);
+  });
+
+  it('holds chunks while the consumer is paused and hands them over on resume, in order', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    protocol.transport.pauseProducing();
+    pipe.push(Buffer.from('1'));
+    pipe.push(Buffer.from('2'));
+    pipe.end(new ResponseDone());
+    expect(protocol.chunks).toEqual([]);
+    expect(protocol.reasons).toEqual([]);
+    protocol.transport.resumeProducing();
+    expect(protocol.chunks).toEqual(['1', '2']);
+    expect(protocol.reasons[0]).toBeInstanceOf(ResponseDone);
+  });
+
+  it('stops delivering within a burst when the consumer pauses from dataReceived', () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    pipe.push(Buffer.from('1'));
+    pipe.push(Buffer.from('2'));
+    const protocol = new RecordingProtocol();
+    protocol.onData = () => protocol.transport.pauseProducing();
+    pipe.attach(protocol);
+    expect(protocol.chunks).toEqual(['1']);
+    protocol.onData = null;
+    protocol.transport.resumeProducing();
+    expect(protocol.chunks).toEqual(['1', '2']);
+  });
+
+  it('tells a paused consumer about an error at once instead of leaving it waiting', () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    protocol.transport.pauseProducing();
+    pipe.push(Buffer.from('partial'));
+    const failure = new ResponseFailedError('lost');
+    pipe.end(failure);
+    expect(protocol.reasons).toEqual([failure]);
+  });
+
+  it('stopProducing abandons the body, stops the source and ends with CancelledError', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    protocol.transport.stopProducing();
+    expect(source.calls).toContain('stop');
+    expect(source.stopReason).toBeInstanceOf(CancelledError);
+    expect(protocol.reasons).toHaveLength(1);
+    expect(protocol.reasons[0]).toBeInstanceOf(CancelledError);
+    pipe.push(Buffer.from('late'));
+    pipe.end(new ResponseDone());
+    expect(protocol.chunks).toEqual([]);
+    expect(protocol.reasons).toHaveLength(1);
+  });
+
+  it('turns a consumer that throws into a stopped body with the error as cause', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    const protocol = new RecordingProtocol();
+    const bug = new Error('consumer bug');
+    protocol.onData = () => {
+      throw bug;
+    };
+    pipe.attach(protocol);
+    pipe.push(Buffer.from('x'));
+    expect(source.calls).toContain('stop');
+    expect(protocol.reasons).toHaveLength(1);
+    expect(protocol.reasons[0]).toMatchObject({ code: 'STRAND_BODY_CONSUMER_FAILED', cause: bug });
+  });
+
+  it('never touches the source after the body ended', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    pipe.end(new ResponseDone());
+    const protocol = new RecordingProtocol();
+    pipe.attach(protocol);
+    protocol.transport.pauseProducing();
+    protocol.transport.resumeProducing();
+    protocol.transport.stopProducing();
+    expect(source.calls).toEqual([]);
+  });
+
+  it('refuses a second consumer', () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    pipe.attach(new RecordingProtocol());
+    expect(() => pipe.attach(new RecordingProtocol())).toThrow(expect.objectContaining({ code: 'STRAND_BODY_ALREADY_CONSUMED' }));
+  });
+});

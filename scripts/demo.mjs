@@ -1,0 +1,83 @@
+// `pnpm demo`: starts an HTTP server on 127.0.0.1 (no internet needed) and runs a few requests
+// through @strand/core's agent, printing what came back. Grows as features land.
+import * as http from 'node:http';
+import { HttpAgent, BytesProducer, FileBodyProducer, readBody, ResponseDone, CancelledError } from '../packages/core/dist/index.mjs';
+import { Readable } from 'node:stream';
+
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString();
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(`line ${++n}\n`);
+        if (n === 5) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 20);
+      return;
+    }
+    if (req.url === '/slow') {
+      const timer = setTimeout(() => res.end('too late'), 5000);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, url: req.url, userAgent: req.headers['user-agent'], body }));
+  });
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const base = `http://127.0.0.1:${server.address().port}`;
+const agent = new HttpAgent();
+const show = (title) => console.log(`\n— ${title}`);
+
+show('GET with a custom User-Agent');
+let response = await agent.request('GET', `${base}/hello?lang=en`, { 'User-Agent': 'Strand demo' });
+console.log(`HTTP/${response.version.join('.')} ${response.code} ${response.phrase}`);
+for (const [name, value] of response.headers) console.log(`${name}: ${value}`);
+console.log((await readBody(response)).toString());
+
+show('POST a body from a BytesProducer');
+response = await agent.request('POST', `${base}/submit`, { 'Content-Type': 'text/plain' }, new BytesProducer('Hello, Strand!'));
+console.log(response.code, (await readBody(response)).toString());
+
+show('upload a stream of unknown length (sent chunked)');
+const stream = Readable.from(['one ', 'two ', 'three']);
+response = await agent.request('PUT', `${base}/upload`, null, new FileBodyProducer(stream));
+console.log(response.code, (await readBody(response)).toString());
+
+show('print a body as it streams, pausing after each line');
+response = await agent.request('GET', `${base}/stream`);
+await new Promise((resolve) => {
+  response.deliverBody({
+    makeConnection(transport) {
+      this.transport = transport;
+    },
+    dataReceived(chunk) {
+      process.stdout.write(`  got ${JSON.stringify(chunk.toString())}, pausing 10 ms\n`);
+      this.transport.pauseProducing();
+      setTimeout(() => this.transport.resumeProducing(), 10);
+    },
+    connectionLost(reason) {
+      console.log(`  body ended: ${reason instanceof ResponseDone ? 'ResponseDone' : reason}`);
+      resolve();
+    },
+  });
+});
+
+show('cancel a request whose answer is slow');
+try {
+  await agent.request('GET', `${base}/slow`, null, null, { signal: AbortSignal.timeout(100) });
+} catch (error) {
+  console.log(`  ${error instanceof CancelledError ? 'cancelled' : 'failed'}: ${error.code} ${error.message}`);
+}
+
+show('connection pool');
+console.log(agent.pool.stats());
+await agent.pool.closeCachedConnections();
+server.close();
+console.log('\ndemo done');
