@@ -15,3 +15,4 @@ export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';
+export { type Clock, type TimerHandle, ManualClock, systemClock } from './clock.js';
