@@ -1,7 +1,8 @@
 import type { BodyProducer } from './body.js';
 import type { HeadersInit } from './headers.js';
-import type { InformationalResponse } from './http1/connection.js';
+import type { ExchangeTimings, InformationalResponse } from './http1/connection.js';
 import type { Response } from './response.js';
+import type { TimeoutOptions } from './timeouts.js';
 
 /** Per-request options every {@link Agent} accepts. Wrappers pass them through. */
 export interface RequestOptions {
@@ -9,6 +10,16 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Called for each interim 1xx response (100 Continue, 103 Early Hints...) before the final one. */
   onInformational?: ((info: InformationalResponse) => void) | undefined;
+  /**
+   * Timeouts for this request: a number is the `total` in ms; an object sets named phases
+   * (`queue`, `connect`, `headers`, `bodyIdle`, `total`) over the agent's defaults.
+   */
+  timeout?: number | TimeoutOptions | undefined;
+  /**
+   * An object the agent fills with the clock times of the exchange's milestones (`start` must be
+   * set by the caller). Wrappers pass it down so the timings cover the final request.
+   */
+  timings?: ExchangeTimings | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Headers } from './headers.js';
 import { type BodyEndReason, CancelledError, StrandError } from './errors.js';
 
 /**
@@ -51,6 +52,8 @@ export interface BodySource {
  * arrive in any state and is delivered after every queued chunk.
  */
 export class BodyPipe implements BodyTransport {
+  /** Trailer fields, set by the source before it ends the body. */
+  trailers: Headers | null = null;
   private protocol: BodyProtocol | null = null;
   private readonly queue: Buffer[] = [];
   private queueHead = 0;

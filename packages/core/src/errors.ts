@@ -16,6 +16,9 @@
  * @packageDocumentation
  */
 
+import type { Headers } from './headers.js';
+import type { Response } from './response.js';
+
 /** Options shared by every Strand error constructor. */
 export interface StrandErrorOptions {
   /** The underlying error, kept as the standard `cause`. */
@@ -213,3 +216,156 @@ export class PotentialDataLoss {
 
 /** Why a response body stopped: complete, possibly complete, or a real error. */
 export type BodyEndReason = ResponseDone | PotentialDataLoss | StrandError;
+
+/** The named phases a timeout can cover; see `TimeoutOptions`. */
+export type TimeoutPhase = 'queue' | 'connect' | 'headers' | 'bodyIdle' | 'total';
+
+/**
+ * A per-phase timeout fired. `phase` names it; `sent` says whether any of the request may have
+ * reached the server (false for `queue` and `connect`: those are always safe to retry).
+ */
+export class TimeoutError extends StrandError {
+  readonly phase: TimeoutPhase;
+  /** The timeout's length in milliseconds. */
+  readonly timeout: number;
+  readonly sent: boolean;
+
+  constructor(phase: TimeoutPhase, timeout: number, sent: boolean, options?: StrandErrorOptions) {
+    super(TIMEOUT_CODES[phase], `${TIMEOUT_TEXT[phase]} timed out after ${timeout} ms`, options);
+    this.phase = phase;
+    this.timeout = timeout;
+    this.sent = sent;
+  }
+}
+
+const TIMEOUT_CODES: Record<TimeoutPhase, string> = {
+  queue: 'STRAND_QUEUE_TIMEOUT',
+  connect: 'STRAND_CONNECT_TIMEOUT',
+  headers: 'STRAND_HEADERS_TIMEOUT',
+  bodyIdle: 'STRAND_BODY_TIMEOUT',
+  total: 'STRAND_TOTAL_TIMEOUT',
+};
+
+const TIMEOUT_TEXT: Record<TimeoutPhase, string> = {
+  queue: 'waiting for a free connection',
+  connect: 'connecting',
+  headers: 'waiting for the response head',
+  bodyIdle: 'waiting for more of the response body',
+  total: 'the request',
+};
+
+/**
+ * A redirect was not followed. `response` is the redirect (3xx) response that could not be
+ * followed; its body has already been discarded so its connection could be reused.
+ *
+ * Codes: `STRAND_REDIRECT_UNSUPPORTED_SCHEME` (a `Location` that is not http or https),
+ * `STRAND_REDIRECT_INVALID_LOCATION` (a `Location` that is not a URL, or several different ones),
+ * `STRAND_REDIRECT_BODY_NOT_REPLAYABLE` (the redirect needs the request body again and the
+ * producer cannot replay it), and {@link TooManyRedirectsError}'s code.
+ */
+export class RedirectError extends StrandError {
+  /** The 3xx response that was not followed (body discarded). */
+  readonly response: Response;
+
+  constructor(code: string, message: string, response: Response, options?: StrandErrorOptions) {
+    super(code, message, options);
+    this.response = response;
+  }
+}
+
+/** The redirect limit was reached. `response` is the last redirect response (body discarded). */
+export class TooManyRedirectsError extends RedirectError {
+  /** The number of redirects that were allowed. */
+  readonly limit: number;
+
+  constructor(limit: number, response: Response, options?: StrandErrorOptions) {
+    super('STRAND_TOO_MANY_REDIRECTS', `more than ${limit} redirects`, response, options);
+    this.limit = limit;
+  }
+}
+
+/**
+ * An HTTP proxy did not open the `CONNECT` tunnel: it answered with a status other than 2xx
+ * (`statusCode`; 407 means the proxy wants credentials, code `STRAND_PROXY_AUTH_REQUIRED`), or
+ * with something that is not HTTP (`statusCode` 0, the parse error as `cause`). Nothing was
+ * sent to the origin. Code `STRAND_PROXY_TUNNEL_FAILED` otherwise.
+ */
+export class ProxyError extends StrandError {
+  /** The proxy's status code, or 0 when it sent no valid response head. */
+  readonly statusCode: number;
+  /** The proxy's response headers (e.g. `Proxy-Authenticate`), or null. */
+  readonly headers: Headers | null;
+
+  constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions) {
+    super(statusCode === 407 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+}
+
+/**
+ * A `Content-Encoding` could not be decoded: the compressed data is corrupt or truncated, or the
+ * response stacks more encodings than allowed. The body ends with this error; what was delivered
+ * before it is not the whole body.
+ */
+export class DecodingError extends StrandError {
+  /** The content-coding that failed, e.g. `gzip`, or the whole header for too many codings. */
+  readonly encoding: string;
+
+  constructor(encoding: string, message: string, options?: StrandErrorOptions) {
+    super('STRAND_DECODING_FAILED', message, options);
+    this.encoding = encoding;
+  }
+}
+
+/**
+ * The TLS handshake failed: nothing of the request was sent. Subclasses name the reason; the
+ * Node/OpenSSL error (with its `code`, e.g. `CERT_HAS_EXPIRED`) is the `cause`.
+ */
+export class TLSError extends ConnectError {
+  constructor(message: string, options?: StrandErrorOptions, code = 'STRAND_TLS_FAILED') {
+    super(message, options, code);
+  }
+}
+
+/** The server's certificate failed verification. Subclasses name the common reasons. */
+export class TLSCertificateError extends TLSError {
+  constructor(message: string, options?: StrandErrorOptions, code = 'STRAND_TLS_CERT_INVALID') {
+    super(message, options, code);
+  }
+}
+
+/** The server's certificate does not name the host (`ERR_TLS_CERT_ALTNAME_INVALID`). */
+export class TLSHostnameMismatchError extends TLSCertificateError {
+  constructor(message: string, options?: StrandErrorOptions) {
+    super(message, options, 'STRAND_TLS_HOSTNAME_MISMATCH');
+  }
+}
+
+/**
+ * The server's certificate does not lead to a trusted root: signed by an unknown CA,
+ * self-signed, or sent without its intermediate certificates.
+ */
+export class TLSUnknownCAError extends TLSCertificateError {
+  constructor(message: string, options?: StrandErrorOptions) {
+    super(message, options, 'STRAND_TLS_UNKNOWN_CA');
+  }
+}
+
+/** A certificate of the server's chain has expired (`CERT_HAS_EXPIRED`). */
+export class TLSCertificateExpiredError extends TLSCertificateError {
+  constructor(message: string, options?: StrandErrorOptions) {
+    super(message, options, 'STRAND_TLS_CERT_EXPIRED');
+  }
+}
+
+/**
+ * The TLS handshake failed for a reason other than the server's certificate: the server
+ * requires a client certificate or rejected ours, no TLS version or cipher in common, the server
+ * does not offer HTTP/1.1 over ALPN, does not speak TLS, or closed the connection mid-handshake.
+ */
+export class TLSHandshakeError extends TLSError {
+  constructor(message: string, options?: StrandErrorOptions) {
+    super(message, options, 'STRAND_TLS_HANDSHAKE_FAILED');
+  }
+}

@@ -1,11 +1,15 @@
 import type { Agent, RequestOptions } from './agent.js';
 import type { BodyProducer } from './body.js';
+import type { Clock } from './clock.js';
 import { type EndpointFactory, StandardEndpointFactory } from './endpoints.js';
+import { RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
 import type { HeadersInit } from './headers.js';
+import type { ExchangeTimings, HTTP11Connection } from './http1/connection.js';
 import type { ParserLimits } from './http1/parser.js';
-import { prepareRequest } from './http1/serializer.js';
+import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 import { HTTPConnectionPool } from './pool.js';
 import type { Response } from './response.js';
+import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 
 /** Options of {@link HttpAgent}. */
 export interface HttpAgentOptions {
@@ -17,14 +21,18 @@ export interface HttpAgentOptions {
   maxHeaderBytes?: number;
   /** Max header fields in a response head or trailers. Default 128. */
   maxHeaderCount?: number;
+  /** Default phase timeouts for every request ({@link DEFAULT_TIMEOUTS} otherwise); a request's `timeout` overrides them. */
+  timeouts?: TimeoutOptions;
 }
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
  * The base {@link Agent}: HTTP/1.1 over TCP or TLS, with a connection pool.
  *
  * @example
  * ```ts
- * const agent = new HttpAgent();
+ * const agent = new HttpAgent({ timeouts: { connect: 5000, headers: 30000 } });
  * const response = await agent.request('GET', 'http://127.0.0.1:8080/', { 'User-Agent': 'demo' });
  * console.log(response.code, (await readBody(response)).toString());
  * ```
@@ -34,13 +42,17 @@ export class HttpAgent implements Agent {
   readonly pool: HTTPConnectionPool;
   private readonly endpointFactory: EndpointFactory;
   private readonly limits: ParserLimits;
+  private readonly timeouts: ResolvedTimeouts;
+  private readonly clock: Clock;
 
   constructor(options: HttpAgentOptions = {}) {
     this.pool = options.pool ?? new HTTPConnectionPool();
+    this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();
     this.limits = {};
     if (options.maxHeaderBytes !== undefined) this.limits.maxHeaderBytes = options.maxHeaderBytes;
     if (options.maxHeaderCount !== undefined) this.limits.maxHeaderCount = options.maxHeaderCount;
+    this.timeouts = resolveTimeouts(DEFAULT_TIMEOUTS, options.timeouts, 'timeouts');
   }
 
   /** An agent on a given endpoint factory (a Unix socket, a tunnel, an in-memory transport). */
@@ -50,9 +62,52 @@ export class HttpAgent implements Agent {
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
     const prepared = prepareRequest(method, uri, headers, body);
-    const endpoint = this.endpointFactory.endpointForURI(prepared.url);
-    const signal = options.signal;
-    const connection = await this.pool.getConnection(endpoint, this.limits, signal);
-    return connection.request(prepared, { signal, onInformational: options.onInformational, connectionClose: !this.pool.persistent });
+    const timeouts = options.timeout === undefined ? this.timeouts : resolveTimeouts(this.timeouts, options.timeout);
+    const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
+    const response = await this.exchange(prepared, options, timeouts, timings);
+    response.timings = timings;
+    return response;
   }
+
+  private async exchange(prepared: PreparedRequest, options: RequestOptions, timeouts: ResolvedTimeouts, timings: ExchangeTimings, retried = false): Promise<Response> {
+    const endpoint = this.endpointFactory.endpointForURI(prepared.url);
+    const startedAt = timings.start;
+    const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, startedAt + timeouts.total - this.clock.now());
+    const connection: HTTP11Connection = await this.pool.acquire(endpoint, {
+      limits: this.limits,
+      signal: options.signal,
+      url: prepared.url.href,
+      queueTimeout: Math.min(timeouts.queue, remaining),
+      connectTimeout: Math.min(timeouts.connect, remaining),
+      onConnect: (phase, now) => {
+        if (phase === 'start') timings.connectStart = now;
+        else timings.connectEnd = now;
+      },
+    });
+    timings.acquired = this.clock.now();
+    const reused = connection.exchanges > 0;
+    try {
+      return await connection.request(prepared, {
+        signal: options.signal,
+        onInformational: options.onInformational,
+        connectionClose: !this.pool.persistent,
+        timeouts,
+        startedAt,
+        timings,
+      });
+    } catch (error) {
+      if (!retried && reused && this.pool.retryAutomatically && isRetrySafe(prepared, error)) {
+        return this.exchange(prepared, options, timeouts, timings, true);
+      }
+      throw error;
+    }
+  }
+}
+
+/** A failure on a reused connection before any response byte, for a request that may be sent again. */
+function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
+  const beforeResponse = error instanceof RequestTransmissionFailedError || (error instanceof ResponseNeverReceivedError && error.bytesReceived === 0);
+  if (!beforeResponse) return false;
+  if (!IDEMPOTENT.has(prepared.method)) return false;
+  return prepared.body === null || prepared.body.replayable;
 }

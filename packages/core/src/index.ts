@@ -9,10 +9,11 @@ export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from
 export { type Endpoint, type EndpointFactory, type StandardEndpointOptions, StandardEndpointFactory, TCPEndpoint, TLSEndpoint } from './endpoints.js';
 export * from './errors.js';
 export { Headers, type HeadersInit } from './headers.js';
-export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type InformationalResponse } from './http1/connection.js';
+export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type ExchangeTimings, type InformationalResponse } from './http1/connection.js';
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from './http1/parser.js';
 export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
-export { HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
+export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
+export { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';
 export { type Clock, type TimerHandle, ManualClock, systemClock } from './clock.js';

@@ -1,5 +1,6 @@
+import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import type { Endpoint } from './endpoints.js';
-import { InvalidArgumentError } from './errors.js';
+import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from './errors.js';
 import { type ConnectionOwner, HTTP11Connection } from './http1/connection.js';
 import type { ParserLimits } from './http1/parser.js';
 
@@ -9,100 +10,320 @@ export interface HTTPConnectionPoolOptions {
   persistent?: boolean;
   /** Idle connections kept per endpoint; more are closed. Default 256 (Node's `maxFreeSockets`). */
   maxPersistentPerHost?: number;
+  /** Connections open at once per endpoint (in use or connecting); further requests wait in a FIFO queue. Default Infinity. */
+  maxConnectionsPerHost?: number;
+  /**
+   * How long an idle connection is kept, in ms. Default 30 s. A server's `Keep-Alive: timeout=N`
+   * shortens it to N seconds less a margin of one second, so a request never races the server
+   * closing the socket.
+   */
+  cachedConnectionTimeout?: number;
+  /**
+   * Retry a request once, transparently, when it failed on a *reused* connection before any
+   * response byte arrived, if the method is idempotent and the body can be replayed (the server
+   * most likely closed the idle connection as the request was sent). Default true.
+   */
+  retryAutomatically?: boolean;
+  /** The clock for idle expiry and queue timeouts. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Connection counts of one endpoint, from {@link HTTPConnectionPool.stats}. */
 export interface PoolHostStats {
+  /** Connections open or being opened. */
   open: number;
+  /** Open connections waiting in the pool for a request. */
   idle: number;
+  /** Open connections carrying a request (or being opened for one). */
   inUse: number;
+  /** Requests waiting for a connection because of `maxConnectionsPerHost`. */
+  queued: number;
+}
+
+/** What a caller of {@link HTTPConnectionPool.acquire} passes. */
+export interface AcquireOptions {
+  limits?: ParserLimits | undefined;
+  signal?: AbortSignal | undefined;
+  /** Longest wait in the queue, ms. */
+  queueTimeout?: number | undefined;
+  /** Longest connect (TCP + TLS), ms. */
+  connectTimeout?: number | undefined;
+  /** URL for error messages. */
+  url?: string | undefined;
+  /** Called when a new connection starts and ends opening (for timings). */
+  onConnect?: ((phase: 'start' | 'end', now: number) => void) | undefined;
+}
+
+const MARGIN_MS = 1000;
+
+interface Waiter {
+  readonly endpoint: Endpoint;
+  readonly options: AcquireOptions;
+  readonly resolve: (connection: HTTP11Connection) => void;
+  readonly reject: (error: StrandError) => void;
+  timer: TimerHandle | null;
+  done: boolean;
+  cleanup?: () => void;
+}
+
+/** Book-keeping for one endpoint key. */
+class HostState {
+  /** Idle connections, most recently used last (handed out LIFO so cold ones expire). */
+  readonly idle: HTTP11Connection[] = [];
+  /** Connections open or connecting. */
+  open = 0;
+  /** FIFO of waiting requests; `head` is the index of the first live one. */
+  readonly waiters: (Waiter | null)[] = [];
+  head = 0;
+
+  get queued(): number {
+    let n = 0;
+    for (let i = this.head; i < this.waiters.length; i++) if (this.waiters[i] != null) n++;
+    return n;
+  }
+
+  shiftWaiter(): Waiter | null {
+    while (this.head < this.waiters.length) {
+      const waiter = this.waiters[this.head];
+      this.waiters[this.head++] = null;
+      if (waiter !== null && waiter !== undefined && !waiter.done) return waiter;
+    }
+    this.waiters.length = 0;
+    this.head = 0;
+    return null;
+  }
 }
 
 /**
  * Keeps connections per endpoint and hands an idle one out before opening another (Twisted's
- * `HTTPConnectionPool`). A connection returns here only after its response was read to the end;
- * one the server closed, or that received stray bytes, is dropped, never handed out.
+ * `HTTPConnectionPool`). Rules:
+ *
+ * - A connection returns here only after its response was read to the end; one the server
+ *   closed, or that received stray bytes, is dropped, never handed out.
+ * - Idle connections beyond `maxPersistentPerHost` are closed, and each is closed after
+ *   `cachedConnectionTimeout` (or the server's shorter `Keep-Alive: timeout`).
+ * - At most `maxConnectionsPerHost` connections per endpoint; later requests queue in order, and
+ *   a request cancelled while queued leaves the queue at once.
  */
 export class HTTPConnectionPool implements ConnectionOwner {
-  /** Whether connections are kept between requests. */
   readonly persistent: boolean;
-  /** Idle connections kept per endpoint. */
   readonly maxPersistentPerHost: number;
-  private readonly idle = new Map<string, HTTP11Connection[]>();
-  private readonly open = new Map<string, number>();
+  readonly maxConnectionsPerHost: number;
+  readonly cachedConnectionTimeout: number;
+  readonly retryAutomatically: boolean;
+  readonly clock: Clock;
+  private readonly hosts = new Map<string, HostState>();
+  private expiryTimer: TimerHandle | null = null;
+  private idleCount = 0;
 
   constructor(options: HTTPConnectionPoolOptions = {}) {
     this.persistent = options.persistent ?? true;
-    this.maxPersistentPerHost = options.maxPersistentPerHost ?? 256;
-    if (!Number.isInteger(this.maxPersistentPerHost) || this.maxPersistentPerHost < 0) {
-      throw new InvalidArgumentError(`maxPersistentPerHost must be a non-negative integer, got ${String(options.maxPersistentPerHost)}`);
-    }
+    this.maxPersistentPerHost = checkCount(options.maxPersistentPerHost, 256, 'maxPersistentPerHost', 0);
+    this.maxConnectionsPerHost = checkCount(options.maxConnectionsPerHost, Infinity, 'maxConnectionsPerHost', 1);
+    this.cachedConnectionTimeout = checkCount(options.cachedConnectionTimeout, 30_000, 'cachedConnectionTimeout', 0);
+    this.retryAutomatically = options.retryAutomatically ?? true;
+    this.clock = options.clock ?? systemClock;
   }
 
-  /** Returns an idle connection to `endpoint` or opens a new one. */
-  getConnection(endpoint: Endpoint, limits: ParserLimits | undefined, signal?: AbortSignal): Promise<HTTP11Connection> {
+  /**
+   * Resolves with an idle connection to `endpoint`, a newly opened one, or (at the cap) the
+   * first one freed. Rejects with a connect error, a queue or connect {@link TimeoutError}, or
+   * {@link CancelledError}.
+   */
+  acquire(endpoint: Endpoint, options: AcquireOptions = {}): Promise<HTTP11Connection> {
     const key = endpoint.key;
-    const idle = this.idle.get(key);
-    if (idle !== undefined) {
-      let connection = idle.pop();
-      while (connection !== undefined) {
-        if (connection.isIdle) return Promise.resolve(connection);
-        connection.close();
-        connection = idle.pop();
-      }
+    let host = this.hosts.get(key);
+    if (host === undefined) {
+      host = new HostState();
+      this.hosts.set(key, host);
     }
-    return endpoint.connect(signal).then((socket) => {
-      this.open.set(key, (this.open.get(key) ?? 0) + 1);
-      return new HTTP11Connection(socket, key, this, limits);
-    });
+    const idle = this.takeIdle(host);
+    if (idle !== null) return Promise.resolve(idle);
+    if (options.signal?.aborted === true) {
+      return Promise.reject(new CancelledError('request cancelled before it was sent', { url: options.url, cause: options.signal.reason }));
+    }
+    if (host.open < this.maxConnectionsPerHost) return this.openConnection(host, endpoint, options);
+    return this.enqueue(host, endpoint, options);
   }
 
   /** @internal Called by a connection whose exchange ended cleanly. */
   connectionIdle(connection: HTTP11Connection): void {
-    if (!this.persistent) {
+    const host = this.hosts.get(connection.key);
+    if (host === undefined || !this.persistent) {
       connection.close();
       return;
     }
-    let idle = this.idle.get(connection.key);
-    if (idle === undefined) {
-      idle = [];
-      this.idle.set(connection.key, idle);
+    const waiter = host.shiftWaiter();
+    if (waiter !== null) {
+      this.settle(waiter);
+      waiter.resolve(connection);
+      return;
     }
-    if (idle.length >= this.maxPersistentPerHost) {
+    if (host.idle.length >= this.maxPersistentPerHost || this.idleLifetime(connection) <= 0) {
       connection.close();
       return;
     }
-    idle.push(connection);
+    host.idle.push(connection);
+    this.idleCount++;
+    this.scheduleExpiry();
   }
 
   /** @internal Called once by a connection that closed. */
   connectionClosed(connection: HTTP11Connection): void {
-    const key = connection.key;
-    const open = (this.open.get(key) ?? 1) - 1;
-    if (open <= 0) this.open.delete(key);
-    else this.open.set(key, open);
-    const idle = this.idle.get(key);
-    if (idle === undefined) return;
-    const index = idle.indexOf(connection);
-    if (index !== -1) idle.splice(index, 1);
-    if (idle.length === 0) this.idle.delete(key);
+    const host = this.hosts.get(connection.key);
+    if (host === undefined) return;
+    host.open--;
+    const index = host.idle.indexOf(connection);
+    if (index !== -1) {
+      host.idle.splice(index, 1);
+      this.idleCount--;
+    }
+    this.serveQueue(host);
+    this.forgetIfUnused(connection.key, host);
   }
 
-  /** Closes every idle connection. Connections in use are closed when their exchange ends. */
+  /** Closes every idle connection. Connections in use are closed or kept when their exchange ends. */
   closeCachedConnections(): Promise<void> {
-    const all = [...this.idle.values()].flat();
-    this.idle.clear();
-    for (const connection of all) connection.close();
+    for (const host of [...this.hosts.values()]) {
+      for (const connection of host.idle.splice(0)) {
+        this.idleCount--;
+        connection.close();
+      }
+    }
+    if (this.expiryTimer !== null) {
+      this.clock.clearTimeout(this.expiryTimer);
+      this.expiryTimer = null;
+    }
     return Promise.resolve();
   }
 
-  /** Open, idle and in-use connections per endpoint key. */
+  /** Open, idle, in-use connections and queued requests per endpoint key. */
   stats(): Record<string, PoolHostStats> {
     const result: Record<string, PoolHostStats> = {};
-    for (const [key, open] of this.open) {
-      const idle = this.idle.get(key)?.length ?? 0;
-      result[key] = { open, idle, inUse: open - idle };
+    for (const [key, host] of this.hosts) {
+      const idle = host.idle.length;
+      result[key] = { open: host.open, idle, inUse: host.open - idle, queued: host.queued };
     }
     return result;
   }
+
+  private takeIdle(host: HostState): HTTP11Connection | null {
+    const now = this.clock.now();
+    let connection = host.idle.pop();
+    while (connection !== undefined) {
+      this.idleCount--;
+      if (connection.isIdle && now - connection.idleSince < this.idleLifetime(connection)) return connection;
+      connection.close();
+      connection = host.idle.pop();
+    }
+    return null;
+  }
+
+  private idleLifetime(connection: HTTP11Connection): number {
+    return Math.min(this.cachedConnectionTimeout, connection.keepAliveHint - MARGIN_MS);
+  }
+
+  private openConnection(host: HostState, endpoint: Endpoint, options: AcquireOptions): Promise<HTTP11Connection> {
+    host.open++;
+    const clock = this.clock;
+    options.onConnect?.('start', clock.now());
+    const connectTimeout = options.connectTimeout ?? Infinity;
+    let signal = options.signal;
+    let timer: TimerHandle | null = null;
+    let timedOut: TimeoutError | null = null;
+    if (connectTimeout !== Infinity) {
+      const controller = new AbortController();
+      timer = clock.setTimeout(() => {
+        timedOut = new TimeoutError('connect', connectTimeout, false, { url: options.url ?? endpoint.key });
+        controller.abort(timedOut);
+      }, connectTimeout);
+      signal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
+    }
+    return endpoint.connect(signal).then(
+      (socket) => {
+        if (timer !== null) clock.clearTimeout(timer);
+        options.onConnect?.('end', clock.now());
+        return new HTTP11Connection(socket, endpoint.key, this, options.limits, clock);
+      },
+      (error: unknown) => {
+        if (timer !== null) clock.clearTimeout(timer);
+        host.open--;
+        this.serveQueue(host);
+        this.forgetIfUnused(endpoint.key, host);
+        throw timedOut ?? error;
+      },
+    );
+  }
+
+  private enqueue(host: HostState, endpoint: Endpoint, options: AcquireOptions): Promise<HTTP11Connection> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { endpoint, options, resolve, reject, timer: null, done: false };
+      const signal = options.signal;
+      const leave = (error: StrandError): void => {
+        if (waiter.done) return;
+        this.settle(waiter);
+        const index = host.waiters.indexOf(waiter, host.head);
+        if (index !== -1) host.waiters[index] = null;
+        reject(error);
+        this.forgetIfUnused(endpoint.key, host);
+      };
+      if (signal !== undefined) {
+        const onAbort = (): void => leave(new CancelledError('request cancelled while waiting for a connection', { url: options.url, cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      const queueTimeout = options.queueTimeout ?? Infinity;
+      if (queueTimeout !== Infinity) {
+        waiter.timer = this.clock.setTimeout(() => leave(new TimeoutError('queue', queueTimeout, false, { url: options.url ?? endpoint.key })), queueTimeout);
+      }
+      host.waiters.push(waiter);
+    });
+  }
+
+  /** Marks a waiter as served or gone and releases its timer and listener. */
+  private settle(waiter: Waiter): void {
+    waiter.done = true;
+    if (waiter.timer !== null) this.clock.clearTimeout(waiter.timer);
+    waiter.cleanup?.();
+  }
+
+  /** A slot freed up: open a connection for the first live waiter. */
+  private serveQueue(host: HostState): void {
+    while (host.open < this.maxConnectionsPerHost) {
+      const waiter = host.shiftWaiter();
+      if (waiter === null) return;
+      this.settle(waiter);
+      this.openConnection(host, waiter.endpoint, waiter.options).then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  private forgetIfUnused(key: string, host: HostState): void {
+    if (host.open === 0 && host.idle.length === 0 && host.queued === 0 && this.hosts.get(key) === host) this.hosts.delete(key);
+  }
+
+  /** Runs one coarse expiry timer while there are idle connections. */
+  private scheduleExpiry(): void {
+    if (this.expiryTimer !== null || this.idleCount === 0) return;
+    const tick = Math.max(100, Math.min(1000, Math.floor(this.cachedConnectionTimeout / 4)));
+    this.expiryTimer = this.clock.setTimeout(this.expire, tick);
+  }
+
+  private readonly expire = (): void => {
+    this.expiryTimer = null;
+    const now = this.clock.now();
+    for (const host of [...this.hosts.values()]) {
+      for (const connection of [...host.idle]) {
+        if (now - connection.idleSince >= this.idleLifetime(connection)) connection.close();
+      }
+    }
+    this.scheduleExpiry();
+  };
+}
+
+function checkCount(value: number | undefined, fallback: number, option: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (value !== Infinity && !Number.isInteger(value))) {
+    throw new InvalidArgumentError(`${option} must be an integer of at least ${min} (or Infinity), got ${String(value)}`);
+  }
+  return value;
 }

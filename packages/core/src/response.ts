@@ -3,6 +3,7 @@ import { type BodyLength } from './body.js';
 import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from './body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, InvalidArgumentError, StrandError } from './errors.js';
 import { Headers } from './headers.js';
+import type { ExchangeTimings } from './http1/connection.js';
 
 /** The request a response answers, as it was sent. */
 export interface RequestInfo {
@@ -51,8 +52,8 @@ export class Response implements AsyncIterable<Buffer> {
   readonly request: RequestInfo;
   /** The response this one followed (a redirect), or null. Set by redirect agents. */
   previousResponse: Response | null;
-  /** Trailer fields of a chunked body; empty until the body has ended. */
-  trailers: Headers;
+  /** Clock times of the exchange's milestones, filled by the agent (the `end` arrives with the body's end). */
+  timings: ExchangeTimings | null = null;
   /** @internal */
   readonly _pipe: BodyPipe;
 
@@ -64,8 +65,17 @@ export class Response implements AsyncIterable<Buffer> {
     this.length = init.length;
     this.request = init.request;
     this.previousResponse = init.previousResponse ?? null;
-    this.trailers = EMPTY_TRAILERS;
     this._pipe = new BodyPipe(init.bodySource);
+  }
+
+  /** Trailer fields of a chunked body; empty until the body has ended. */
+  get trailers(): Headers {
+    let trailers = this._pipe.trailers;
+    if (trailers === null) {
+      trailers = Headers.fromRaw([]);
+      if (this._pipe.done) this._pipe.trailers = trailers;
+    }
+    return trailers;
   }
 
   /** True once a consumer has taken the body. The body can be consumed only once. */
@@ -84,12 +94,24 @@ export class Response implements AsyncIterable<Buffer> {
   }
 
   /**
-   * Reads and discards the body so the connection can be reused. Resolves when the body has
-   * ended, whatever the reason; a body that fails is not an error here.
+   * Reads and discards the body so the connection can go back to the pool. A body longer than
+   * `maxBytes` (default 1 MiB) is not worth reading: the connection is closed instead. Resolves
+   * when the body has ended, whatever the reason; a failing body is not an error here.
    */
-  dump(): Promise<void> {
+  dump(maxBytes = 1 << 20): Promise<void> {
     return new Promise((resolve) => {
-      this.deliverBody({ dataReceived() {}, connectionLost: () => resolve() });
+      let seen = 0;
+      let transport: BodyTransport | null = null;
+      this.deliverBody({
+        makeConnection: (t) => {
+          transport = t;
+        },
+        dataReceived: (chunk) => {
+          seen += chunk.length;
+          if (seen > maxBytes) transport?.stopProducing();
+        },
+        connectionLost: () => resolve(),
+      });
     });
   }
 
@@ -108,7 +130,6 @@ export class Response implements AsyncIterable<Buffer> {
   }
 }
 
-const EMPTY_TRAILERS = Headers.fromRaw([]);
 
 /** Async-iterator view of a body: keeps at most the chunks read while nobody was waiting. */
 class BodyIterator implements BodyProtocol, AsyncIterator<Buffer> {

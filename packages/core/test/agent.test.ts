@@ -78,14 +78,18 @@ beforeAll(async () => {
           res.writeEarlyHints({ link: '</style.css>; rel=preload' });
           res.end('after hints');
           return;
-        case '/slow-head':
-          setTimeout(() => res.end('late'), 2000);
+        case '/slow-head': {
+          const timer = setTimeout(() => res.end('late'), 2000);
+          res.on('close', () => clearTimeout(timer));
           return;
-        case '/slow-body':
+        }
+        case '/slow-body': {
           res.writeHead(200, { 'content-length': '10' });
           res.write('12345');
-          setTimeout(() => res.end('67890'), 2000);
+          const timer = setTimeout(() => res.end('67890'), 2000);
+          res.on('close', () => clearTimeout(timer));
           return;
+        }
         default:
           res.end('ok');
       }
@@ -305,13 +309,13 @@ describe('HttpAgent: persistent connections', () => {
       expect((await readBody(response)).toString()).toBe('ok');
     }
     expect(server.accepted - before).toBe(1);
-    expect(Object.values(agent.pool.stats())).toEqual([{ open: 1, idle: 1, inUse: 0 }]);
+    expect(Object.values(agent.pool.stats())).toEqual([{ open: 1, idle: 1, inUse: 0, queued: 0 }]);
   });
 
   it('opens separate connections for concurrent requests and keeps them all', async () => {
     const responses = await Promise.all([1, 2, 3].map(() => agent.request('GET', `${server.url}/`)));
     await Promise.all(responses.map((r) => readBody(r)));
-    expect(Object.values(agent.pool.stats())).toEqual([{ open: 3, idle: 3, inUse: 0 }]);
+    expect(Object.values(agent.pool.stats())).toEqual([{ open: 3, idle: 3, inUse: 0, queued: 0 }]);
     await agent.pool.closeCachedConnections();
     expect(agent.pool.stats()).toEqual({});
     expect(await eventually(() => server.openSockets() === 0)).toBe(true);

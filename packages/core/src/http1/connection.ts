@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type BodyConsumer, type BodyProducer, UNKNOWN_LENGTH } from '../body.js';
-import type { BodySource } from '../body-pipe.js';
+import type { BodyPipe, BodySource } from '../body-pipe.js';
+import { type Clock, systemClock } from '../clock.js';
 import {
   CancelledError,
   ParseError,
@@ -11,9 +12,11 @@ import {
   ResponseNeverReceivedError,
   PotentialDataLoss,
   StrandError,
+  TimeoutError,
 } from '../errors.js';
 import { Headers } from '../headers.js';
 import { Response } from '../response.js';
+import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
 import { CHUNKED_TERMINATOR, type PreparedRequest, chunkHeader, serializeHead } from './serializer.js';
 
@@ -32,6 +35,33 @@ export interface ExchangeOptions {
   connectionClose?: boolean | undefined;
   /** Override the request target (absolute-form for proxies). */
   target?: string | undefined;
+  /** Phase timeouts; `headers`, `bodyIdle` and `total` are enforced here. */
+  timeouts?: ResolvedTimeouts | undefined;
+  /** When the exchange started (clock time), for the `total` timeout. Default: now. */
+  startedAt?: number | undefined;
+  /** Filled in as the exchange progresses. */
+  timings?: ExchangeTimings | undefined;
+}
+
+/**
+ * Clock times (`Clock.now()`, milliseconds) of an exchange's milestones. Fields are set as they
+ * happen; the agent adds the ones before the connection (queue, connect).
+ */
+export interface ExchangeTimings {
+  /** The agent was asked for the request. */
+  start: number;
+  /** A connection was in hand (after any queueing and connecting). */
+  acquired?: number;
+  /** A new connection started opening (absent when an idle one was reused). */
+  connectStart?: number;
+  /** The new connection was ready (TCP connected, TLS handshaken). */
+  connectEnd?: number;
+  /** The request, body included, was fully handed to the socket. */
+  sent?: number;
+  /** The response head was parsed. */
+  head?: number;
+  /** The response body ended (complete, or failed). */
+  end?: number;
 }
 
 /** Told about a connection's life; the pool is the usual owner. */
@@ -60,19 +90,22 @@ export type ConnectionState = 'idle' | 'sending' | 'waiting' | 'receiving' | 'cl
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** One HTTP/1.1 connection over any connected Duplex: writes a request, reads its response. */
-export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, BodySource {
+export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, BodySource, TimedExchange {
   /** Where the connection is; see {@link ConnectionState}. */
   state: ConnectionState = 'idle';
   /** How many exchanges this connection has started (a value above 1 means it was reused). */
   exchanges = 0;
   /** The pool key this connection belongs to. */
   readonly key: string;
-  /** When the connection last became idle (ms since the epoch), for pool housekeeping. */
+  /** When the connection last became idle (clock time), for pool housekeeping. */
   idleSince = 0;
+  /** How long the server said it keeps an idle connection (`Keep-Alive: timeout=N`), in ms; Infinity if it did not say. */
+  keepAliveHint = Infinity;
 
   private readonly socket: Duplex;
   private readonly parser: ResponseParser;
   private readonly owner: ConnectionOwner;
+  private readonly clock: Clock;
 
   // The current exchange.
   private uri = '';
@@ -80,7 +113,9 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private method = '';
   private resolveHead: ((response: Response) => void) | null = null;
   private rejectHead: ((error: unknown) => void) | null = null;
-  private response: Response | null = null;
+  private pipe: BodyPipe | null = null;
+  /** The response just handed out, held only until the end of the socket read that produced it. */
+  private currentResponse: Response | null = null;
   private producer: BodyProducer | null = null;
   private producerPaused = false;
   private bodyChunked = false;
@@ -96,11 +131,19 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private informationalCallback: ((info: InformationalResponse) => void) | null = null;
   private readPaused = false;
   private socketError: Error | null = null;
+  private timeouts: ResolvedTimeouts = DEFAULT_TIMEOUTS;
+  private timed = false;
+  private totalDeadline = Infinity;
+  private headersDeadline = Infinity;
+  private lastActivity = 0;
+  private timings: ExchangeTimings | null = null;
+  private watched = false;
 
-  constructor(socket: Duplex, key: string, owner: ConnectionOwner, limits?: ParserLimits) {
+  constructor(socket: Duplex, key: string, owner: ConnectionOwner, limits?: ParserLimits, clock: Clock = systemClock) {
     this.socket = socket;
     this.key = key;
     this.owner = owner;
+    this.clock = clock;
     this.parser = new ResponseParser(this, limits);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
@@ -134,14 +177,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.uri = uri;
     this.method = req.method;
     this.requestHeaders = req.headers;
-    this.response = null;
+    this.pipe = null;
     this.producer = null;
     this.producerPaused = false;
     this.bodyChunked = req.framing === 'chunked';
     this.bodyExpected = req.contentLength;
     this.bodyWritten = 0;
     this.requestDone = false;
-    this.closeAfter = options.connectionClose === true;
+    this.closeAfter = options.connectionClose === true || wantsClose(req.headers);
     this.closeDelimited = false;
     this.keepAlive = false;
     this.messageComplete = false;
@@ -157,6 +200,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       this.signal = signal;
       signal.addEventListener('abort', this.onAbort);
     }
+    this.timings = options.timings ?? null;
+    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.timeouts = timeouts;
+    this.headersDeadline = Infinity;
+    this.totalDeadline = (options.startedAt ?? this.clock.now()) + timeouts.total;
+    const shortest = Math.min(timeouts.headers, timeouts.bodyIdle, timeouts.total);
+    this.timed = shortest !== Infinity;
+    if (this.timed) sweeperFor(this.clock).add(this, shortest);
 
     const head = serializeHead(req, { connectionClose: this.closeAfter, ...(options.target === undefined ? {} : { target: options.target }) });
     const socket = this.socket;
@@ -230,6 +281,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
   onHead(head: ResponseHead): void {
     this.keepAlive = head.keepAlive;
+    if (head.keepAlive) this.keepAliveHint = keepAliveTimeout(head.rawHeaders);
     this.closeDelimited = head.framing === 'close';
     const response = new Response({
       version: [head.versionMajor, head.versionMinor],
@@ -240,8 +292,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       request: { method: this.method, uri: this.uri, headers: this.requestHeaders as Headers },
       bodySource: this,
     });
-    this.response = response;
+    this.pipe = response._pipe;
     this.state = 'receiving';
+    this.lastActivity = this.clock.now();
+    if (this.timings !== null) this.timings.head = this.lastActivity;
+    this.currentResponse = response;
     const resolve = this.resolveHead;
     this.resolveHead = null;
     this.rejectHead = null;
@@ -249,11 +304,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   onBody(chunk: Buffer): void {
-    (this.response as Response)._pipe.push(chunk);
+    (this.pipe as BodyPipe).push(chunk);
   }
 
   onTrailers(rawTrailers: string[]): void {
-    (this.response as Response).trailers = Headers.fromRaw(rawTrailers);
+    (this.pipe as BodyPipe).trailers = Headers.fromRaw(rawTrailers);
   }
 
   onComplete(): void {
@@ -271,7 +326,32 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   resumeBody(): void {
     if (!this.readPaused) return;
     this.readPaused = false;
+    this.lastActivity = this.clock.now();
     if (this.state !== 'closed') this.socket.resume();
+  }
+
+  /** Fails the exchange if one of its deadlines has passed (called by the timeout sweeper). */
+  checkTimeouts(now: number): void {
+    switch (this.state) {
+      case 'idle':
+      case 'closed':
+        return;
+      case 'sending':
+        break;
+      case 'waiting':
+        if (now >= this.headersDeadline) {
+          this.fail(new TimeoutError('headers', this.timeouts.headers, true, { url: this.uri }));
+          return;
+        }
+        break;
+      case 'receiving':
+        if (!this.readPaused && now - this.lastActivity >= this.timeouts.bodyIdle) {
+          this.fail(new TimeoutError('bodyIdle', this.timeouts.bodyIdle, true, { url: this.uri }));
+          return;
+        }
+        break;
+    }
+    if (now >= this.totalDeadline) this.fail(new TimeoutError('total', this.timeouts.total, true, { url: this.uri }));
   }
 
   stopBody(reason: StrandError): void {
@@ -290,6 +370,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       case 'waiting':
       case 'receiving': {
         this.bytesReceived += chunk.length;
+        this.lastActivity = this.clock.now();
         let consumed: number;
         try {
           consumed = this.parser.execute(chunk);
@@ -297,7 +378,10 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
           this.fail(this.parseFailure(error));
           return;
         }
-        if (this.messageComplete) this.completeExchange(consumed === chunk.length);
+        if (this.messageComplete) {
+          this.currentResponse = null;
+          this.completeExchange(consumed === chunk.length);
+        } else if (this.state === 'receiving' && !this.watched && this.pipe !== null && !this.pipe.attached) this.watchAbandonment();
         return;
       }
       case 'closed':
@@ -355,6 +439,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.requestDone = true;
     this.producer = null;
     if (this.state === 'sending') this.state = 'waiting';
+    if (this.timed || this.timings !== null) {
+      const now = this.clock.now();
+      this.headersDeadline = now + this.timeouts.headers;
+      if (this.timings !== null) this.timings.sent = now;
+    }
   }
 
   private producerFinished(exchange: number, producer: BodyProducer): void {
@@ -384,18 +473,18 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
   /** The response message is complete; `clean` is false when stray bytes followed it. */
   private completeExchange(clean: boolean): void {
-    const response = this.response as Response;
+    const pipe = this.pipe as BodyPipe;
     const reusable = clean && this.keepAlive && !this.closeDelimited && !this.closeAfter && this.requestDone;
     if (!this.requestDone) {
       // The server answered before the request body was written: stop sending; the connection's
       // framing is unknown now, so it is closed below.
       this.stopProducer();
     }
-    this.detachSignal();
-    this.response = null;
+    this.endExchange();
+    this.pipe = null;
     if (reusable) {
       this.state = 'idle';
-      this.idleSince = Date.now();
+      this.idleSince = this.clock.now();
       if (this.readPaused) {
         this.readPaused = false;
         this.socket.resume();
@@ -403,7 +492,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     } else {
       this.teardown();
     }
-    response._pipe.end(this.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
+    pipe.end(this.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
     if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
   }
 
@@ -430,15 +519,15 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       reason = new ResponseFailedError('the connection was lost before the response body was complete', { url: this.uri, cause });
     }
     this.stopProducer();
-    this.detachSignal();
-    const response = this.response;
+    this.endExchange();
+    const pipe = this.pipe;
     const reject = this.rejectHead;
-    this.response = null;
+    this.pipe = null;
     this.resolveHead = null;
     this.rejectHead = null;
     this.teardown();
     if (reject !== null) reject(reason);
-    if (response !== null) response._pipe.end(reason);
+    if (pipe !== null) pipe.end(reason);
   }
 
   private stopProducer(): void {
@@ -452,11 +541,44 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     }
   }
 
-  private detachSignal(): void {
+  /** Releases what the exchange held: the abort listener, the timeout registration, the GC watch. */
+  private endExchange(): void {
     const signal = this.signal;
-    if (signal === null) return;
-    this.signal = null;
-    signal.removeEventListener('abort', this.onAbort);
+    if (signal !== null) {
+      this.signal = null;
+      signal.removeEventListener('abort', this.onAbort);
+    }
+    if (this.timed) {
+      this.timed = false;
+      sweeperFor(this.clock).delete(this);
+    }
+    if (this.watched) {
+      this.watched = false;
+      abandonedBodies.unregister(this);
+    }
+    if (this.timings !== null) {
+      this.timings.end = this.clock.now();
+      this.timings = null;
+    }
+  }
+
+  /**
+   * The response was handed out with its body still on the socket and nobody reading it. If the
+   * caller drops the response without reading, close the connection when the response is
+   * garbage-collected rather than pinning the socket for ever.
+   */
+  private watchAbandonment(): void {
+    this.watched = true;
+    // The registry holds the response weakly; the connection only holds the pipe.
+    abandonedBodies.register(this.currentResponse as Response, { connection: this, exchange: this.exchanges }, this);
+    this.currentResponse = null;
+  }
+
+  /** @internal Called when the response of `exchange` was garbage-collected unread. */
+  abandoned(exchange: number): void {
+    if (exchange !== this.exchanges || this.state !== 'receiving') return;
+    this.watched = false;
+    this.fail(new CancelledError('the response was dropped without reading its body', { url: this.uri }));
   }
 
   private teardown(): void {
@@ -465,4 +587,25 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.socket.destroy();
     this.owner.connectionClosed(this);
   }
+}
+
+const abandonedBodies = new FinalizationRegistry<{ connection: HTTP11Connection; exchange: number }>((held) => {
+  held.connection.abandoned(held.exchange);
+});
+
+/** Whether the caller's own headers ask for `Connection: close`. */
+function wantsClose(headers: Headers): boolean {
+  const value = headers.get('connection');
+  return value !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(value);
+}
+
+/** The `timeout=N` of a `Keep-Alive` response header, in ms; Infinity when absent or invalid. */
+export function keepAliveTimeout(rawHeaders: readonly string[]): number {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+    const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d{1,9})"?/i.exec(rawHeaders[i + 1] as string);
+    if (match !== null) return Number(match[1]) * 1000;
+  }
+  return Infinity;
 }

@@ -162,6 +162,8 @@ export class ResponseParser {
   private offset = 0;
   private failure: unknown = null;
   private isHeadRequest = false;
+  /** The request was CONNECT: a 2xx answer turns the connection into a tunnel after its head. */
+  private isConnectRequest = false;
   /** A byte of a status line was seen since reset (empty lines before it do not count). */
   private sawHead = false;
 
@@ -208,6 +210,7 @@ export class ResponseParser {
     this.offset = 0;
     this.failure = null;
     this.isHeadRequest = method === 'HEAD';
+    this.isConnectRequest = method === 'CONNECT';
     this.sawHead = false;
     this.remaining = 0;
     this.chunkLineBytes = 0;
@@ -681,7 +684,9 @@ export class ResponseParser {
     const connection = this.connection;
     let framing: BodyFraming;
     let contentLength = -1;
-    if (code < 200 || code === 204 || code === 304 || this.isHeadRequest) {
+    // RFC 9110 §9.3.6: after a 2xx to CONNECT the connection is a tunnel; any Content-Length or
+    // Transfer-Encoding in that head is ignored.
+    if (code < 200 || code === 204 || code === 304 || this.isHeadRequest || (this.isConnectRequest && code < 300)) {
       framing = 'none';
     } else if (this.te.present) {
       if (this.contentLength !== -1) throw this.fail('CONFLICTING_FRAMING', 'both Transfer-Encoding and Content-Length are present', i);
