@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Where Debian installs nginx. */
+export const NGINX_BINARY = '/usr/sbin/nginx';
+
+/** A running nginx on loopback, with a temp dir holding its config, logs and files. */
+export interface NginxServer {
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Whether interop tests can run. Locally a missing nginx skips them with a message; in CI
+ * (`CI` set) it is a failure, because `.ci/run` installs it.
+ */
+export function nginxAvailable(): boolean {
+  if (fs.existsSync(NGINX_BINARY)) return true;
+  if (process.env['CI'] !== undefined) throw new Error(`nginx is required in CI but ${NGINX_BINARY} is missing (.ci/run installs it with apt-get)`);
+  console.warn(`skipping nginx interop tests: ${NGINX_BINARY} not found (apt-get install nginx)`);
+  return false;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts nginx with `serverBlock` (the inside of one `server { }`), listening on a free port. */
+export async function startNginx(serverBlock: (port: number, dir: string) => string, prepare?: (dir: string) => void): Promise<NginxServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-nginx-'));
+  fs.mkdirSync(path.join(dir, 'www'));
+  prepare?.(dir);
+  // nginx's workers drop root for 'nobody' when started as root: let them read the files.
+  fs.chmodSync(dir, 0o755);
+  fs.chmodSync(path.join(dir, 'www'), 0o755);
+  for (const file of fs.readdirSync(path.join(dir, 'www'))) fs.chmodSync(path.join(dir, 'www', file), 0o644);
+  const port = await freePort();
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  default_type application/octet-stream;
+  server {
+    ${serverBlock(port, dir)}
+  }
+}
+`;
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const child: ChildProcess = spawn(NGINX_BINARY, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not start listening: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    port,
+    dir,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
