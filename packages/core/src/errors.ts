@@ -286,9 +286,10 @@ export class TooManyRedirectsError extends RedirectError {
 
 /**
  * An HTTP proxy did not open the `CONNECT` tunnel: it answered with a status other than 2xx
- * (`statusCode`; 407 means the proxy wants credentials, code `STRAND_PROXY_AUTH_REQUIRED`), or
- * with something that is not HTTP (`statusCode` 0, the parse error as `cause`). Nothing was
- * sent to the origin. Code `STRAND_PROXY_TUNNEL_FAILED` otherwise.
+ * (`statusCode`), or with something that is not HTTP (`statusCode` 0, the parse error as
+ * `cause`). Nothing was sent to the origin. Code `STRAND_PROXY_AUTH_REQUIRED` when the proxy
+ * wants (other) credentials — 407, or 401 as some proxies (tinyproxy) send — and
+ * `STRAND_PROXY_TUNNEL_FAILED` otherwise.
  */
 export class ProxyError extends StrandError {
   /** The proxy's status code, or 0 when it sent no valid response head. */
@@ -297,7 +298,7 @@ export class ProxyError extends StrandError {
   readonly headers: Headers | null;
 
   constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions) {
-    super(statusCode === 407 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
+    super(statusCode === 407 || statusCode === 401 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
     this.statusCode = statusCode;
     this.headers = headers;
   }

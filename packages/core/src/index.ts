@@ -6,7 +6,34 @@
 export type { Agent, RequestOptions } from './agent.js';
 export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './body.js';
 export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './body-pipe.js';
-export { type Endpoint, type EndpointFactory, type StandardEndpointOptions, StandardEndpointFactory, TCPEndpoint, TLSEndpoint } from './endpoints.js';
+export {
+  type ConnectOptions,
+  type Endpoint,
+  type EndpointFactory,
+  type StandardEndpointOptions,
+  type UnixSocketOptions,
+  StandardEndpointFactory,
+  TCPEndpoint,
+  TLSEndpoint,
+  UNIX_SOCKET_SCHEME,
+  UnixSocketEndpoint,
+  UnixSocketEndpointFactory,
+  connectError,
+  tlsError,
+  unixSocketPath,
+  unixSocketURL,
+} from './endpoints.js';
+export {
+  type BrowserLikePolicyOptions,
+  type ClientCertificateOptions,
+  type HostnameMapping,
+  type InsecurePolicyOptions,
+  type TLSPolicy,
+  BrowserLikePolicyForHTTPS,
+  HostnameMappingPolicy,
+  InsecurePolicyForHTTPS,
+  defaultTLSPolicy,
+} from './tls-policy.js';
 export * from './errors.js';
 export { Headers, type HeadersInit } from './headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type ExchangeTimings, type InformationalResponse } from './http1/connection.js';

@@ -15,6 +15,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { Headers } from '../headers.js';
+import { tlsError } from '../endpoints.js';
 import { Response } from '../response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
@@ -507,6 +508,10 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     let reason: StrandError;
     if (error !== null) {
       reason = error;
+    } else if (state !== 'receiving' && this.bytesReceived === 0 && isTLSFailure(this.socketError)) {
+      // TLS 1.3 servers reject a missing client certificate only after the handshake: the
+      // alert arrives as the first thing we read.
+      reason = tlsError(this.socketError, this.uri);
     } else if (state === 'sending') {
       reason = new RequestTransmissionFailedError('the connection was lost while sending the request', { url: this.uri, cause });
     } else if (state === 'waiting') {
@@ -608,4 +613,9 @@ export function keepAliveTimeout(rawHeaders: readonly string[]): number {
     if (match !== null) return Number(match[1]) * 1000;
   }
   return Infinity;
+}
+
+function isTLSFailure(error: Error | null): error is Error {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_SSL_');
 }

@@ -122,8 +122,8 @@ function parseUri(uri: unknown): URL {
   } else {
     throw new InvalidRequestError(`invalid URL: expected a string or a URL, got ${typeName(uri)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidRequestError(`unsupported URL scheme "${escapeForMessage(url.protocol.slice(0, -1))}": only http and https are supported`, { url });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'http+unix:') {
+    throw new InvalidRequestError(`unsupported URL scheme "${escapeForMessage(url.protocol.slice(0, -1))}": only http, https and http+unix are supported`, { url });
   }
   if (url.hostname === '') throw new InvalidRequestError('invalid URL: it has no host', { url });
   return url;
@@ -218,7 +218,8 @@ export function prepareRequest(method: string, uri: string | URL, headers?: Head
     }
   }
 
-  let hostHeader = url.host;
+  // An http+unix URL's host is the percent-encoded socket path, not a name the server knows.
+  let hostHeader = url.protocol === 'http+unix:' ? 'localhost' : url.host;
   if (host !== undefined) {
     if (!isVisibleAscii(host)) {
       throw new InvalidHeaderError('Host', 'invalid Host header: it must be a non-empty host[:port] of visible ASCII', { url });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type EndpointFactory, HttpAgent, HTTPConnectionPool, ResponseDone, StandardEndpointFactory, readBody } from '../../src/index.js';
+import { BrowserLikePolicyForHTTPS, type EndpointFactory, HttpAgent, HTTPConnectionPool, ResponseDone, StandardEndpointFactory, TLSUnknownCAError, readBody } from '../../src/index.js';
 import { type NginxServer, nginxAvailable, startNginx } from '../support/nginx.js';
 import { delay } from '../support/servers.js';
 
@@ -9,6 +9,7 @@ const available = nginxAvailable();
 const describeNginx = available ? describe : describe.skip;
 
 const LARGE_SIZE = 24 * 1024 * 1024;
+const FIXTURES = path.resolve(__dirname, '../fixtures/tls');
 
 describeNginx('interop: nginx', () => {
   let nginx: NginxServer;
@@ -16,8 +17,11 @@ describeNginx('interop: nginx', () => {
 
   beforeAll(async () => {
     nginx = await startNginx(
-      (port, dir) => `
+      (port, dir, tlsPort) => `
     listen 127.0.0.1:${port};
+    listen 127.0.0.1:${tlsPort} ssl;
+    ssl_certificate ${FIXTURES}/localhost.pem;
+    ssl_certificate_key ${FIXTURES}/localhost.key;
     keepalive_requests 100000;
     root ${dir}/www;
     location = /small { return 200 "hello from nginx\\n"; }
@@ -115,6 +119,20 @@ describeNginx('interop: nginx', () => {
     const again = await agent.request('GET', url('/hinted/page.txt'));
     await readBody(again);
     await agent.pool.closeCachedConnections();
+  });
+
+  it('talks TLS to nginx with the test CA, verifying its certificate, and reuses the connection', async () => {
+    const ca = fs.readFileSync(path.join(FIXTURES, 'ca.pem'));
+    const agent = new HttpAgent({ endpointFactory: new StandardEndpointFactory({ tlsPolicy: new BrowserLikePolicyForHTTPS({ ca }) }) });
+    for (let i = 0; i < 20; i++) {
+      const response = await agent.request('GET', `https://localhost:${nginx.tlsPort}/small`);
+      expect((await readBody(response)).toString()).toBe('hello from nginx\n');
+    }
+    expect(Object.values(agent.pool.stats())).toEqual([{ open: 1, idle: 1, inUse: 0, queued: 0 }]);
+    await agent.pool.closeCachedConnections();
+    // Without the test CA the same server is refused.
+    const strict = new HttpAgent();
+    await expect(strict.request('GET', `https://localhost:${nginx.tlsPort}/small`)).rejects.toBeInstanceOf(TLSUnknownCAError);
   });
 
   it('streams a large static file with back-pressure and the exact bytes', async () => {

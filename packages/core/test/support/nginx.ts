@@ -10,6 +10,8 @@ export const NGINX_BINARY = '/usr/sbin/nginx';
 /** A running nginx on loopback, with a temp dir holding its config, logs and files. */
 export interface NginxServer {
   port: number;
+  /** A second free port, for a `listen ... ssl` in the same server block. */
+  tlsPort: number;
   dir: string;
   stop(): Promise<void>;
 }
@@ -34,7 +36,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts nginx with `serverBlock` (the inside of one `server { }`), listening on a free port. */
-export async function startNginx(serverBlock: (port: number, dir: string) => string, prepare?: (dir: string) => void): Promise<NginxServer> {
+export async function startNginx(serverBlock: (port: number, dir: string, tlsPort: number) => string, prepare?: (dir: string) => void): Promise<NginxServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-nginx-'));
   fs.mkdirSync(path.join(dir, 'www'));
   prepare?.(dir);
@@ -43,6 +45,7 @@ export async function startNginx(serverBlock: (port: number, dir: string) => str
   fs.chmodSync(path.join(dir, 'www'), 0o755);
   for (const file of fs.readdirSync(path.join(dir, 'www'))) fs.chmodSync(path.join(dir, 'www', file), 0o644);
   const port = await freePort();
+  const tlsPort = await freePort();
   const conf = `
 worker_processes 1;
 daemon off;
@@ -58,7 +61,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
   server {
-    ${serverBlock(port, dir)}
+    ${serverBlock(port, dir, tlsPort)}
   }
 }
 `;
@@ -85,6 +88,7 @@ http {
   }
   return {
     port,
+    tlsPort,
     dir,
     stop: async () => {
       if (child.exitCode === null) {
