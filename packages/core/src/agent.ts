@@ -31,3 +31,6 @@ export interface RequestOptions {
 export interface Agent {
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response>;
 }
+
+/** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2): safe to retry. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);

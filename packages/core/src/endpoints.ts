@@ -41,6 +41,11 @@ export interface Endpoint {
    * or a {@link CancelledError} when `signal` aborts.
    */
   connect(signal?: AbortSignal): Promise<Duplex>;
+  /**
+   * The request target to send over this endpoint's connections, when it is not the usual
+   * origin-form path: a forwarding proxy wants the absolute form (RFC 9112 §3.2.2).
+   */
+  requestTarget?(url: URL, originForm: string): string;
 }
 
 /** Chooses the endpoint for a request URI (Twisted's `IAgentEndpointFactory`). */

@@ -1,4 +1,4 @@
-import type { Agent, RequestOptions } from './agent.js';
+import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js';
 import type { BodyProducer } from './body.js';
 import type { Clock } from './clock.js';
 import { type EndpointFactory, StandardEndpointFactory } from './endpoints.js';
@@ -24,8 +24,6 @@ export interface HttpAgentOptions {
   /** Default phase timeouts for every request ({@link DEFAULT_TIMEOUTS} otherwise); a request's `timeout` overrides them. */
   timeouts?: TimeoutOptions;
 }
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /**
  * The base {@link Agent}: HTTP/1.1 over TCP or TLS, with a connection pool.
@@ -91,6 +89,7 @@ export class HttpAgent implements Agent {
         signal: options.signal,
         onInformational: options.onInformational,
         connectionClose: !this.pool.persistent,
+        target: endpoint.requestTarget?.(prepared.url, prepared.target),
         timeouts,
         startedAt,
         timings,
@@ -108,6 +107,6 @@ export class HttpAgent implements Agent {
 function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
   const beforeResponse = error instanceof RequestTransmissionFailedError || (error instanceof ResponseNeverReceivedError && error.bytesReceived === 0);
   if (!beforeResponse) return false;
-  if (!IDEMPOTENT.has(prepared.method)) return false;
+  if (!IDEMPOTENT_METHODS.has(prepared.method)) return false;
   return prepared.body === null || prepared.body.replayable;
 }

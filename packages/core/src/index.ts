@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export type { Agent, RequestOptions } from './agent.js';
+export { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js';
 export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './body.js';
 export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './body-pipe.js';
 export {
@@ -44,3 +44,11 @@ export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions
 export { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';
 export { type Clock, type TimerHandle, ManualClock, systemClock } from './clock.js';
+export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent } from './agents/redirect.js';
+export { type ProxyAgentOptions, ProxyAgent } from './agents/proxy.js';
+export { type ProxyConnectorOptions, type TunnelEndpointOptions, ProxyConnector, TunnelEndpoint, parseProxyUrl, proxyAuthorization } from './agents/proxy-tunnel.js';
+export { type EnvProxyAgentOptions, type ProxyEnvironment, EnvProxyAgent, bypassesProxy, proxyForUrl } from './agents/proxy-env.js';
+export { type ContentDecoderOptions, ContentDecoderAgent, DEFAULT_MAX_DECODED_BYTES } from './agents/decode.js';
+export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gzipDecoder, zstdDecoder } from './agents/decoders.js';
+export { type RetryAgentOptions, type RetryEvent, DEFAULT_RETRY_STATUSES, RetryAgent } from './agents/retry.js';
+export { DEFAULT_SENSITIVE_HEADERS } from './agents/sensitive-headers.js';

@@ -1,0 +1,286 @@
+/**
+ * Reaching an HTTP proxy, and a `CONNECT` tunnel through it (RFC 9110 §9.3.6) as an
+ * {@link Endpoint}: the pool keeps tunnels like any other connection, keyed by origin and proxy.
+ *
+ * @packageDocumentation
+ */
+
+import { createHash } from 'node:crypto';
+import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import * as tls from 'node:tls';
+import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError, tlsError } from '../endpoints.js';
+import { CancelledError, ConnectError, InvalidArgumentError, ProxyError, type StrandError, TLSHandshakeError, redactUrl } from '../errors.js';
+import { Headers } from '../headers.js';
+import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
+import { type TLSPolicy, defaultTLSPolicy } from '../tls-policy.js';
+
+/** The host of a URL as a socket wants it: IPv6 literals without brackets. */
+export function socketHost(url: URL): string {
+  const host = url.hostname;
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+/** The port of a URL, or its scheme's default. */
+export function urlPort(url: URL): number {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
+}
+
+/**
+ * Parses a proxy URL: `http://[user:password@]host[:port]` or `https://...`; a value without a
+ * scheme (`proxy.local:3128`) is taken as `http://`. The port defaults to 80 (443 for https).
+ * Any path is ignored.
+ *
+ * @throws {@link InvalidArgumentError} for anything else (the message never shows the password).
+ */
+export function parseProxyUrl(proxy: string | URL, option = 'proxy'): URL {
+  let url: URL;
+  if (proxy instanceof URL) {
+    url = new URL(proxy.href);
+  } else if (typeof proxy === 'string') {
+    const text = proxy.trim();
+    try {
+      url = new URL(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) ? text : `http://${text}`);
+    } catch (cause) {
+      throw new InvalidArgumentError(`${option} is not a valid proxy URL: ${redactUrl(text)}`, { cause });
+    }
+  } else {
+    throw new InvalidArgumentError(`${option} must be a URL or a string, got ${proxy === null ? 'null' : typeof proxy}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${option}: only http:// and https:// proxies are supported, got ${url.protocol.slice(0, -1)}: (${redactUrl(url)})`);
+  }
+  if (url.hostname === '') throw new InvalidArgumentError(`${option}: the proxy URL has no host (${redactUrl(url)})`);
+  return url;
+}
+
+/** `Basic base64(user:password)` from the proxy URL's credentials (percent-decoded), or null when it has none. */
+export function proxyAuthorization(proxy: URL): string | null {
+  if (proxy.username === '' && proxy.password === '') return null;
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return `Basic ${Buffer.from(`${decode(proxy.username)}:${decode(proxy.password)}`, 'utf8').toString('base64')}`;
+}
+
+/** Options of {@link ProxyConnector}. */
+export interface ProxyConnectorOptions {
+  /** Verifies an `https:` proxy. Default: the shared browser-like policy. */
+  proxyTlsPolicy?: TLSPolicy;
+  /** How the TCP connection to the proxy is opened (local address, family, resolver...). */
+  connectOptions?: ConnectOptions;
+}
+
+/**
+ * Opens connections to one proxy: TCP, then TLS for an `https:` proxy (verified by
+ * `proxyTlsPolicy` against the proxy's host name). Its `key` names the proxy and a digest of its
+ * credentials (connections authenticated differently are never shared; the key shows no secret).
+ */
+export class ProxyConnector {
+  /** The proxy URL, credentials included. */
+  readonly proxy: URL;
+  /** The proxy as shown in messages: scheme, host and port. */
+  readonly displayName: string;
+  readonly key: string;
+  /** `Basic ...` from the proxy URL's credentials, or null. */
+  readonly authorization: string | null;
+  private readonly tcp: TCPEndpoint;
+  private readonly tlsPolicy: TLSPolicy;
+
+  constructor(proxy: URL, options: ProxyConnectorOptions = {}) {
+    this.proxy = proxy;
+    this.displayName = `${proxy.protocol}//${proxy.host}`;
+    this.authorization = proxyAuthorization(proxy);
+    this.tlsPolicy = options.proxyTlsPolicy ?? defaultTLSPolicy();
+    this.tcp = new TCPEndpoint(socketHost(proxy), urlPort(proxy), options.connectOptions ?? {});
+    let key = proxy.protocol === 'https:' ? `${this.tcp.key.replace(/^http:/, 'https:')} tls=${this.tlsPolicy.id}` : this.tcp.key;
+    if (this.authorization !== null) key += ` auth=${createHash('sha256').update(this.authorization).digest('hex').slice(0, 16)}`;
+    this.key = key;
+  }
+
+  /** Opens a connection to the proxy (for `https:` proxies: handshaken and verified). */
+  async connect(signal?: AbortSignal): Promise<net.Socket> {
+    const socket = (await this.tcp.connect(signal)) as net.Socket;
+    if (this.proxy.protocol !== 'https:') return socket;
+    return startTLS(socket, socketHost(this.proxy), urlPort(this.proxy), this.tlsPolicy, this.displayName, signal);
+  }
+}
+
+/** Runs a TLS handshake over `socket`, verifying `host` as `policy` says. Destroys the socket on failure. */
+function startTLS(socket: net.Socket, host: string, port: number, policy: TLSPolicy, key: string, signal: AbortSignal | undefined): Promise<tls.TLSSocket> {
+  let options: tls.ConnectionOptions;
+  try {
+    // The endpoint decides where the socket goes; a policy only shapes the handshake.
+    const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = policy.creatorForNetloc(host, port);
+    options = policyOptions;
+  } catch (error) {
+    socket.destroy();
+    return Promise.reject(error);
+  }
+  if (signal?.aborted === true) {
+    socket.destroy();
+    return Promise.reject(new CancelledError('request cancelled before the TLS handshake', { url: key, cause: signal.reason }));
+  }
+  const secure = tls.connect({ ALPNProtocols: ['http/1.1'], ...options, socket, host, port });
+  return new Promise((resolve, reject) => {
+    const settle = (error: StrandError | null): void => {
+      secure.removeListener('secureConnect', onReady);
+      secure.removeListener('error', onError);
+      secure.removeListener('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+      if (error === null) {
+        secure.setNoDelay(true);
+        resolve(secure);
+        return;
+      }
+      secure.on('error', ignoreError);
+      secure.destroy();
+      socket.destroy();
+      reject(error);
+    };
+    const onReady = (): void => settle(null);
+    const onError = (error: Error): void => settle(tlsError(error, key));
+    const onClose = (): void => settle(new TLSHandshakeError('TLS handshake failed: the connection closed during the handshake', { url: key }));
+    const onAbort = (): void => settle(new CancelledError('request cancelled during the TLS handshake', { url: key, cause: signal?.reason }));
+    secure.once('secureConnect', onReady);
+    secure.once('error', onError);
+    secure.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function ignoreError(): void {}
+
+/** Options of {@link TunnelEndpoint}. */
+export interface TunnelEndpointOptions {
+  /** Verifies the origin inside the tunnel (an `https:` origin). Default: the shared browser-like policy. */
+  tlsPolicy?: TLSPolicy;
+  /** Limits for the proxy's answer to CONNECT. Default 16 KiB / 128 fields. */
+  limits?: ParserLimits;
+}
+
+/**
+ * A connection to `host:port` through an HTTP proxy's `CONNECT` tunnel. `connect()` opens the
+ * proxy connection, sends `CONNECT host:port` (with `Proxy-Authorization` from the proxy URL's
+ * credentials, and only there), reads the proxy's answer, and for a `secure` origin runs TLS
+ * to the origin inside the tunnel, verifying the origin's certificate and name (`tlsPolicy`) —
+ * not the proxy's.
+ *
+ * A proxy that answers anything but 2xx fails with a {@link ProxyError} carrying its status
+ * (407 or 401: `STRAND_PROXY_AUTH_REQUIRED`), and nothing is sent to the origin. A proxy that cannot be
+ * reached, or closes before answering, is a {@link ConnectError}; a failed TLS handshake with
+ * the origin a `TLSError`.
+ *
+ * The `key` names the origin and the proxy (and a digest of its credentials), so the pool keeps
+ * tunnels apart per proxy and never hands a tunnel out for a direct connection.
+ */
+export class TunnelEndpoint implements Endpoint {
+  readonly key: string;
+  private readonly connector: ProxyConnector;
+  private readonly tlsPolicy: TLSPolicy;
+  private readonly limits: ParserLimits | undefined;
+  private readonly authority: string;
+
+  /**
+   * @param connector - how to reach the proxy.
+   * @param host - the origin's host name or IP literal (IPv6 without brackets).
+   * @param port - the origin's port.
+   * @param secure - run TLS to the origin inside the tunnel (`https:` origins).
+   */
+  constructor(
+    connector: ProxyConnector,
+    readonly host: string,
+    readonly port: number,
+    readonly secure: boolean,
+    options: TunnelEndpointOptions = {},
+  ) {
+    this.connector = connector;
+    this.tlsPolicy = options.tlsPolicy ?? defaultTLSPolicy();
+    this.limits = options.limits;
+    this.authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+    this.key = secure ? `https://${this.authority} tls=${this.tlsPolicy.id} via ${connector.key}` : `http://${this.authority} via ${connector.key}`;
+  }
+
+  async connect(signal?: AbortSignal): Promise<Duplex> {
+    const socket = await this.connector.connect(signal);
+    await this.handshake(socket, signal);
+    if (!this.secure) return socket;
+    return startTLS(socket, this.host, this.port, this.tlsPolicy, `https://${this.authority}`, signal);
+  }
+
+  /** Sends CONNECT and reads the answer; resolves when the tunnel is open. Destroys the socket otherwise. */
+  private handshake(socket: net.Socket, signal: AbortSignal | undefined): Promise<void> {
+    const proxyName = this.connector.displayName;
+    const where = `the proxy ${proxyName}`;
+    const auth = this.connector.authorization;
+    return new Promise<void>((resolve, reject) => {
+      let head: ResponseHead | null = null;
+      let complete = false;
+      const handler: ResponseParserHandler = {
+        onInformational() {},
+        onHead(h) {
+          head = h;
+        },
+        onBody() {},
+        onTrailers() {},
+        onComplete() {
+          complete = true;
+        },
+      };
+      const parser = new ResponseParser(handler, this.limits);
+      parser.reset('CONNECT');
+      const finish = (error: Error | null): void => {
+        socket.removeListener('data', onData);
+        socket.removeListener('error', onError);
+        socket.removeListener('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+        if (error === null) {
+          resolve();
+        } else {
+          socket.on('error', ignoreError);
+          socket.destroy();
+          reject(error);
+        }
+      };
+      const onData = (chunk: Buffer): void => {
+        let consumed: number;
+        try {
+          consumed = parser.execute(chunk);
+        } catch (cause) {
+          finish(new ProxyError(`${where} sent an invalid answer to CONNECT ${this.authority}`, 0, null, { url: proxyName, cause }));
+          return;
+        }
+        const answer = head as ResponseHead | null;
+        if (answer === null) return;
+        if (answer.code < 200 || answer.code >= 300) {
+          // Whatever its body says, the tunnel is refused; the connection is closed.
+          const phrase = answer.phrase === '' ? '' : ` ${answer.phrase}`;
+          const hint = answer.code === 407 || answer.code === 401 ? (auth === null ? ' (the proxy wants credentials: put them in the proxy URL)' : ' (the proxy rejected the credentials)') : '';
+          finish(new ProxyError(`${where} refused CONNECT ${this.authority}: ${answer.code}${phrase}${hint}`, answer.code, Headers.fromRaw(answer.rawHeaders), { url: proxyName }));
+          return;
+        }
+        if (!complete) return;
+        const rest = consumed < chunk.length ? chunk.subarray(consumed) : null;
+        finish(null);
+        if (rest !== null) socket.unshift(rest);
+      };
+      const onError = (error: NodeJS.ErrnoException): void => finish(connectError(error, proxyName));
+      const onClose = (): void => finish(new ConnectError(`${where} closed the connection before answering CONNECT ${this.authority}`, { url: proxyName }));
+      const onAbort = (): void => finish(new CancelledError('request cancelled while opening the proxy tunnel', { url: proxyName, cause: signal?.reason }));
+      if (signal?.aborted === true) {
+        onAbort();
+        return;
+      }
+      socket.on('data', onData);
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.write(`CONNECT ${this.authority} HTTP/1.1\r\nHost: ${this.authority}\r\n${auth === null ? '' : `Proxy-Authorization: ${auth}\r\n`}\r\n`, 'latin1');
+    });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * {@link ProxyAgent}: requests through an HTTP proxy — plain `http:` requests in absolute form,
+ * `https:` requests through a `CONNECT` tunnel with TLS to the origin inside it.
+ *
+ * @packageDocumentation
+ */
+
+import type { Agent, RequestOptions } from '../agent.js';
+import type { BodyProducer } from '../body.js';
+import type { ConnectOptions, Endpoint, EndpointFactory } from '../endpoints.js';
+import { InvalidRequestError } from '../errors.js';
+import type { HeadersInit } from '../headers.js';
+import type { ParserLimits } from '../http1/parser.js';
+import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
+import { HTTPConnectionPool } from '../pool.js';
+import type { Response } from '../response.js';
+import type { TimeoutOptions } from '../timeouts.js';
+import type { TLSPolicy } from '../tls-policy.js';
+import { ProxyConnector, TunnelEndpoint, parseProxyUrl, socketHost, urlPort } from './proxy-tunnel.js';
+import { copyHeaders } from './shared.js';
+
+/** Options of {@link ProxyAgent}. */
+export interface ProxyAgentOptions {
+  /** Where connections (to the proxy, and tunnels through it) are kept. Default: a new persistent pool. */
+  pool?: HTTPConnectionPool;
+  /** Verifies `https:` origins inside the tunnel. Default: the shared browser-like policy (verified). */
+  tlsPolicy?: TLSPolicy;
+  /** Verifies an `https:` proxy itself. Default: the shared browser-like policy (verified). */
+  proxyTlsPolicy?: TLSPolicy;
+  /** How TCP connections to the proxy are opened (local address, family, resolver...). */
+  connectOptions?: ConnectOptions;
+  /** Max bytes of a response head (the proxy's answer to CONNECT included). Default 16 KiB. */
+  maxHeaderBytes?: number;
+  /** Max header fields of a response head. Default 128. */
+  maxHeaderCount?: number;
+  /** Default phase timeouts; `connect` covers reaching the proxy, CONNECT and the origin's TLS handshake. */
+  timeouts?: TimeoutOptions;
+}
+
+/**
+ * Sends every request through one HTTP proxy (`http://` or `https://`; see {@link parseProxyUrl}).
+ *
+ * - `http:` requests go to the proxy with the absolute-form target (`GET http://host/path`), on
+ *   pooled connections to the proxy, with `Proxy-Authorization: Basic ...` made from the proxy
+ *   URL's credentials (which replaces any the caller gave).
+ * - `https:` requests go through a `CONNECT host:port` tunnel ({@link TunnelEndpoint}) with TLS
+ *   to the origin inside it, verified against the origin (`tlsPolicy`), not the proxy. The
+ *   credentials go on the CONNECT only; a `Proxy-Authorization` header from the caller is not
+ *   sent to the origin either. Tunnels are pooled under a key naming origin and proxy. A
+ *   CONNECT refused (407 included) is a {@link ProxyError}; the request is never sent.
+ *
+ * To choose the proxy per request from `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`, use `EnvProxyAgent`.
+ *
+ * @example
+ * ```ts
+ * const agent = new ProxyAgent('http://user:secret@proxy.internal:3128');
+ * const response = await agent.request('GET', 'https://example.com/');
+ * ```
+ */
+export class ProxyAgent implements Agent {
+  /** The pool of connections to the proxy and of tunnels through it. */
+  readonly pool: HTTPConnectionPool;
+  private readonly connector: ProxyConnector;
+  /** Requests go through a normal HttpAgent whose endpoints lead to (or through) the proxy. */
+  private readonly agent: HttpAgent;
+
+  /**
+   * @param proxy - the proxy URL, e.g. `http://user:password@127.0.0.1:3128`.
+   * @throws {@link InvalidArgumentError} for a proxy URL that is not http(s) or has no host.
+   */
+  constructor(proxy: string | URL, options: ProxyAgentOptions = {}) {
+    const connectorOptions: ConstructorParameters<typeof ProxyConnector>[1] = {};
+    if (options.proxyTlsPolicy !== undefined) connectorOptions.proxyTlsPolicy = options.proxyTlsPolicy;
+    if (options.connectOptions !== undefined) connectorOptions.connectOptions = options.connectOptions;
+    const connector = new ProxyConnector(parseProxyUrl(proxy), connectorOptions);
+    this.connector = connector;
+    this.pool = options.pool ?? new HTTPConnectionPool();
+    const limits: ParserLimits = {};
+    if (options.maxHeaderBytes !== undefined) limits.maxHeaderBytes = options.maxHeaderBytes;
+    if (options.maxHeaderCount !== undefined) limits.maxHeaderCount = options.maxHeaderCount;
+    // Plain http: connections to the proxy itself, carrying absolute-form targets (RFC 9112 §3.2.2).
+    const forward: Endpoint = {
+      key: `forward via ${connector.key}`,
+      connect: (signal) => connector.connect(signal),
+      requestTarget: (url, originForm) => `${url.protocol}//${url.host}${originForm}`,
+    };
+    const tunnelOptions = { limits, ...(options.tlsPolicy === undefined ? {} : { tlsPolicy: options.tlsPolicy }) };
+    const factory: EndpointFactory = {
+      endpointForURI: (uri) => {
+        if (uri.protocol === 'http:') return forward;
+        if (uri.protocol !== 'https:') throw new InvalidRequestError(`a proxy carries only http: and https: URLs, got ${uri.protocol}`, { url: uri });
+        return new TunnelEndpoint(connector, socketHost(uri), urlPort(uri), true, tunnelOptions);
+      },
+    };
+    const agentOptions: Omit<HttpAgentOptions, 'endpointFactory'> = { pool: this.pool };
+    if (options.maxHeaderBytes !== undefined) agentOptions.maxHeaderBytes = options.maxHeaderBytes;
+    if (options.maxHeaderCount !== undefined) agentOptions.maxHeaderCount = options.maxHeaderCount;
+    if (options.timeouts !== undefined) agentOptions.timeouts = options.timeouts;
+    this.agent = HttpAgent.usingEndpointFactory(factory, agentOptions);
+  }
+
+  /** The proxy's URL without credentials, for display. */
+  get proxyUrl(): string {
+    return this.connector.displayName;
+  }
+
+  async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
+    const copy = copyHeaders(headers, uri);
+    const secure = uri instanceof URL ? uri.protocol === 'https:' : /^https:/i.test(uri);
+    if (secure) {
+      // Proxy credentials belong to the CONNECT; never to the origin at the end of the tunnel.
+      copy.delete('proxy-authorization');
+    } else if (this.connector.authorization !== null) {
+      copy.set('Proxy-Authorization', this.connector.authorization);
+    }
+    return this.agent.request(method, uri, copy, body, options);
+  }
+}

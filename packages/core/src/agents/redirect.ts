@@ -1,0 +1,246 @@
+/**
+ * Redirect-following agents: {@link RedirectAgent} (RFC 9110, strict) and
+ * {@link BrowserLikeRedirectAgent} (what browsers do with POST).
+ *
+ * @packageDocumentation
+ */
+
+import type { Agent, RequestOptions } from '../agent.js';
+import type { BodyProducer } from '../body.js';
+import { CancelledError, InvalidArgumentError, RedirectError, TooManyRedirectsError } from '../errors.js';
+import type { Headers, HeadersInit } from '../headers.js';
+import type { Response } from '../response.js';
+import { BODY_HEADERS, DEFAULT_SENSITIVE_HEADERS, removeHeaders, sameOrigin, withoutCredentials } from './sensitive-headers.js';
+import { DEFAULT_DISCARD_BYTES, copyHeaders, discardBody } from './shared.js';
+
+/** Options of {@link RedirectAgent} and {@link BrowserLikeRedirectAgent}. */
+export interface RedirectAgentOptions {
+  /** Redirects followed before a {@link TooManyRedirectsError}. Default 20; 0 refuses every redirect. */
+  maxRedirects?: number;
+  /**
+   * More header names to drop when a redirect leaves the origin, besides `Authorization`,
+   * `Cookie` and `Proxy-Authorization` (e.g. `X-Api-Key`). Case-insensitive.
+   */
+  sensitiveHeaders?: Iterable<string>;
+  /**
+   * Bytes of each redirect response's body read and thrown away so its connection can be
+   * reused; a longer body is abandoned (its connection closed) instead. Default 64 KiB.
+   */
+  maxDiscardBytes?: number;
+}
+
+/** What the next hop of a redirect does with the method and the body. */
+export interface RedirectMethod {
+  /** The method of the next request. */
+  method: string;
+  /** True: the next request has no body (and no body headers). False: the same body is sent again. */
+  dropBody: boolean;
+}
+
+/** The status codes that redirect when they come with a `Location`. */
+const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Follows redirects the way RFC 9110 §15.4 describes, for any inner {@link Agent}.
+ *
+ * - 301, 302, 303, 307 and 308 with a `Location` are followed; the `Location` is resolved against
+ *   the current URL (and inherits its fragment when it has none).
+ * - 303 turns the request into a GET without a body (a HEAD stays a HEAD).
+ * - 301, 302, 307 and 308 send the same method and body again. A POST (or any method) is never
+ *   silently turned into a GET; use {@link BrowserLikeRedirectAgent} for that. A body that must
+ *   be sent again but cannot be replayed stops the chain with a {@link RedirectError}
+ *   (`STRAND_REDIRECT_BODY_NOT_REPLAYABLE`) carrying the redirect response.
+ * - A 3xx without `Location` (and 300, 304, 305, 306) is not a redirect to follow: it is
+ *   returned as-is, body and all, for the caller to handle.
+ * - Only `http:` and `https:` targets are followed; anything else (`file:`, `data:`, `unix:`...)
+ *   is a {@link RedirectError} (`STRAND_REDIRECT_UNSUPPORTED_SCHEME`).
+ * - More than `maxRedirects` (default 20) redirects is a {@link TooManyRedirectsError}.
+ * - When a hop changes the origin (scheme, host or port; https -> http included), the
+ *   `Authorization`, `Cookie` and `Proxy-Authorization` headers, any `sensitiveHeaders`, a
+ *   caller-given `Host` and the URL's `user:password@` are dropped, for every later hop too —
+ *   coming back to the first origin does not restore them. On the same origin they stay (URL
+ *   credentials too, even when the `Location` is absolute).
+ * - Each redirect response's body is read and discarded (up to `maxDiscardBytes`) before the
+ *   next request, so its connection returns to the pool. The final response keeps the chain in
+ *   `previousResponse`, back to the first response; their bodies are gone.
+ *
+ * Errors thrown for a redirect carry the 3xx response (`error.response`), its body discarded.
+ *
+ * @example
+ * ```ts
+ * const agent = new RedirectAgent(new HttpAgent(), { maxRedirects: 5 });
+ * const response = await agent.request('GET', 'http://127.0.0.1:8080/old');
+ * for (let r: Response | null = response; r !== null; r = r.previousResponse) console.log(r.code, r.request.uri);
+ * ```
+ */
+export class RedirectAgent implements Agent {
+  /** Redirects followed before {@link TooManyRedirectsError}. */
+  readonly maxRedirects: number;
+  private readonly agent: Agent;
+  private readonly sensitive: readonly string[];
+  private readonly maxDiscardBytes: number;
+
+  constructor(agent: Agent, options: RedirectAgentOptions = {}) {
+    this.agent = agent;
+    this.maxRedirects = checkCount(options.maxRedirects, 20, 'maxRedirects');
+    this.maxDiscardBytes = checkCount(options.maxDiscardBytes, DEFAULT_DISCARD_BYTES, 'maxDiscardBytes');
+    const sensitive = [...DEFAULT_SENSITIVE_HEADERS, 'Host'];
+    if (options.sensitiveHeaders !== undefined) {
+      for (const name of options.sensitiveHeaders) {
+        if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`sensitiveHeaders must contain header names, got ${String(name)}`);
+        sensitive.push(name);
+      }
+    }
+    this.sensitive = sensitive;
+  }
+
+  /**
+   * What the next request of a redirect does with the method and body. Strict (RFC 9110): 303
+   * becomes GET (HEAD stays HEAD) without a body; every other redirect keeps both.
+   */
+  protected redirectMethod(code: number, method: string): RedirectMethod {
+    if (code === 303) return method === 'HEAD' ? { method, dropBody: true } : { method: 'GET', dropBody: true };
+    return { method, dropBody: false };
+  }
+
+  async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
+    let hopHeaders: Headers = copyHeaders(headers, uri);
+    let hopMethod = method;
+    let hopBody: BodyProducer | null = body ?? null;
+    let hopUri: string | URL = uri;
+    let current: URL | null = null;
+    let previous: Response | null = null;
+    let redirects = 0;
+    for (;;) {
+      const response = await this.agent.request(hopMethod, hopUri, hopHeaders, hopBody, options);
+      if (previous !== null) chainTo(response, previous);
+      if (!REDIRECT_CODES.has(response.code)) return response;
+      const locations = response.headers.getAll('location');
+      if (locations.length === 0) return response;
+
+      current ??= new URL(typeof uri === 'string' ? uri : uri.href);
+      const next = await this.target(response, locations, current);
+      if (redirects >= this.maxRedirects) {
+        await discardBody(response, this.maxDiscardBytes);
+        throw new TooManyRedirectsError(this.maxRedirects, response, { url: current });
+      }
+      const { method: nextMethod, dropBody } = this.redirectMethod(response.code, hopMethod);
+      if (!dropBody && hopBody !== null && !hopBody.replayable) {
+        await discardBody(response, this.maxDiscardBytes);
+        throw new RedirectError(
+          'STRAND_REDIRECT_BODY_NOT_REPLAYABLE',
+          `cannot follow the ${response.code} redirect: it needs the ${hopMethod} request body again and the body producer cannot replay it`,
+          response,
+          { url: current },
+        );
+      }
+      if (dropBody) {
+        hopBody = null;
+        hopHeaders = hopHeaders.clone();
+        removeHeaders(hopHeaders, BODY_HEADERS);
+      }
+      let nextUrl = next;
+      if (!sameOrigin(current, next)) {
+        // Dropped for good: the headers object of every later hop is built from this one.
+        hopHeaders = hopHeaders.clone();
+        removeHeaders(hopHeaders, this.sensitive);
+        nextUrl = withoutCredentials(next);
+      } else if (next.username === '' && next.password === '' && (current.username !== '' || current.password !== '')) {
+        // Same origin, absolute Location: the caller's URL credentials stay, as its headers do.
+        next.username = current.username;
+        next.password = current.password;
+      }
+      await discardBody(response, this.maxDiscardBytes);
+      if (options?.signal?.aborted === true) throw new CancelledError('request cancelled while following a redirect', { url: next, cause: options.signal.reason });
+      redirects++;
+      previous = response;
+      current = nextUrl;
+      hopUri = nextUrl;
+      hopMethod = nextMethod;
+    }
+  }
+
+  /** The URL a redirect response points at, or a {@link RedirectError} (body discarded first). */
+  private async target(response: Response, locations: string[], current: URL): Promise<URL> {
+    const fail = async (code: string, message: string): Promise<never> => {
+      await discardBody(response, this.maxDiscardBytes);
+      throw new RedirectError(code, message, response, { url: current });
+    };
+    const first = locations[0] as string;
+    if (locations.some((l) => l !== first)) return fail('STRAND_REDIRECT_INVALID_LOCATION', `the ${response.code} response has ${locations.length} different Location headers`);
+    let next: URL;
+    try {
+      next = new URL(decodeLocation(first), current);
+    } catch (cause) {
+      await discardBody(response, this.maxDiscardBytes);
+      throw new RedirectError('STRAND_REDIRECT_INVALID_LOCATION', `the ${response.code} response's Location is not a valid URL`, response, { url: current, cause });
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+      return fail('STRAND_REDIRECT_UNSUPPORTED_SCHEME', `refusing to follow a redirect to a ${next.protocol.slice(0, -1)}: URL; only http and https are followed`);
+    }
+    // RFC 9110 §10.2.2: a Location without a fragment inherits the current one.
+    if (next.hash === '' && current.hash !== '') next.hash = current.hash;
+    return next;
+  }
+}
+
+/**
+ * Follows redirects as browsers do (the Fetch standard): a 301 or 302 answering a POST, and a 303
+ * answering anything but GET or HEAD, become a GET without a body (and without `Content-Type`
+ * and the other body headers); 307 and 308 keep the method and body. Everything else is as in
+ * {@link RedirectAgent}.
+ *
+ * @example
+ * ```ts
+ * const agent = new BrowserLikeRedirectAgent(new HttpAgent());
+ * const response = await agent.request('POST', 'http://127.0.0.1:8080/login', form.headers, form.body);
+ * // a 302 to /home is followed with a GET /home
+ * ```
+ */
+export class BrowserLikeRedirectAgent extends RedirectAgent {
+  protected override redirectMethod(code: number, method: string): RedirectMethod {
+    if (((code === 301 || code === 302) && method === 'POST') || (code === 303 && method !== 'GET' && method !== 'HEAD')) {
+      return { method: 'GET', dropBody: true };
+    }
+    if (code === 303) return { method, dropBody: true };
+    return { method, dropBody: false };
+  }
+}
+
+/** Appends `previous` at the end of `response`'s history (an inner agent may have started one). */
+function chainTo(response: Response, previous: Response): void {
+  let last = response;
+  while (last.previousResponse !== null) {
+    if (last === previous) return;
+    last = last.previousResponse;
+  }
+  if (last !== previous) last.previousResponse = previous;
+}
+
+/**
+ * A `Location` value as the parser delivered it (one char per byte). Servers sometimes send raw
+ * UTF-8; browsers decode it as UTF-8 and percent-encode it, and so do we. Not valid UTF-8: kept.
+ */
+function decodeLocation(value: string): string {
+  let ascii = true;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return value;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
+function checkCount(value: number | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${option} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
