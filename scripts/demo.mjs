@@ -1,9 +1,11 @@
 // `pnpm demo`: starts an HTTP server on 127.0.0.1 (no internet needed) and runs a few requests
 // through @strand/core's agent, printing what came back. Grows as features land.
 import * as http from 'node:http';
-import { HttpAgent, BytesProducer, FileBodyProducer, readBody, ResponseDone, CancelledError } from '../packages/core/dist/index.mjs';
+import { HttpAgent, BytesProducer, FileBodyProducer, readBody, ResponseDone, CancelledError, RedirectAgent, ContentDecoderAgent, RetryAgent } from '../packages/core/dist/index.mjs';
+import * as zlib from 'node:zlib';
 import { Readable } from 'node:stream';
 
+let flaky = 0;
 const server = http.createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -19,6 +21,22 @@ const server = http.createServer((req, res) => {
           res.end();
         }
       }, 20);
+      return;
+    }
+    if (req.url === '/old') {
+      res.writeHead(301, { location: '/new' });
+      res.end();
+      return;
+    }
+    if (req.url === '/new') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+      res.end(zlib.gzipSync(`compressed for a client that sent Accept-Encoding: ${req.headers['accept-encoding']}\n`));
+      return;
+    }
+    if (req.url === '/flaky') {
+      flaky++;
+      res.writeHead(flaky < 3 ? 503 : 200, { 'retry-after': '0' });
+      res.end(flaky < 3 ? 'busy' : `served on attempt ${flaky}`);
       return;
     }
     if (req.url === '/slow') {
@@ -75,6 +93,14 @@ try {
 } catch (error) {
   console.log(`  ${error instanceof CancelledError ? 'cancelled' : 'failed'}: ${error.code} ${error.message}`);
 }
+
+show('wrapper agents: redirects, content decoding and retries around the same pool');
+const wrapped = new RetryAgent(new RedirectAgent(new ContentDecoderAgent(agent)), { baseDelay: 10 });
+response = await wrapped.request('GET', `${base}/old`);
+console.log(`  ${response.code} after ${response.previousResponse?.code} from ${response.previousResponse?.request.uri}`);
+process.stdout.write(`  ${(await readBody(response)).toString()}`);
+response = await wrapped.request('GET', `${base}/flaky`);
+console.log(`  ${response.code}: ${(await readBody(response)).toString()}`);
 
 show('connection pool');
 console.log(agent.pool.stats());
