@@ -1,1 +1,21 @@
-export {};
+/**
+ * `@strand/client`: the requests-style API on `@strand/core` (treq's shape): module functions on
+ * a global persistent pool, {@link HTTPClient} on any agent, JSON, forms, multipart uploads,
+ * cookies, Basic and Digest auth, timeouts, a concurrency cap, and a rich response.
+ *
+ * @packageDocumentation
+ */
+export { del as delete, get, head, patch, post, put, request } from './api.js';
+export { AuthAgent, DigestCache, basicAuthorization } from './auth.js';
+export { type DataToBodyProducer, defaultDataToBodyProducer } from './body.js';
+export { HTTPClient, type HTTPClientOptions, type ManyOptions } from './client.js';
+export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
+export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseChallenges, pickDigestChallenge } from './digest.js';
+export { HTTPStatusError, ResponseDecodeError } from './errors.js';
+export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
+export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
+export { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_REDIRECTS } from './options.js';
+export { agentForPool, defaultPool, getGlobalPool, setGlobalPool } from './pools.js';
+export { ClientResponse, DEFAULT_TEXT_ENCODING, type Timings, charsetOf } from './response.js';
+export type * from './types.js';
+export { DEFAULT_USER_AGENT, VERSION } from './version.js';

@@ -1,0 +1,78 @@
+/**
+ * Request bodies from the `data`, `json` and `files` options.
+ */
+
+import { Readable } from 'node:stream';
+import { type BodyProducer, BytesProducer, FileBodyProducer, InvalidArgumentError, isBodyProducer } from '@strand/core';
+import { describe, encodeForm, isPlainObject, readFields } from './fields.js';
+import { MultipartProducer, readFiles, textPart } from './multipart.js';
+import type { DataInit, FilesInit, FormInit } from './types.js';
+
+/**
+ * Turns a `data` value that is not a form into a producer (treq's `data_to_body_producer`).
+ * Give your own to {@link HTTPClient} to accept other types; return `undefined` to fall back to
+ * the default.
+ */
+export type DataToBodyProducer = (data: unknown) => BodyProducer | undefined;
+
+/** A body and the Content-Type that goes with it (null: none implied). */
+export interface PreparedBody {
+  readonly producer: BodyProducer;
+  readonly contentType: string | null;
+}
+
+/** True for the form shapes of `data`: a plain object, a `URLSearchParams`, or an array of pairs. */
+export function isForm(data: unknown): data is FormInit {
+  return data instanceof URLSearchParams || isPlainObject(data) || Array.isArray(data);
+}
+
+/** The default conversion: strings (UTF-8), bytes, producers, Node `Readable`s and async iterables. */
+export function defaultDataToBodyProducer(data: unknown): BodyProducer | undefined {
+  if (isBodyProducer(data)) return data;
+  if (typeof data === 'string' || data instanceof Uint8Array) return new BytesProducer(data);
+  if (data instanceof ArrayBuffer) return new BytesProducer(new Uint8Array(data));
+  if (ArrayBuffer.isView(data)) return new BytesProducer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (data instanceof Readable) return new FileBodyProducer(data);
+  if (data !== null && typeof data === 'object' && typeof (data as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function') {
+    return new FileBodyProducer(data as AsyncIterable<Uint8Array | string>);
+  }
+  return undefined;
+}
+
+/** The body of `data`: a form is urlencoded; anything else goes through `convert`, then the default. */
+export function dataBody(data: DataInit, convert: DataToBodyProducer | null): PreparedBody {
+  if (isForm(data)) {
+    return { producer: new BytesProducer(encodeForm(readFields(data, 'data', false))), contentType: 'application/x-www-form-urlencoded' };
+  }
+  const producer = convert?.(data) ?? defaultDataToBodyProducer(data);
+  if (producer === undefined || !isBodyProducer(producer)) {
+    throw new InvalidArgumentError(
+      `data must be a string, bytes, a form (object, URLSearchParams or [key, value] pairs), a BodyProducer, a Readable or an async iterable, got ${describe(data)}`,
+    );
+  }
+  return { producer, contentType: null };
+}
+
+/** The body of `json`: serialised once, now, so an unserialisable value fails before any I/O. */
+export function jsonBody(value: unknown): PreparedBody {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new InvalidArgumentError(`json cannot be serialised: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+  if (text === undefined) throw new InvalidArgumentError(`json cannot be serialised: ${describe(value)} has no JSON form`);
+  return { producer: new BytesProducer(text), contentType: 'application/json' };
+}
+
+/** The multipart body of `files`, with `data`'s form fields (if any) as text parts first. */
+export function multipartBody(files: FilesInit, data: DataInit | undefined): PreparedBody {
+  const parts = [];
+  if (data !== undefined) {
+    if (!isForm(data)) throw new InvalidArgumentError(`data must be a form (object, URLSearchParams or [key, value] pairs) when files is given, got ${describe(data)}`);
+    for (const [name, value] of readFields(data, 'data', false)) parts.push(textPart(name, value));
+  }
+  parts.push(...readFiles(files));
+  const producer = new MultipartProducer(parts);
+  return { producer, contentType: producer.contentType };
+}

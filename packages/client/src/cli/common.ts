@@ -1,0 +1,90 @@
+/**
+ * What the `strand` sub-commands share: streams to write to, usage errors, the one-line error
+ * format, and option helpers.
+ */
+
+import { StrandError } from '@strand/core';
+import type { Writable } from 'node:stream';
+
+/** Where a command reads and writes; the real process streams, or test doubles. */
+export interface CommandIO {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Whether stderr is a terminal (progress bars draw only there). */
+  readonly stderrIsTTY: boolean;
+}
+
+/** Exit codes. */
+export const EXIT = {
+  OK: 0,
+  /** The request failed (connection, timeout, bad response…), or some downloads failed. */
+  FAILED: 1,
+  /** The command line was wrong. */
+  USAGE: 2,
+  /** `--fail` and the server answered with an HTTP error status (curl's 22). */
+  HTTP_ERROR: 22,
+} as const;
+
+/** A mistake on the command line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The one line printed for an error: `strand: <message> [<code>]`, no stack, no newlines inside. */
+export function errorLine(error: unknown): string {
+  let text: string;
+  if (error instanceof StrandError) text = `${error.message} [${error.code}]`;
+  else if (error instanceof UsageError) text = `${error.message} (see strand --help)`;
+  else if (error instanceof Error) text = error.message;
+  else text = String(error);
+  return `strand: ${text.replace(/\s*[\r\n]+\s*/g, ' ')}\n`;
+}
+
+/** Seconds (a decimal number, as curl's `--max-time`) to milliseconds. */
+export function seconds(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a positive number of seconds, got "${value}"`);
+  return n * 1000;
+}
+
+/** A positive integer option. */
+export function positiveInteger(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${option} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** A non-negative integer option. */
+export function nonNegativeInteger(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`${option} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Human-readable byte counts: `512 B`, `1.5 KiB`, `3.2 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit] as string}`;
+}
+
+/** Writes to a stream and resolves once it accepted the data (honouring back-pressure). */
+export function write(stream: Writable, chunk: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ok = stream.write(chunk, (error) => {
+      if (error) reject(error);
+    });
+    if (ok) resolve();
+    else stream.once('drain', resolve);
+  });
+}

@@ -1,0 +1,280 @@
+/**
+ * {@link HTTPClient}: treq's `HTTPClient`, Promise-first. One client holds an agent (or uses the
+ * global pool), a cookie jar, defaults, and a cap on requests in flight.
+ */
+
+import { performance } from 'node:perf_hooks';
+import {
+  type Agent,
+  type BodyEndReason,
+  HTTPConnectionPool,
+  InvalidArgumentError,
+  type RequestOptions,
+  type Response,
+  readBody,
+} from '@strand/core';
+import type { CookieJar } from 'tough-cookie';
+import { DigestCache } from './auth.js';
+import type { DataToBodyProducer } from './body.js';
+import { createCookieJar } from './cookies.js';
+import { Deadline } from './deadline.js';
+import { describe, isObjectLiteral } from './fields.js';
+import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
+import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeDefaults, normalizeRequest } from './options.js';
+import { agentForPool, defaultPool } from './pools.js';
+import { relayResponse } from './relay.js';
+import { ClientResponse, type Timings, emptyTimings } from './response.js';
+import { buildStack } from './stack.js';
+import type { ClientRequestOptions, DefaultRequestOptions } from './types.js';
+
+/** Options of {@link HTTPClient}: where requests go, cookies, limits, and defaults for every request. */
+export interface HTTPClientOptions extends DefaultRequestOptions {
+  /**
+   * The agent every request goes through (a custom `HttpAgent`, a `ProxyAgent`, a Unix-socket
+   * agent, the testing package's fake agent…). Default: an `HttpAgent` on `pool`.
+   */
+  agent?: Agent;
+  /** The pool of the default agent (not with `agent`). Default: the global pool. */
+  pool?: HTTPConnectionPool;
+  /** `false`: the default agent gets its own non-persistent pool (not with `agent` or `pool`). */
+  persistent?: boolean;
+  /**
+   * Where cookies are kept between requests: a tough-cookie jar (default: a new one, see
+   * {@link createCookieJar}), or `null` to keep none (cookies still follow a redirect chain).
+   */
+  cookieJar?: CookieJar | null;
+  /** Converts `data` values that are not forms into body producers; see {@link DataToBodyProducer}. */
+  dataToBodyProducer?: DataToBodyProducer;
+  /**
+   * Requests in flight at once, tornado's `max_clients`; more wait in a FIFO queue (the wait is
+   * `timings.queue`, bounded by `timeout.queue`). A request is in flight until its body has been
+   * read. Default: no limit.
+   */
+  maxConcurrentRequests?: number;
+}
+
+const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests']);
+
+/** Options of {@link HTTPClient.getMany}: request options plus the concurrency. */
+export interface ManyOptions extends ClientRequestOptions, Pick<MapConcurrentOptions, 'onSettled'> {
+  /** Requests at once (default 4). */
+  concurrency?: number;
+}
+
+/**
+ * A client: the requests-style API on any {@link Agent}.
+ *
+ * @example
+ * ```ts
+ * const client = new HTTPClient({ headers: { Accept: 'application/json' }, timeout: 10_000 });
+ * const response = await client.post('http://127.0.0.1:8080/items', { json: { name: 'strand' } });
+ * console.log(response.code, await response.json());
+ * ```
+ */
+export class HTTPClient {
+  /** The jar cookies are kept in between requests; null when the client keeps none. */
+  readonly cookieJar: CookieJar | null;
+  /** The client's agent, or null when requests use the pool rules (`pool`, `persistent`, the global pool). */
+  readonly agent: Agent | null;
+  private readonly pool: HTTPConnectionPool | null;
+  private readonly defaults: NormalizedDefaults;
+  private readonly convert: DataToBodyProducer | null;
+  private readonly limiter: Semaphore;
+  private readonly digestCache = new DigestCache();
+
+  /** @throws `InvalidArgumentError` naming the option, for any bad option. */
+  constructor(options: HTTPClientOptions = {}) {
+    if (!isObjectLiteral(options)) throw new InvalidArgumentError(`HTTPClient options must be an object, got ${describe(options)}`);
+    for (const key of Object.keys(options)) if (!CLIENT_KEYS.has(key)) throw new InvalidArgumentError(`unknown HTTPClient option "${key}"`);
+    const agent = options.agent ?? null;
+    if (agent !== null && (typeof agent !== 'object' || typeof (agent as Partial<Agent>).request !== 'function')) {
+      throw new InvalidArgumentError(`agent must be an Agent (an object with a request method), got ${describe(agent)}`);
+    }
+    if (agent !== null && (options.pool !== undefined || options.persistent !== undefined)) {
+      throw new InvalidArgumentError('pool and persistent configure the default agent; they cannot be used together with agent');
+    }
+    if (options.pool !== undefined && !(options.pool instanceof HTTPConnectionPool)) throw new InvalidArgumentError(`pool must be an HTTPConnectionPool, got ${describe(options.pool)}`);
+    if (options.persistent !== undefined && typeof options.persistent !== 'boolean') throw new InvalidArgumentError(`persistent must be a boolean, got ${describe(options.persistent)}`);
+    if (options.pool !== undefined && options.persistent !== undefined) throw new InvalidArgumentError('persistent cannot be used together with pool: the pool says whether it is persistent');
+    if (options.dataToBodyProducer !== undefined && typeof options.dataToBodyProducer !== 'function') {
+      throw new InvalidArgumentError(`dataToBodyProducer must be a function, got ${describe(options.dataToBodyProducer)}`);
+    }
+    const jar = options.cookieJar === undefined ? createCookieJar() : options.cookieJar;
+    if (jar !== null && (typeof jar !== 'object' || typeof (jar as Partial<CookieJar>).getCookies !== 'function')) {
+      throw new InvalidArgumentError(`cookieJar must be a tough-cookie CookieJar or null, got ${describe(jar)}`);
+    }
+    this.agent = agent;
+    this.pool = options.pool ?? (options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null);
+    this.cookieJar = jar;
+    this.convert = options.dataToBodyProducer ?? null;
+    this.limiter = new Semaphore(options.maxConcurrentRequests ?? Infinity);
+    this.defaults = normalizeDefaults(options);
+  }
+
+  /** Requests in flight now (holding a slot under `maxConcurrentRequests`). */
+  get inFlight(): number {
+    return this.limiter.inUse;
+  }
+
+  /** Requests waiting for a slot now. */
+  get queued(): number {
+    return this.limiter.waiting;
+  }
+
+  /**
+   * Sends a request. Resolves when the response is ready: its body read (up to `maxBodySize`),
+   * or, with `unbuffered: true`, its head arrived. Rejects with a typed `StrandError`: an
+   * `InvalidArgumentError` naming the option (nothing was sent), a connection, timeout,
+   * redirect or response error from core, or an `HTTPStatusError` with `throwForStatus`.
+   */
+  async request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    const started = performance.now();
+    const req = normalizeRequest(method, url, options, this.defaults, this.convert);
+    const base = this.baseAgent(req);
+    const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
+    let release: (() => void) | null = null;
+    try {
+      const queueStart = performance.now();
+      release = await this.limiter.acquire(deadline.signal, req.timeout.queue ?? Infinity, req.url.href);
+      deadline.markSent();
+      const dispatched = performance.now();
+      const timings = emptyTimings();
+      timings.queue = dispatched - queueStart;
+      const jar = req.jar ?? this.cookieJar ?? createCookieJar;
+      const stack = buildStack(base, req, jar, this.digestCache);
+      const coreOptions: RequestOptions = {};
+      if (deadline.signal !== undefined) coreOptions.signal = deadline.signal;
+      if (req.onInformational !== null) coreOptions.onInformational = req.onInformational;
+      if (Object.keys(req.timeout).length > 0) coreOptions.timeout = req.timeout;
+      const response = await stack.agent.request(req.method, req.url.href, req.headers, req.body, coreOptions);
+      const head = performance.now();
+      timings.firstByte = head - dispatched;
+      addCoreTimings(timings, response);
+      const jarOf = (): CookieJar | null => stack.cookies.jar;
+      const common = { timings, jar: jarOf, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize };
+
+      if (req.unbuffered) {
+        const slot = release;
+        release = null;
+        const onEnd = (): void => {
+          const end = performance.now();
+          timings.body = end - head;
+          timings.total = end - started;
+          deadline.clear();
+          slot();
+        };
+        const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
+        const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, ...common });
+        if (req.throwForStatus && !result.ok) {
+          abandon(relayed);
+          result.raiseForStatus();
+        }
+        return result;
+      }
+
+      const bytes = await readBody(response, { maxBytes: req.maxBodySize });
+      const end = performance.now();
+      timings.body = end - head;
+      timings.total = end - started;
+      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, ...common });
+      if (req.throwForStatus) result.raiseForStatus();
+      return result;
+    } catch (error) {
+      throw deadline.translate(error);
+    } finally {
+      if (release !== null) {
+        release();
+        deadline.clear();
+      }
+    }
+  }
+
+  /** The agent a request starts from: its own `agent`, the client's, or an `HttpAgent` on the pool the rules pick. */
+  private baseAgent(req: NormalizedRequest): Agent {
+    if (req.agent !== null) {
+      if (req.pool !== null || req.persistent !== null) throw new InvalidArgumentError('pool and persistent configure the default agent; they cannot be used together with agent');
+      return req.agent;
+    }
+    if (this.agent !== null) {
+      if (req.pool !== null || req.persistent !== null) throw new InvalidArgumentError('pool and persistent cannot be used with a client that has its own agent; pass agent instead');
+      return this.agent;
+    }
+    return agentForPool(defaultPool(req.pool ?? this.pool, req.persistent));
+  }
+
+  /** `GET`. */
+  get(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('GET', url, options);
+  }
+
+  /** `HEAD`. */
+  head(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('HEAD', url, options);
+  }
+
+  /** `POST`. */
+  post(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('POST', url, options);
+  }
+
+  /** `PUT`. */
+  put(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('PUT', url, options);
+  }
+
+  /** `PATCH`. */
+  patch(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('PATCH', url, options);
+  }
+
+  /** `DELETE`. */
+  delete(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('DELETE', url, options);
+  }
+
+  /** `OPTIONS`. */
+  options(url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+    return this.request('OPTIONS', url, options);
+  }
+
+  /**
+   * GETs every URL, `concurrency` at a time (default 4), and resolves with one result per URL in
+   * the same order: `{ ok: true, value: response }` or `{ ok: false, error }`. Never rejects for
+   * a failed URL. Responses are buffered unless `unbuffered` is set.
+   *
+   * @example
+   * ```ts
+   * const results = await client.getMany(urls, { concurrency: 2 });
+   * ```
+   */
+  getMany(urls: Iterable<string | URL>, options: ManyOptions = {}): Promise<Array<Settled<ClientResponse>>> {
+    const { concurrency, onSettled, ...rest } = options;
+    const many: MapConcurrentOptions = {};
+    if (concurrency !== undefined) many.concurrency = concurrency;
+    if (onSettled !== undefined) many.onSettled = onSettled;
+    if (rest.signal !== undefined) many.signal = rest.signal;
+    return mapConcurrent(urls, (url) => this.get(url, rest), many);
+  }
+}
+
+/** Copies what core measured of the final exchange (clock times of its agent) into durations. */
+function addCoreTimings(timings: Timings, response: Response): void {
+  const t = response.timings;
+  if (t == null) return;
+  if (t.connectStart !== undefined && t.connectEnd !== undefined) timings.connect = t.connectEnd - t.connectStart;
+  if (t.acquired !== undefined) {
+    const waited = t.acquired - t.start - (timings.connect ?? 0);
+    if (waited > 0) timings.queue = (timings.queue ?? 0) + waited;
+  }
+}
+
+/** Abandons an unread body (its connection is closed, the request's slot released). */
+function abandon(response: Response): void {
+  response.deliverBody({
+    makeConnection(transport) {
+      transport.stopProducing();
+    },
+    dataReceived() {},
+    connectionLost() {},
+  });
+}

@@ -1,0 +1,332 @@
+/**
+ * The one place where options are read. Everything a caller passes is checked here, once,
+ * before any I/O, and turned into one internal shape; every error names the option.
+ */
+
+import {
+  type Agent,
+  type BodyProducer,
+  HTTPConnectionPool,
+  Headers,
+  type HeadersInit,
+  InvalidArgumentError,
+  InvalidHeaderError,
+  type RequestOptions,
+  prepareRequest,
+} from '@strand/core';
+import type { CookieJar } from 'tough-cookie';
+import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
+import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
+import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, TimeoutInit, TimeoutPhases } from './types.js';
+import { DEFAULT_USER_AGENT } from './version.js';
+
+/** Credentials, checked. */
+export interface NormalizedAuth {
+  readonly type: 'basic' | 'digest';
+  readonly username: string;
+  readonly password: string;
+}
+
+/** A client's defaults, checked. */
+export interface NormalizedDefaults {
+  readonly headers: Headers;
+  readonly params: ReadonlyArray<readonly [string, string]>;
+  readonly auth: NormalizedAuth | null;
+  readonly allowRedirects: boolean;
+  readonly browserLikeRedirects: boolean;
+  readonly maxRedirects: number;
+  readonly timeout: Readonly<TimeoutPhases>;
+  readonly unbuffered: boolean;
+  readonly maxBodySize: number;
+  readonly decompress: boolean;
+  readonly throwForStatus: boolean;
+}
+
+/** One request, checked and resolved against the client's defaults. */
+export interface NormalizedRequest {
+  readonly method: string;
+  /** The URL with `params` merged and credentials removed. */
+  readonly url: URL;
+  /** Headers to send: defaults, the request's own, User-Agent and the body's Content-Type. */
+  readonly headers: Headers;
+  readonly body: BodyProducer | null;
+  readonly auth: NormalizedAuth | null;
+  /** Cookies of the `cookies` option (an object), for the request URL's origin only. */
+  readonly cookies: ReadonlyArray<readonly [string, string]>;
+  /** A jar given as the `cookies` option, used instead of the client's. */
+  readonly jar: CookieJar | null;
+  readonly allowRedirects: boolean;
+  readonly browserLikeRedirects: boolean;
+  readonly maxRedirects: number;
+  /** Phase timeouts; `{}` when none is set. */
+  readonly timeout: Readonly<TimeoutPhases>;
+  readonly unbuffered: boolean;
+  readonly maxBodySize: number;
+  readonly decompress: boolean;
+  readonly throwForStatus: boolean;
+  readonly signal: AbortSignal | null;
+  readonly agent: Agent | null;
+  readonly pool: HTTPConnectionPool | null;
+  readonly persistent: boolean | null;
+  readonly onInformational: RequestOptions['onInformational'] | null;
+}
+
+/** The defaults of a client that sets none. */
+export const DEFAULT_MAX_REDIRECTS = 20;
+/** 64 MiB: the largest body a buffered response may have unless `maxBodySize` says otherwise. */
+export const DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024;
+
+const DEFAULT_KEYS = [
+  'headers',
+  'params',
+  'auth',
+  'allowRedirects',
+  'browserLikeRedirects',
+  'maxRedirects',
+  'timeout',
+  'unbuffered',
+  'maxBodySize',
+  'decompress',
+  'throwForStatus',
+] as const;
+const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
+  ...DEFAULT_KEYS,
+  'data',
+  'json',
+  'files',
+  'cookies',
+  'signal',
+  'agent',
+  'pool',
+  'persistent',
+  'onInformational',
+]);
+const PHASES = ['queue', 'connect', 'headers', 'bodyIdle', 'total'] as const;
+
+function bool(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${option} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function count(value: unknown, option: string, fallback: number, allowInfinity: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !((Number.isSafeInteger(value) && value >= 0) || (allowInfinity && value === Infinity))) {
+    throw new InvalidArgumentError(`${option} must be a non-negative integer${allowInfinity ? ' or Infinity' : ''}, got ${typeof value === 'number' ? value : describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks a timeout option; a number is the `total`. */
+export function normalizeTimeout(value: TimeoutInit | undefined, option = 'timeout'): TimeoutPhases {
+  if (value === undefined) return {};
+  const check = (v: unknown, name: string): number => {
+    if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number of milliseconds (or Infinity), got ${typeof v === 'number' ? v : describe(v)}`);
+    return v;
+  };
+  if (typeof value === 'number') return { total: check(value, option) };
+  if (!isPlainObject(value)) throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${PHASES.join(', ')}), got ${describe(value)}`);
+  const out: TimeoutPhases = {};
+  for (const key of Object.keys(value)) {
+    if (!(PHASES as readonly string[]).includes(key)) throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${PHASES.join(', ')}`);
+    const v = value[key];
+    if (v !== undefined) out[key as (typeof PHASES)[number]] = check(v, `${option}.${key}`);
+  }
+  return out;
+}
+
+/** Checks the `auth` option. */
+export function normalizeAuth(value: AuthInit | undefined, option = 'auth'): NormalizedAuth | null {
+  if (value === undefined) return null;
+  let type: unknown = 'basic';
+  let username: unknown;
+  let password: unknown;
+  if (Array.isArray(value)) {
+    if (value.length !== 2) throw new InvalidArgumentError(`${option} must be [username, password] or { username, password, type? }`);
+    [username, password] = value as unknown[];
+  } else if (isPlainObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (key !== 'type' && key !== 'username' && key !== 'password') throw new InvalidArgumentError(`${option}.${key} is not an auth option; use username, password and type`);
+    }
+    ({ username, password } = value);
+    if (value['type'] !== undefined) type = value['type'];
+  } else {
+    throw new InvalidArgumentError(`${option} must be [username, password] or { username, password, type? }, got ${describe(value)}`);
+  }
+  if (type !== 'basic' && type !== 'digest') throw new InvalidArgumentError(`${option}.type must be "basic" or "digest", got ${JSON.stringify(type)}`);
+  if (typeof username !== 'string') throw new InvalidArgumentError(`${option} username must be a string, got ${describe(username)}`);
+  if (typeof password !== 'string') throw new InvalidArgumentError(`${option} password must be a string, got ${describe(password)}`);
+  if (type === 'basic' && username.includes(':')) throw new InvalidArgumentError(`${option}: a Basic username cannot contain ":" (RFC 7617)`);
+  if (hasControl(username) || hasControl(password)) throw new InvalidArgumentError(`${option}: the username and password must not contain control characters`);
+  return { type, username, password };
+}
+
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function headersFrom(init: HeadersInit | undefined, option: string): Headers {
+  try {
+    return new Headers(init ?? null);
+  } catch (error) {
+    if (error instanceof InvalidHeaderError) throw new InvalidHeaderError(error.headerName, `${option}: ${error.message}`, { cause: error });
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${option}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** Copies `extra` over `base`: each name in `extra` replaces the fields of that name in `base`. */
+function mergeHeaders(base: Headers, extra: Headers): Headers {
+  const merged = base.clone();
+  const seen = new Set<string>();
+  for (const [name] of extra) {
+    const lower = name.toLowerCase();
+    if (seen.has(lower)) continue;
+    seen.add(lower);
+    merged.set(name, extra.getAll(name));
+  }
+  return merged;
+}
+
+function checkKnown(options: object, known: ReadonlySet<string>, what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new InvalidArgumentError(`unknown ${what} option "${key}"`);
+  }
+}
+
+/** Checks a client's defaults. */
+export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDefaults {
+  return {
+    headers: headersFrom(options.headers, 'headers'),
+    params: options.params === undefined ? [] : readFields(options.params, 'params', true),
+    auth: normalizeAuth(options.auth),
+    allowRedirects: bool(options.allowRedirects, 'allowRedirects', true),
+    browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', false),
+    maxRedirects: count(options.maxRedirects, 'maxRedirects', DEFAULT_MAX_REDIRECTS, false),
+    timeout: normalizeTimeout(options.timeout),
+    unbuffered: bool(options.unbuffered, 'unbuffered', false),
+    maxBodySize: count(options.maxBodySize, 'maxBodySize', DEFAULT_MAX_BODY_SIZE, true),
+    decompress: bool(options.decompress, 'decompress', true),
+    throwForStatus: bool(options.throwForStatus, 'throwForStatus', false),
+  };
+}
+
+/** The keys of {@link DefaultRequestOptions}, for clients that take defaults among other options. */
+export const DEFAULT_OPTION_KEYS: readonly string[] = DEFAULT_KEYS;
+
+function isJar(value: unknown): value is CookieJar {
+  const jar = value as Partial<CookieJar> | null;
+  return jar !== null && typeof jar === 'object' && typeof jar.getCookieString === 'function' && typeof jar.setCookie === 'function';
+}
+
+function prepareBody(options: ClientRequestOptions, convert: DataToBodyProducer | null): PreparedBody | null {
+  const hasJson = options.json !== undefined;
+  if (hasJson && options.data !== undefined) throw new InvalidArgumentError('json and data cannot be used together: send one body');
+  if (hasJson && options.files !== undefined) throw new InvalidArgumentError('json and files cannot be used together: send one body');
+  if (hasJson) return jsonBody(options.json);
+  if (options.files !== undefined) return multipartBody(options.files, options.data);
+  if (options.data !== undefined) return dataBody(options.data, convert);
+  return null;
+}
+
+/**
+ * Checks and resolves one request. Throws an `InvalidArgumentError` (or a subclass) naming the
+ * option; nothing has been sent and no stream has been read when it does.
+ */
+export function normalizeRequest(
+  method: string,
+  url: string | URL,
+  options: ClientRequestOptions | undefined,
+  defaults: NormalizedDefaults,
+  convert: DataToBodyProducer | null,
+): NormalizedRequest {
+  const opts: ClientRequestOptions = options ?? {};
+  if (!isObjectLiteral(opts)) throw new InvalidArgumentError(`options must be an object, got ${describe(opts)}`);
+  checkKnown(opts, REQUEST_KEYS, 'request');
+  if (typeof method !== 'string') throw new InvalidArgumentError(`method must be a string, got ${describe(method)}`);
+  // Core's edge validation: a bad method or URL (controls, whitespace, a scheme other than http(s)) fails here.
+  const target = prepareRequest(method.toUpperCase(), url).url;
+
+  let auth = opts.auth === undefined ? defaults.auth : normalizeAuth(opts.auth);
+  if (target.username !== '' || target.password !== '') {
+    // Credentials in the URL mean Basic auth (as in curl and requests), unless `auth` says otherwise; they are never sent in the URL.
+    if (auth === null) auth = { type: 'basic', username: decodeURIComponent(target.username), password: decodeURIComponent(target.password) };
+    target.username = '';
+    target.password = '';
+  }
+  const params = opts.params === undefined ? [] : readFields(opts.params, 'params', true);
+  appendParams(target, [...defaults.params, ...params]);
+
+  let headers = defaults.headers;
+  if (opts.headers !== undefined) headers = mergeHeaders(headers, headersFrom(opts.headers, 'headers'));
+  else headers = headers.clone();
+  if (!headers.has('user-agent')) headers.set('User-Agent', DEFAULT_USER_AGENT);
+
+  let cookies: Array<[string, string]> = [];
+  let jar: CookieJar | null = null;
+  if (opts.cookies !== undefined) {
+    if (isJar(opts.cookies)) jar = opts.cookies;
+    else if (isPlainObject(opts.cookies)) cookies = cookiePairs(opts.cookies);
+    else throw new InvalidArgumentError(`cookies must be an object of names to values or a tough-cookie CookieJar, got ${describe(opts.cookies)}`);
+  }
+
+  const signal = opts.signal ?? null;
+  if (signal !== null && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  const agent = opts.agent ?? null;
+  if (agent !== null && (typeof agent !== 'object' || typeof (agent as Partial<Agent>).request !== 'function')) {
+    throw new InvalidArgumentError(`agent must be an Agent (an object with a request method), got ${describe(agent)}`);
+  }
+  const pool = opts.pool ?? null;
+  if (pool !== null && !(pool instanceof HTTPConnectionPool)) throw new InvalidArgumentError(`pool must be an HTTPConnectionPool, got ${describe(pool)}`);
+  const persistent = opts.persistent === undefined ? null : bool(opts.persistent, 'persistent', true);
+  const onInformational = opts.onInformational ?? null;
+  if (onInformational !== null && typeof onInformational !== 'function') throw new InvalidArgumentError(`onInformational must be a function, got ${describe(onInformational)}`);
+
+  const timeout = { ...defaults.timeout, ...normalizeTimeout(opts.timeout) };
+  const result = {
+    method: method.toUpperCase(),
+    url: target,
+    headers,
+    body: null as BodyProducer | null,
+    auth,
+    cookies,
+    jar,
+    allowRedirects: bool(opts.allowRedirects, 'allowRedirects', defaults.allowRedirects),
+    browserLikeRedirects: bool(opts.browserLikeRedirects, 'browserLikeRedirects', defaults.browserLikeRedirects),
+    maxRedirects: count(opts.maxRedirects, 'maxRedirects', defaults.maxRedirects, false),
+    timeout,
+    unbuffered: bool(opts.unbuffered, 'unbuffered', defaults.unbuffered),
+    maxBodySize: count(opts.maxBodySize, 'maxBodySize', defaults.maxBodySize, true),
+    decompress: bool(opts.decompress, 'decompress', defaults.decompress),
+    throwForStatus: bool(opts.throwForStatus, 'throwForStatus', defaults.throwForStatus),
+    signal,
+    agent,
+    pool,
+    persistent,
+    onInformational,
+  };
+  // The body last: every other mistake is reported before a stream is wrapped or a file opened.
+  const body = prepareBody(opts, convert);
+  if (body !== null) {
+    result.body = body.producer;
+    if (body.contentType !== null && !headers.has('content-type')) headers.set('Content-Type', body.contentType);
+  }
+  return result;
+}
+
+/** Cookie names and values are tokens / cookie-octets (RFC 6265 §4.1.1); anything else cannot be sent safely. */
+function cookiePairs(cookies: Record<string, unknown>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const name of Object.keys(cookies)) {
+    const value = cookies[name];
+    if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) throw new InvalidArgumentError(`cookies: "${name}" is not a valid cookie name`);
+    if (typeof value !== 'string') throw new InvalidArgumentError(`cookies.${name} must be a string, got ${describe(value)}`);
+    if (!/^(?:"?[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"?)$/.test(value)) throw new InvalidArgumentError(`cookies.${name} contains a character a cookie value cannot hold (space, comma, semicolon, quote, backslash or a control)`);
+    out.push([name, value]);
+  }
+  return out;
+}

@@ -1,0 +1,345 @@
+/**
+ * The client's response: the core response's head plus treq's conveniences (`json()`,
+ * `text()`, `content()`, `collect()`, `history()`, `cookies()`) and per-phase timings.
+ */
+
+import { Readable } from 'node:stream';
+import { TextDecoder } from 'node:util';
+import {
+  type BodyProtocol,
+  type BodyTransport,
+  type Headers,
+  InvalidArgumentError,
+  type RequestInfo,
+  type Response,
+  ResponseDone,
+  StrandError,
+  readBody,
+} from '@strand/core';
+import type { CookieJar } from 'tough-cookie';
+import { HTTPStatusError, ResponseDecodeError } from './errors.js';
+
+/**
+ * How long each phase of a request took, in milliseconds. A phase that did not happen, or that
+ * the layer underneath does not report, is `undefined`.
+ *
+ * - `queue`: waiting for a slot under the client's `maxConcurrentRequests` (0 when there was no
+ *   wait), plus the pool's own queue when core reports it.
+ * - `dns`, `connect`, `tls`: opening the connection of the final request, when core reports them
+ *   (undefined for a reused connection).
+ * - `firstByte`: from sending the request (after the queue) to the final response head,
+ *   redirects and authentication round trips included.
+ * - `body`: from the final head to the end of the body (set once the body has been read).
+ * - `total`: from the call to the end of the body.
+ */
+export interface Timings {
+  queue: number | undefined;
+  dns: number | undefined;
+  connect: number | undefined;
+  tls: number | undefined;
+  firstByte: number | undefined;
+  body: number | undefined;
+  total: number | undefined;
+}
+
+/** Where a response's body is. */
+type BodyState =
+  | { readonly kind: 'buffered'; readonly bytes: Buffer }
+  | { readonly kind: 'streaming'; readonly response: Response }
+  /** A response of the redirect history: its body was discarded by the redirect agent. */
+  | { readonly kind: 'discarded' };
+
+/** What the client hands a {@link ClientResponse}. @internal */
+export interface ClientResponseInit {
+  /** The response from the agent stack (redirects and decoding done). */
+  readonly original: Response;
+  readonly body: BodyState;
+  readonly timings: Timings;
+  /** The jar of the request (null when none was made). */
+  readonly jar: () => CookieJar | null;
+  /** Whether redirects were followed (a 3xx is then a failure for {@link ClientResponse.raiseForStatus}). */
+  readonly followedRedirects: boolean;
+  readonly maxBodySize: number;
+}
+
+/** The charset treq's `text()` falls back to is ISO-8859-1; Strand's is UTF-8, what nearly every text on the web now is. */
+export const DEFAULT_TEXT_ENCODING = 'utf-8';
+
+/** The `charset` parameter of a Content-Type value, or null. */
+export function charsetOf(contentType: string | undefined): string | null {
+  if (contentType === undefined) return null;
+  const match = /;\s*charset\s*=\s*("?)([^";\s]+)\1/i.exec(contentType);
+  return match === null ? null : (match[2] as string);
+}
+
+function decoderFor(label: string): TextDecoder | null {
+  try {
+    return new TextDecoder(label);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A response as the client returns it. Buffered by default: the body has been read (up to
+ * `maxBodySize`) before the promise resolved, and every body method can be called any number of
+ * times. With `unbuffered: true` the body is streamed and can be read once, by one of
+ * `content()`/`text()`/`json()`/`collect()`/`deliverBody()`/`for await`/`toReadable()`/`dump()`
+ * (`content()` keeps what it read, so `text()` and `json()` after it work too).
+ * An unbuffered body must be read or dumped: until it ends, the request holds its connection
+ * and its slot under the client's concurrency limit.
+ */
+export class ClientResponse implements AsyncIterable<Buffer> {
+  /** Status code, e.g. 200. */
+  readonly code: number;
+  /** Reason phrase as sent. */
+  readonly phrase: string;
+  readonly headers: Headers;
+  /** HTTP version as `[major, minor]`. */
+  readonly version: readonly [number, number];
+  /** The core response underneath (after redirects and decoding); read the body through this object rather than it. */
+  readonly original: Response;
+  /** Per-phase durations; `body` and `total` are filled in when the body ends. */
+  readonly timings: Timings;
+  readonly #body: BodyState;
+  readonly #jar: () => CookieJar | null;
+  readonly #followedRedirects: boolean;
+  readonly #maxBodySize: number;
+  #content: Promise<Buffer> | null = null;
+
+  /** @internal Made by the client. */
+  constructor(init: ClientResponseInit) {
+    const original = init.original;
+    this.original = original;
+    this.code = original.code;
+    this.phrase = original.phrase;
+    this.headers = original.headers;
+    this.version = original.version;
+    this.timings = init.timings;
+    this.#body = init.body;
+    this.#jar = init.jar;
+    this.#followedRedirects = init.followedRedirects;
+    this.#maxBodySize = init.maxBodySize;
+    if (init.body.kind === 'buffered') this.#content = Promise.resolve(init.body.bytes);
+  }
+
+  /** The URL this response came from: the last one of a redirect chain. */
+  get url(): string {
+    return this.original.request.uri;
+  }
+
+  /** The request this response answers (the last hop's). */
+  get request(): RequestInfo {
+    return this.original.request;
+  }
+
+  /** Trailer fields of a chunked body; empty until the body has ended. */
+  get trailers(): Headers {
+    return this.original.trailers;
+  }
+
+  /** True once the body is in memory (always, unless the request was `unbuffered`). */
+  get buffered(): boolean {
+    return this.#body.kind === 'buffered';
+  }
+
+  /** The whole body. Unbuffered: read now (up to the request's `maxBodySize`) and kept. */
+  content(): Promise<Buffer> {
+    if (this.#content !== null) return this.#content;
+    const body = this.#body;
+    if (body.kind === 'discarded') return Promise.reject(discardedError(this.url));
+    if (body.kind === 'buffered') return Promise.resolve(body.bytes);
+    this.#content = readBody(body.response, { maxBytes: this.#maxBodySize });
+    return this.#content;
+  }
+
+  /**
+   * The body as text, decoded with `encoding` if given, else the `charset` of `Content-Type`,
+   * else UTF-8 ({@link DEFAULT_TEXT_ENCODING}). A BOM is removed. An unknown charset from the
+   * server falls back to UTF-8; an unknown `encoding` argument is an `InvalidArgumentError`.
+   */
+  async text(encoding?: string): Promise<string> {
+    let decoder: TextDecoder | null;
+    if (encoding !== undefined) {
+      decoder = typeof encoding === 'string' ? decoderFor(encoding) : null;
+      if (decoder === null) throw new InvalidArgumentError(`text: unknown encoding ${JSON.stringify(encoding)}`);
+    } else {
+      const charset = charsetOf(this.headers.get('content-type'));
+      decoder = (charset === null ? null : decoderFor(charset)) ?? new TextDecoder(DEFAULT_TEXT_ENCODING);
+    }
+    return decoder.decode(await this.content());
+  }
+
+  /** The body parsed as JSON (decoded as {@link text} does). Invalid JSON is a {@link ResponseDecodeError}. */
+  async json<T = unknown>(): Promise<T> {
+    const text = await this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new ResponseDecodeError(`the response body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { url: this.url, cause });
+    }
+  }
+
+  /**
+   * Calls `collector` with each piece of the body as it arrives (treq's `collect`); a collector
+   * that returns a promise pauses the body until it settles. Resolves when the body ended;
+   * rejects with the body's error, or with what the collector threw (the rest of the body is
+   * then abandoned). A buffered body is given in one piece.
+   */
+  collect(collector: (chunk: Buffer) => void | Promise<void>): Promise<void> {
+    if (typeof collector !== 'function') return Promise.reject(new InvalidArgumentError('collect: collector must be a function'));
+    const body = this.#body;
+    if (body.kind === 'discarded') return Promise.reject(discardedError(this.url));
+    if (body.kind === 'buffered') {
+      return (async () => {
+        if (body.bytes.length > 0) await collector(body.bytes);
+      })();
+    }
+    return new Promise((resolve, reject) => {
+      let transport: BodyTransport | null = null;
+      let failed = false;
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+        transport?.stopProducing();
+      };
+      body.response.deliverBody({
+        makeConnection(t) {
+          transport = t;
+        },
+        dataReceived(chunk) {
+          if (failed) return;
+          let result: void | Promise<void>;
+          try {
+            result = collector(chunk);
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          if (result instanceof Promise) {
+            transport?.pauseProducing();
+            result.then(() => {
+              if (!failed) transport?.resumeProducing();
+            }, fail);
+          }
+        },
+        connectionLost(reason) {
+          if (failed) return;
+          if (reason instanceof StrandError) fail(reason);
+          else resolve();
+        },
+      });
+    });
+  }
+
+  /** Delivers the body to a core body protocol (Twisted's `deliverBody`). A buffered body is delivered from memory. */
+  deliverBody(protocol: BodyProtocol): void {
+    const body = this.#body;
+    if (body.kind === 'streaming') {
+      body.response.deliverBody(protocol);
+      return;
+    }
+    if (body.kind === 'discarded') {
+      protocol.makeConnection?.(NOOP_TRANSPORT);
+      protocol.connectionLost(discardedError(this.url));
+      return;
+    }
+    protocol.makeConnection?.(NOOP_TRANSPORT);
+    if (body.bytes.length > 0) protocol.dataReceived(body.bytes);
+    protocol.connectionLost(new ResponseDone());
+  }
+
+  /** The body as an async iterator of Buffers. */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const body = this.#body;
+    if (body.kind === 'streaming') return body.response[Symbol.asyncIterator]();
+    return this.toReadable()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** The body as a Node `Readable`. */
+  toReadable(): Readable {
+    const body = this.#body;
+    if (body.kind === 'streaming') return body.response.toReadable();
+    if (body.kind === 'discarded') {
+      const readable = new Readable({ read() {} });
+      readable.destroy(discardedError(this.url));
+      return readable;
+    }
+    return Readable.from(body.bytes.length > 0 ? [body.bytes] : []);
+  }
+
+  /** Discards the body (an unbuffered response's connection and slot are then released). */
+  dump(): Promise<void> {
+    const body = this.#body;
+    if (body.kind === 'streaming' && !body.response.bodyUsed) return body.response.dump();
+    return Promise.resolve();
+  }
+
+  /** The responses that led here, oldest first: each redirect of the chain. Their bodies are not kept. */
+  history(): ClientResponse[] {
+    const chain: ClientResponse[] = [];
+    let previous = this.original.previousResponse;
+    while (previous !== null) {
+      chain.unshift(
+        new ClientResponse({
+          original: previous,
+          body: { kind: 'discarded' },
+          timings: emptyTimings(),
+          jar: this.#jar,
+          followedRedirects: this.#followedRedirects,
+          maxBodySize: this.#maxBodySize,
+        }),
+      );
+      previous = previous.previousResponse;
+    }
+    return chain;
+  }
+
+  /**
+   * The cookies the request's jar now holds for this response's URL (what a next request there
+   * would send), as `{ name: value }`. Needs a synchronous cookie store (tough-cookie's default).
+   */
+  cookies(): Record<string, string> {
+    const out = Object.create(null) as Record<string, string>;
+    const jar = this.#jar();
+    if (jar === null) return out;
+    for (const cookie of jar.getCookiesSync(this.url)) out[cookie.key] = cookie.value;
+    return out;
+  }
+
+  /** The cookie jar of the request (the client's, or the one given as `cookies`); null when none was needed. */
+  get jar(): CookieJar | null {
+    return this.#jar();
+  }
+
+  /**
+   * True for a successful final status: 2xx, 304, and 3xx when redirects were not followed
+   * (got's rule; a 3xx after following redirects means the chain was cut short).
+   */
+  get ok(): boolean {
+    const code = this.code;
+    return (code >= 200 && code <= 299) || code === 304 || (!this.#followedRedirects && code >= 300 && code <= 399);
+  }
+
+  /** Throws an {@link HTTPStatusError} unless {@link ok}; returns this response otherwise. */
+  raiseForStatus(): this {
+    if (!this.ok) throw new HTTPStatusError(this);
+    return this;
+  }
+}
+
+const NOOP_TRANSPORT: BodyTransport = {
+  pauseProducing() {},
+  resumeProducing() {},
+  stopProducing() {},
+};
+
+function discardedError(url: string): StrandError {
+  return new StrandError('STRAND_BODY_UNAVAILABLE', 'the body of a response in the redirect history is not kept', { url });
+}
+
+/** Timings with nothing measured yet. */
+export function emptyTimings(): Timings {
+  return { queue: undefined, dns: undefined, connect: undefined, tls: undefined, firstByte: undefined, body: undefined, total: undefined };
+}

@@ -1,0 +1,125 @@
+/**
+ * The option types of the client API.
+ *
+ * @packageDocumentation
+ */
+
+import type { Readable } from 'node:stream';
+import type { Agent, BodyProducer, HTTPConnectionPool, HeadersInit, RequestOptions } from '@strand/core';
+import type { CookieJar } from 'tough-cookie';
+
+/** A value of a query or form field; numbers, booleans and bigints are sent as their string form. */
+export type FieldValue = string | number | boolean | bigint;
+
+/**
+ * Query parameters, merged after the URL's own query: an object (an array value repeats the
+ * key; `null`/`undefined` values are left out), a `URLSearchParams`, or `[key, value]` pairs.
+ */
+export type ParamsInit =
+  | URLSearchParams
+  | Readonly<Record<string, FieldValue | readonly FieldValue[] | null | undefined>>
+  | Iterable<readonly [string, FieldValue]>;
+
+/** A form, sent as `application/x-www-form-urlencoded` (or as the text fields of a multipart body). */
+export type FormInit = URLSearchParams | Readonly<Record<string, FieldValue | readonly FieldValue[]>> | Iterable<readonly [string, FieldValue]>;
+
+/** Bytes to send from memory, a stream, or a producer. */
+export type StreamLike = Readable | AsyncIterable<Uint8Array | string>;
+
+/**
+ * A request body: a string (UTF-8), bytes, a form ({@link FormInit}, urlencoded), a
+ * `BodyProducer`, a Node `Readable` or an async iterable of chunks (sent chunked: a stream's
+ * length is unknown; wrap it in a `FileBodyProducer` with a `length` to send `Content-Length`).
+ */
+export type DataInit = string | Uint8Array | ArrayBuffer | FormInit | BodyProducer | StreamLike;
+
+/** One file of a multipart upload, spelled out. Give exactly one of `path` and `content`. */
+export interface FileField {
+  /** A file to stream from disk; its size is known, so it does not force a chunked body. */
+  path?: string;
+  /** The content: bytes, a string (UTF-8), a stream or a producer. */
+  content?: Uint8Array | string | StreamLike | BodyProducer;
+  /** The `filename` parameter; defaults to the base name of `path`. `null` sends none. */
+  filename?: string | null;
+  /** The part's `Content-Type`; defaults to a guess from the file name, else `application/octet-stream`. */
+  contentType?: string;
+  /** The content's length in bytes, for a stream whose size you know. */
+  length?: number;
+}
+
+/** A file to upload: a path (a string is always a path here), bytes, a stream, a producer, or a {@link FileField}. */
+export type FileInit = string | Uint8Array | StreamLike | BodyProducer | FileField;
+
+/** Files for a `multipart/form-data` body, keyed by field name (an array sends several parts under one name), or `[field, file]` pairs. */
+export type FilesInit = Readonly<Record<string, FileInit | readonly FileInit[]>> | Iterable<readonly [string, FileInit]>;
+
+/** Credentials: `[user, password]` for Basic, or an object that may ask for Digest (RFC 7616). */
+export type AuthInit = readonly [username: string, password: string] | { readonly type?: 'basic' | 'digest'; readonly username: string; readonly password: string };
+
+/** Cookies for one request: an object (sent only to the request URL's origin), or a tough-cookie jar used instead of the client's. */
+export type CookiesInit = Readonly<Record<string, string>> | CookieJar;
+
+/**
+ * Per-phase timeouts in milliseconds (the shape of `@strand/core`'s `TimeoutOptions`).
+ * `queue`: waiting for a free slot (the client's `maxConcurrentRequests`, and the pool's cap);
+ * `connect`; `headers`: the request sent, waiting for the head; `bodyIdle`: no body byte for so
+ * long; `total`: the whole call, redirects and reading the body included.
+ */
+export interface TimeoutPhases {
+  queue?: number;
+  connect?: number;
+  headers?: number;
+  bodyIdle?: number;
+  total?: number;
+}
+
+/** A timeout: a number of milliseconds for the whole call (`total`), or named phases. */
+export type TimeoutInit = number | TimeoutPhases;
+
+/** Options that an {@link HTTPClient} can hold as defaults for all its requests. */
+export interface DefaultRequestOptions {
+  /** Headers; a request's own headers replace defaults of the same name. */
+  headers?: HeadersInit;
+  /** Query parameters; a request's own are added after the defaults. */
+  params?: ParamsInit;
+  /** Credentials, sent only to the origin of the URL they were given for. */
+  auth?: AuthInit;
+  /** Follow redirects (default true), with core's `RedirectAgent`. */
+  allowRedirects?: boolean;
+  /** Follow redirects the way browsers do (a 301/302 POST becomes a GET), with `BrowserLikeRedirectAgent`. Default false. */
+  browserLikeRedirects?: boolean;
+  /** At most this many redirects (default 20). */
+  maxRedirects?: number;
+  /** See {@link TimeoutInit}; a request's phases override the client's, phase by phase. */
+  timeout?: TimeoutInit;
+  /** Return as soon as the head arrived and stream the body (default false: the body is read before the promise resolves). */
+  unbuffered?: boolean;
+  /** The largest body a buffered response may have, in bytes (default 64 MiB); larger is a `BodyTooLargeError`. */
+  maxBodySize?: number;
+  /** Ask for and decode gzip/deflate/br bodies with core's `ContentDecoderAgent` (default true). */
+  decompress?: boolean;
+  /** Reject with an {@link HTTPStatusError} when the final status is not a success (see `raiseForStatus`). Default false. */
+  throwForStatus?: boolean;
+}
+
+/** Options of one request (treq's keyword arguments). */
+export interface ClientRequestOptions extends DefaultRequestOptions {
+  /** A body; see {@link DataInit}. Not with `json`. */
+  data?: DataInit;
+  /** A value sent as JSON (`Content-Type: application/json` unless you set one). Not with `data` or `files`. */
+  json?: unknown;
+  /** Files, sent as `multipart/form-data` together with `data`'s form fields. */
+  files?: FilesInit;
+  /** Cookies for this request; see {@link CookiesInit}. */
+  cookies?: CookiesInit;
+  /** Cancels the request, in any phase, body included. */
+  signal?: AbortSignal;
+  /** The agent for this request, instead of the client's. */
+  agent?: Agent;
+  /** A connection pool for this request (only for clients without an agent of their own, such as the module functions). */
+  pool?: HTTPConnectionPool;
+  /** `false`: use a new non-persistent pool for this request (treq's `persistent=False`). */
+  persistent?: boolean;
+  /** Called for each interim 1xx response. */
+  onInformational?: RequestOptions['onInformational'];
+}

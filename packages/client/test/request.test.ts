@@ -1,0 +1,229 @@
+import { Readable } from 'node:stream';
+import { BytesProducer, HTTPConnectionPool, InvalidArgumentError, InvalidHeaderError, InvalidRequestError, UNKNOWN_LENGTH, FileBodyProducer } from '@strand/core';
+import { DEFAULT_USER_AGENT, HTTPClient, VERSION } from '@strand/client';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type TestServer, echo, startServer } from './support/servers';
+
+let server: TestServer;
+let pool: HTTPConnectionPool;
+let client: HTTPClient;
+
+beforeEach(async () => {
+  server = await startServer(echo);
+  pool = new HTTPConnectionPool();
+  client = new HTTPClient({ pool });
+});
+
+afterEach(async () => {
+  await pool.closeCachedConnections();
+  await server.close();
+});
+
+interface Echo {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+describe('sending requests', () => {
+  it('sends a GET with the default User-Agent strand/<version>', async () => {
+    const response = await client.get(`${server.url}/hello`);
+    const echoed = await response.json<Echo>();
+    expect(response.code).toBe(200);
+    expect(echoed.method).toBe('GET');
+    expect(echoed.url).toBe('/hello');
+    expect(echoed.headers['user-agent']).toBe(DEFAULT_USER_AGENT);
+    expect(DEFAULT_USER_AGENT).toBe(`strand/${VERSION}`);
+  });
+
+  it('keeps VERSION equal to the package.json version', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+  });
+
+  it('lets a request replace the User-Agent', async () => {
+    const response = await client.get(server.url, { headers: { 'user-agent': 'mine/1' } });
+    expect((await response.json<Echo>()).headers['user-agent']).toBe('mine/1');
+  });
+
+  it('upper-cases the method like requests and got', async () => {
+    const response = await client.request('patch', server.url, { data: 'x' });
+    expect((await response.json<Echo>()).method).toBe('PATCH');
+  });
+
+  it.each(['get', 'head', 'post', 'put', 'patch', 'delete', 'options'] as const)('has a %s method that sends that verb', async (verb) => {
+    const response = await client[verb](server.url);
+    expect(response.code).toBe(200);
+    expect(server.requests.at(-1)?.method).toBe(verb.toUpperCase());
+  });
+
+  it('merges params after the query the URL already has, repeating array values', async () => {
+    const response = await client.get(`${server.url}/search?q=1`, { params: { a: 'b c', n: 2, list: ['x', 'y'], skipped: undefined, none: null } });
+    expect((await response.json<Echo>()).url).toBe('/search?q=1&a=b+c&n=2&list=x&list=y');
+  });
+
+  it('accepts params as pairs and as URLSearchParams', async () => {
+    await client.get(server.url, { params: [['k', 'v'], ['k', 'w']] });
+    await client.get(server.url, { params: new URLSearchParams('z=1&z=2') });
+    expect(server.requests.map((r) => r.url)).toEqual(['/?k=v&k=w', '/?z=1&z=2']);
+  });
+
+  it('adds client default params before the request params', async () => {
+    const withDefaults = new HTTPClient({ pool, params: { api: 'v1' } });
+    await withDefaults.get(server.url, { params: { page: 2 } });
+    expect(server.requests[0]?.url).toBe('/?api=v1&page=2');
+  });
+
+  it('lets request headers replace client defaults of the same name and keeps the others', async () => {
+    const withDefaults = new HTTPClient({ pool, headers: { Accept: 'text/plain', 'X-Team': 'a' } });
+    await withDefaults.get(server.url, { headers: { accept: 'application/json' } });
+    const headers = server.requests[0]?.headers ?? {};
+    expect(headers['accept']).toBe('application/json');
+    expect(headers['x-team']).toBe('a');
+  });
+
+  it('sends a string as UTF-8 with its Content-Length and no Content-Type', async () => {
+    await client.post(server.url, { data: 'héllo' });
+    const seen = server.requests[0];
+    expect(seen?.body.toString('utf8')).toBe('héllo');
+    expect(seen?.headers['content-length']).toBe('6');
+    expect(seen?.headers['content-type']).toBeUndefined();
+  });
+
+  it('sends bytes and ArrayBuffers as they are', async () => {
+    await client.post(server.url, { data: Buffer.from([0, 1, 2, 255]) });
+    await client.post(server.url, { data: new Uint8Array([9, 8]).buffer });
+    expect([...(server.requests[0]?.body ?? [])]).toEqual([0, 1, 2, 255]);
+    expect([...(server.requests[1]?.body ?? [])]).toEqual([9, 8]);
+  });
+
+  it('urlencodes a form object and sets its Content-Type', async () => {
+    await client.post(server.url, { data: { name: 'a b', tags: ['x', 'y&z'] } });
+    const seen = server.requests[0];
+    expect(seen?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(seen?.body.toString()).toBe('name=a+b&tags=x&tags=y%26z');
+  });
+
+  it('keeps a Content-Type the caller set for a form', async () => {
+    await client.post(server.url, { data: { a: '1' }, headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' } });
+    expect(server.requests[0]?.headers['content-type']).toBe('application/x-www-form-urlencoded; charset=utf-8');
+  });
+
+  it('sends a BodyProducer as it is', async () => {
+    await client.put(server.url, { data: new BytesProducer('produced') });
+    expect(server.requests[0]?.body.toString()).toBe('produced');
+  });
+
+  it('streams a Readable and an async iterable chunked', async () => {
+    await client.post(server.url, { data: Readable.from([Buffer.from('one '), Buffer.from('two')]) });
+    async function* gen(): AsyncGenerator<string> {
+      yield 'three ';
+      yield 'four';
+    }
+    await client.post(server.url, { data: gen() });
+    expect(server.requests[0]?.headers['transfer-encoding']).toBe('chunked');
+    expect(server.requests[0]?.body.toString()).toBe('one two');
+    expect(server.requests[1]?.body.toString()).toBe('three four');
+  });
+
+  it('serialises json and sets Content-Type: application/json', async () => {
+    await client.post(server.url, { json: { a: [1, 2], b: null } });
+    const seen = server.requests[0];
+    expect(seen?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(seen?.body.toString() ?? '')).toEqual({ a: [1, 2], b: null });
+  });
+
+  it('sends json: null as the JSON literal null', async () => {
+    await client.post(server.url, { json: null });
+    expect(server.requests[0]?.body.toString()).toBe('null');
+  });
+
+  it('uses a client dataToBodyProducer for values it knows, and the default for the rest', async () => {
+    class Upper {
+      constructor(readonly text: string) {}
+    }
+    const custom = new HTTPClient({ pool, dataToBodyProducer: (data) => (data instanceof Upper ? new BytesProducer(data.text.toUpperCase()) : undefined) });
+    await custom.post(server.url, { data: new Upper('shout') as unknown as string });
+    await custom.post(server.url, { data: 'plain' });
+    expect(server.requests.map((r) => r.body.toString())).toEqual(['SHOUT', 'plain']);
+  });
+
+  it('turns credentials in the URL into Basic auth and never sends them in the URL', async () => {
+    const url = server.url.replace('http://', 'http://al%20ice:p%40ss@');
+    await client.get(`${url}/private`);
+    const seen = server.requests[0];
+    expect(seen?.url).toBe('/private');
+    expect(seen?.headers['authorization']).toBe(`Basic ${Buffer.from('al ice:p@ss').toString('base64')}`);
+  });
+});
+
+describe('bad input is refused before anything is sent', () => {
+  const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ['json with data', () => client.post(server.url, { json: {}, data: 'x' }), /json and data cannot be used together/],
+    ['json with files', () => client.post(server.url, { json: {}, files: { f: Buffer.from('x') } }), /json and files/],
+    ['an unserialisable json value', () => client.post(server.url, { json: { n: 1n } }), /json cannot be serialised/],
+    ['a circular json value', () => { const a: Record<string, unknown> = {}; a['self'] = a; return client.post(server.url, { json: a }); }, /json cannot be serialised/],
+    ['json undefined-like values', () => client.post(server.url, { json: () => 1 }), /json cannot be serialised: function has no JSON form/],
+    ['a non-string header value', () => client.get(server.url, { headers: { 'X-Count': 3 as unknown as string } }), /headers: invalid value for header "X-Count": expected a string, got number/],
+    ['a header value with a newline', () => client.get(server.url, { headers: { 'X-A': 'a\r\nInjected: 1' } }), /headers: invalid value for header "X-A"/],
+    ['a file that does not exist', () => client.post(server.url, { files: { f: '/no/such/file.txt' } }), /files\.f: cannot read "\/no\/such\/file\.txt": no such file/],
+    ['a malformed URL', () => client.get('http://exa mple.com/'), /invalid URL/],
+    ['a relative URL', () => client.get('/just/a/path'), /not an absolute URL/],
+    ['an unsupported scheme', () => client.get('ftp://127.0.0.1/x'), /unsupported URL scheme "ftp"/],
+    ['an unknown option', () => client.get(server.url, { header: {} } as never), /unknown request option "header"/],
+    ['a non-boolean allowRedirects', () => client.get(server.url, { allowRedirects: 'yes' as never }), /allowRedirects must be a boolean/],
+    ['a negative maxRedirects', () => client.get(server.url, { maxRedirects: -1 }), /maxRedirects must be a non-negative integer/],
+    ['an unknown timeout phase', () => client.get(server.url, { timeout: { connnect: 5 } as never }), /timeout\.connnect is not a timeout phase/],
+    ['a zero timeout', () => client.get(server.url, { timeout: 0 }), /timeout must be a positive number/],
+    ['a bad params value', () => client.get(server.url, { params: { a: {} as never } }), /params\.a must be a string, number, boolean or bigint, got an object/],
+    ['a non-form data with files', () => client.post(server.url, { data: 'text', files: { f: Buffer.from('x') } }), /data must be a form/],
+    ['an unsupported data type', () => client.post(server.url, { data: 42 as never }), /data must be a string, bytes, a form/],
+    ['a bad auth', () => client.get(server.url, { auth: ['only-user'] as never }), /auth must be \[username, password\]/],
+    ['an unknown auth type', () => client.get(server.url, { auth: { type: 'ntlm' as never, username: 'u', password: 'p' } }), /auth\.type must be "basic" or "digest"/],
+    ['a cookie value with a semicolon', () => client.get(server.url, { cookies: { a: 'b;c' } }), /cookies\.a contains a character/],
+    ['a bad signal', () => client.get(server.url, { signal: {} as never }), /signal must be an AbortSignal/],
+    ['pool together with a client agent', () => new HTTPClient({ agent: client.agent ?? { request: () => Promise.reject(new Error('x')) } }).get(server.url, { pool }), /cannot be used with a client that has its own agent/],
+  ];
+
+  it.each(cases)('refuses %s with an InvalidArgumentError naming it', async (_name, make, message) => {
+    await expect(make()).rejects.toThrow(message);
+    await expect(make()).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('reports a bad header as an InvalidHeaderError with the header name', async () => {
+    const error = await client.get(server.url, { headers: { 'Bad Name': 'x' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidHeaderError);
+    expect((error as InvalidHeaderError).headerName).toBe('Bad Name');
+  });
+
+  it('reports a URL with a newline as an InvalidRequestError rather than stripping it', async () => {
+    await expect(client.get(`${server.url}/a\nb`)).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('does not touch a stream body when another option is wrong', async () => {
+    const stream = Readable.from(['never read']);
+    await expect(client.post(server.url, { data: stream, timeout: -1 })).rejects.toThrow(/timeout must be a positive number/);
+    expect(stream.readableFlowing).toBeNull();
+    stream.destroy();
+  });
+
+  it('refuses bad client options in the constructor', () => {
+    expect(() => new HTTPClient({ maxConcurrentRequests: 0 })).toThrow(/maxConcurrentRequests must be a positive integer/);
+    expect(() => new HTTPClient({ headers: { 'X-A': 'a\nb' } })).toThrow(/headers: invalid value for header "X-A"/);
+    expect(() => new HTTPClient({ pool, persistent: false })).toThrow(/persistent cannot be used together with pool/);
+    expect(() => new HTTPClient({ cookiejar: null } as never)).toThrow(/unknown HTTPClient option "cookiejar"/);
+  });
+});
+
+describe('FileBodyProducer lengths', () => {
+  it('sends a producer of unknown length chunked', async () => {
+    const producer = new FileBodyProducer(Readable.from(['abc']));
+    expect(producer.length).toBe(UNKNOWN_LENGTH);
+    await client.post(server.url, { data: producer });
+    expect(server.requests[0]?.headers['transfer-encoding']).toBe('chunked');
+  });
+});
