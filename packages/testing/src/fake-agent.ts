@@ -1,0 +1,253 @@
+/**
+ * The in-memory fake agent: Strand's real `HttpAgent` (serializer, parser, connection state
+ * machine, pool) whose connections are in-memory socket pairs to Node's own HTTP server running
+ * the test's handler. No port is opened; faults can be injected on the transport.
+ *
+ * @packageDocumentation
+ */
+
+import {
+  type Agent,
+  type BodyProducer,
+  CancelledError,
+  type Clock,
+  ConnectionRefusedError,
+  type Endpoint,
+  type EndpointFactory,
+  type HeadersInit,
+  HttpAgent,
+  type HttpAgentOptions,
+  HTTPConnectionPool,
+  type HTTPConnectionPoolOptions,
+  InvalidArgumentError,
+  InvalidRequestError,
+  type RequestOptions,
+  type Response,
+  systemClock,
+} from '@strand/core';
+import type { Duplex } from 'node:stream';
+import { FakeHttpServer } from './server/fake-server.js';
+import type { RecordedRequest } from './server/recorded-request.js';
+import { type RequestHandlerObject, RouteTable, type Route, type ServerBehaviour } from './server/routes.js';
+import { settle } from './settle.js';
+import { type Fault, type NormalizedFault, normalizeFault } from './transport/faults.js';
+import { MemoryClientSocket, socketError } from './transport/memory-socket.js';
+
+/** Options of {@link createFakeAgent}. */
+export interface FakeAgentOptions {
+  /**
+   * The clock reply delays (and the default pool's timeouts) run on. Default: the system clock,
+   * which jest's fake timers control; pass a `ManualClock` to move time by hand
+   * ({@link FakeAgent.advance}).
+   */
+  clock?: Clock;
+  /**
+   * The pool of the underlying `HttpAgent`: a pool, or options for a new one (which then runs on
+   * {@link FakeAgentOptions.clock}). Default: a new persistent pool on that clock.
+   */
+  pool?: HTTPConnectionPool | Omit<HTTPConnectionPoolOptions, 'clock'>;
+  /** More options for the underlying `HttpAgent` (header limits and so on). */
+  agentOptions?: Omit<HttpAgentOptions, 'endpointFactory' | 'pool'>;
+  /** For a route table: what an unmatched request gets (see `RouteTableOptions.unmatched`). Default `'fail'`. */
+  unmatched?: 'fail' | 'not-found';
+}
+
+/** Options of {@link FakeAgent.injectFault}. */
+export interface InjectFaultOptions {
+  /** How many new connections get the fault. Default 1; `Infinity` for all of them. */
+  times?: number;
+  /** Only connections to this origin (`http://api.test`, `https://host:8443`). Default: any. */
+  origin?: string;
+}
+
+interface PlannedFault {
+  fault: NormalizedFault;
+  left: number;
+  origin: string | null;
+}
+
+function originOf(uri: URL): string {
+  const port = uri.port === '' ? (uri.protocol === 'https:' ? '443' : '80') : uri.port;
+  return `${uri.protocol}//${uri.hostname}:${port}`;
+}
+
+function normalizeOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch (error) {
+    throw new InvalidArgumentError(`injectFault: origin must be like "http://host:port", got ${JSON.stringify(origin)}`, { cause: error });
+  }
+  return originOf(url);
+}
+
+/**
+ * A fake agent: implements `Agent` by running the real `HttpAgent` over in-memory connections
+ * to a server answering with the test's handler, route table or `RequestSequence`. Create it
+ * with {@link createFakeAgent}.
+ *
+ * @example
+ * ```ts
+ * const fake = createFakeAgent([{ method: 'GET', path: '/users/:id', reply: (req) => ({ json: { id: req.params.id } }) }]);
+ * const response = await fake.request('GET', 'http://api.test/users/7');
+ * expect(JSON.parse((await readBody(response)).toString())).toEqual({ id: '7' });
+ * expect(fake.requests[0]?.path).toBe('/users/7');
+ * await fake.close();
+ * ```
+ */
+export class FakeAgent implements Agent {
+  /** The real agent, on in-memory connections. Wrap it like any other agent. */
+  readonly agent: HttpAgent;
+  /** The clock reply delays use. */
+  readonly clock: Clock;
+  /** The handler, as an object (a route table becomes a `RouteTable`). */
+  readonly handler: RequestHandlerObject;
+  private readonly server: FakeHttpServer;
+  private readonly clients = new Set<MemoryClientSocket>();
+  private readonly planned: PlannedFault[] = [];
+  private closed = false;
+
+  constructor(behaviour: ServerBehaviour, options: FakeAgentOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    const handler = Array.isArray(behaviour) ? new RouteTable(behaviour as readonly Route[], options.unmatched === undefined ? {} : { unmatched: options.unmatched }) : behaviour;
+    this.server = new FakeHttpServer(handler, this.clock);
+    this.handler = this.server.handler;
+    const factory: EndpointFactory = { endpointForURI: (uri) => this.endpointFor(uri) };
+    const pool = options.pool instanceof HTTPConnectionPool ? options.pool : new HTTPConnectionPool({ ...options.pool, clock: this.clock });
+    this.agent = HttpAgent.usingEndpointFactory(factory, { ...options.agentOptions, pool });
+  }
+
+  /** Every request the server received, in order of arrival. */
+  get requests(): readonly RecordedRequest[] {
+    return this.server.requests;
+  }
+
+  /** The last request received, if any. */
+  get lastRequest(): RecordedRequest | undefined {
+    return this.server.requests[this.server.requests.length - 1];
+  }
+
+  /** Failures recorded so far (unexpected requests, handlers that threw); {@link assertNoPending} throws them. */
+  get failures(): readonly Error[] {
+    return this.server.failures;
+  }
+
+  /** How many connections the client has opened (refused ones not counted). */
+  get connectionsOpened(): number {
+    return this.server.connectionsOpened;
+  }
+
+  /** How many connections are open now. */
+  get openConnections(): number {
+    return this.server.openConnections;
+  }
+
+  /** The `Agent` method: same as `agent.request(...)`. */
+  request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
+    return this.agent.request(method, uri, headers, body, options);
+  }
+
+  /**
+   * Applies `fault` to the next new connection(s). `'refuse'` makes `connect()` fail with
+   * `ConnectionRefusedError`; the others act on the connection's response bytes from its first
+   * byte. Existing pooled connections are not affected (close them, or use a non-persistent pool).
+   */
+  injectFault(fault: Fault, options: InjectFaultOptions = {}): void {
+    const times = options.times ?? 1;
+    if (!(times >= 1) || (!Number.isInteger(times) && times !== Infinity)) throw new InvalidArgumentError(`injectFault: times must be a positive integer or Infinity, got ${String(options.times)}`);
+    this.planned.push({ fault: normalizeFault(fault), left: times, origin: options.origin === undefined ? null : normalizeOrigin(options.origin) });
+  }
+
+  /**
+   * Lets every in-memory exchange run until nothing moves any more (bytes, requests, replies),
+   * without advancing any clock. Use it before asserting that something did, or did not, happen.
+   * Works under jest's fake timers.
+   */
+  flush(): Promise<void> {
+    return settle(() => this.server.activity.value);
+  }
+
+  /**
+   * Moves a `ManualClock` forward by `ms` (firing due reply delays), then {@link flush}es.
+   * Throws `InvalidArgumentError` when the fake's clock cannot be advanced by hand (with jest's
+   * fake timers, call `jest.advanceTimersByTime(ms)` and then `flush()`).
+   */
+  async advance(ms: number): Promise<void> {
+    const clock = this.clock as Clock & { advance?: (ms: number) => void };
+    if (typeof clock.advance !== 'function') throw new InvalidArgumentError('advance: the fake agent was not given a clock with advance(ms), such as ManualClock');
+    await this.flush();
+    clock.advance(ms);
+    await this.flush();
+  }
+
+  /**
+   * Throws if anything went wrong on the server side: the first recorded failure (unexpected
+   * request, handler error; several together as `TestDoubleFailuresError`), the handler's own
+   * pending check (a `RequestSequence`'s), or `PendingRequestsError` when replies are still
+   * being sent. Call it at the end of a test, or in `afterEach`.
+   */
+  assertNoPending(): void {
+    this.server.assertNoPending();
+  }
+
+  /**
+   * Closes every connection (requests in progress fail, pending delays are cancelled) and the
+   * pool's idle ones. Later requests are refused. Call it in `afterEach`/at the end of a test.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.agent.pool.closeCachedConnections();
+    for (const client of this.clients) client.destroy();
+    this.clients.clear();
+    this.server.close();
+    await settle(() => this.server.activity.value, { quietTurns: 1, maxTurns: 100 });
+  }
+
+  private endpointFor(uri: URL): Endpoint {
+    if (uri.protocol !== 'http:' && uri.protocol !== 'https:') throw new InvalidRequestError(`unsupported URL scheme ${uri.protocol}`, { url: uri });
+    const origin = originOf(uri);
+    return { key: `memory+${origin}`, connect: (signal) => this.connect(origin, signal) };
+  }
+
+  private connect(origin: string, signal: AbortSignal | undefined): Promise<Duplex> {
+    if (signal?.aborted === true) return Promise.reject(new CancelledError('request cancelled before connecting', { url: origin, cause: signal.reason }));
+    if (this.closed) {
+      return Promise.reject(new ConnectionRefusedError('connection refused: the fake agent is closed', { url: origin, cause: socketError('ECONNREFUSED', 'the fake agent is closed') }));
+    }
+    const fault = this.takeFault(origin);
+    if (fault?.type === 'refuse') {
+      return Promise.reject(new ConnectionRefusedError('connection refused (injected fault)', { url: origin, cause: socketError('ECONNREFUSED', 'injected fault') }));
+    }
+    const client = new MemoryClientSocket();
+    const server = this.server.accept(client.sink, { origin, remoteAddress: '127.0.0.1', remotePort: 40000 + this.server.connectionsOpened });
+    client.attach(server);
+    if (fault !== null) server.wire.setFault(fault, 'connection');
+    this.clients.add(client);
+    client.once('close', () => this.clients.delete(client));
+    return Promise.resolve(client);
+  }
+
+  private takeFault(origin: string): NormalizedFault | null {
+    for (let i = 0; i < this.planned.length; i++) {
+      const plan = this.planned[i] as PlannedFault;
+      if (plan.origin !== null && plan.origin !== origin) continue;
+      plan.left--;
+      if (plan.left <= 0) this.planned.splice(i, 1);
+      return plan.fault;
+    }
+    return null;
+  }
+}
+
+/**
+ * Creates a {@link FakeAgent} answering with `behaviour`: a handler `(request) => reply` (sync
+ * or async), an array of routes, or a handler object such as a `RequestSequence`.
+ *
+ * @example
+ * ```ts
+ * const fake = createFakeAgent((req) => ({ json: { youSent: req.method } }));
+ * ```
+ */
+export function createFakeAgent(behaviour: ServerBehaviour, options: FakeAgentOptions = {}): FakeAgent {
+  return new FakeAgent(behaviour, options);
+}

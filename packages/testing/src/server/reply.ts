@@ -1,0 +1,223 @@
+/**
+ * Replies: what a fake server sends back, as data, and how it is written on Node's
+ * `ServerResponse` (so framing, chunking and trailers are Node's own, independent of Strand).
+ *
+ * @packageDocumentation
+ */
+
+import type { ServerResponse } from 'node:http';
+import { type Clock, InvalidArgumentError, type TimerHandle } from '@strand/core';
+import { type Fault, type NormalizedFault, normalizeFault } from '../transport/faults.js';
+import type { RecordedRequest } from './recorded-request.js';
+
+/** A reply body: text (sent as UTF-8), bytes, or a stream / async iterable of chunks (sent chunked). */
+export type ReplyBody = string | Uint8Array | AsyncIterable<Uint8Array | string>;
+
+/** Reply header fields: an object (an array value sends the field once per element) or `[name, value]` pairs. */
+export type ReplyHeaders = Readonly<Record<string, string | number | readonly string[]>> | ReadonlyArray<readonly [string, string]>;
+
+/**
+ * A reply. Everything is optional: `{}` is `200 OK` with an empty body.
+ *
+ * @example
+ * ```ts
+ * { status: 201, headers: { location: '/users/7' }, json: { id: 7 } }
+ * { body: Readable.from(['a', 'b']), trailers: { 'x-checksum': 'abc' } }
+ * { delay: 5000, json: { slow: true } }        // after 5 s on the fake's clock
+ * { fault: { type: 'reset', afterBytes: 40 } }  // the connection resets 40 bytes in
+ * ```
+ */
+export interface Reply {
+  /** Status code. Default 200. */
+  status?: number;
+  /** Reason phrase. Default: the standard one for the status. */
+  statusText?: string;
+  headers?: ReplyHeaders;
+  /** The body. Exclusive with `json`. A string or bytes is sent with `Content-Length` (unless `chunked` or `trailers`). */
+  body?: ReplyBody;
+  /** A value sent as JSON, with `Content-Type: application/json` unless the headers give one. */
+  json?: unknown;
+  /** Send the body with `Transfer-Encoding: chunked` even when its length is known. */
+  chunked?: boolean;
+  /** Trailer fields, sent after a chunked body (implies `chunked`). */
+  trailers?: Readonly<Record<string, string>>;
+  /** Milliseconds to wait, on the fake's clock, before the head is sent. */
+  delay?: number;
+  /** A transport fault for this response (see {@link Fault}; `'refuse'` is a connection fault only). */
+  fault?: Fault;
+}
+
+/** A reply, or a shorthand: a number is that status with an empty body; a string a `200` text/plain body. */
+export type ReplyLike = Reply | number | string;
+
+/** A request handler: returns (or resolves to) the reply. Throwing makes the client get a 500 and records a failure. */
+export type Handler = (request: RecordedRequest) => ReplyLike | Promise<ReplyLike>;
+
+/** A reply checked and with its body turned into bytes (or a stream). */
+export interface NormalizedReply {
+  status: number;
+  statusText: string | undefined;
+  headers: Array<[string, string]>;
+  body: Buffer | AsyncIterable<Uint8Array | string> | null;
+  chunked: boolean;
+  trailers: Array<[string, string]>;
+  delay: number;
+  fault: NormalizedFault | null;
+}
+
+const REPLY_KEYS: ReadonlySet<string> = new Set(['status', 'statusText', 'headers', 'body', 'json', 'chunked', 'trailers', 'delay', 'fault']);
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array | string> {
+  return value !== null && typeof value === 'object' && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
+}
+
+function headerPairs(headers: ReplyHeaders | undefined): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (headers === undefined) return pairs;
+  if (Array.isArray(headers)) {
+    for (const entry of headers as ReadonlyArray<readonly [string, string]>) {
+      if (!Array.isArray(entry) || entry.length !== 2) throw new InvalidArgumentError('reply: headers given as an array must be [name, value] pairs');
+      pairs.push([String(entry[0]), String(entry[1])]);
+    }
+    return pairs;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, string | number | readonly string[]>)) {
+    if (Array.isArray(value)) for (const v of value as readonly string[]) pairs.push([name, String(v)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+function hasHeader(pairs: ReadonlyArray<[string, string]>, name: string): boolean {
+  return pairs.some(([n]) => n.toLowerCase() === name);
+}
+
+/** Checks a reply (or shorthand) and fills in the defaults. Throws `InvalidArgumentError` naming the bad field. */
+export function normalizeReply(reply: ReplyLike): NormalizedReply {
+  if (typeof reply === 'number') reply = { status: reply };
+  else if (typeof reply === 'string') reply = { body: reply };
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
+    throw new InvalidArgumentError(`reply: expected an object, a status number or a body string, got ${reply === null ? 'null' : Array.isArray(reply) ? 'an array' : typeof reply}`);
+  }
+  for (const key of Object.keys(reply)) {
+    if (!REPLY_KEYS.has(key)) throw new InvalidArgumentError(`reply: unknown field "${key}" (known: ${[...REPLY_KEYS].join(', ')})`);
+  }
+  const status = reply.status ?? 200;
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new InvalidArgumentError(`reply: status must be an integer from 100 to 999, got ${String(reply.status)}`);
+  const delay = reply.delay ?? 0;
+  if (!(delay >= 0) || !Number.isFinite(delay)) throw new InvalidArgumentError(`reply: delay must be a finite number of milliseconds >= 0, got ${String(reply.delay)}`);
+  const headers = headerPairs(reply.headers);
+  let body: NormalizedReply['body'] = null;
+  if ('json' in reply) {
+    if (reply.body !== undefined) throw new InvalidArgumentError('reply: give either body or json, not both');
+    const text = JSON.stringify(reply.json);
+    if (text === undefined) throw new InvalidArgumentError('reply: json must be a value JSON can represent');
+    body = Buffer.from(text, 'utf8');
+    if (!hasHeader(headers, 'content-type')) headers.push(['Content-Type', 'application/json']);
+  } else if (typeof reply.body === 'string') {
+    body = Buffer.from(reply.body, 'utf8');
+    if (!hasHeader(headers, 'content-type')) headers.push(['Content-Type', 'text/plain; charset=utf-8']);
+  } else if (reply.body instanceof Uint8Array) {
+    body = Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength);
+  } else if (isAsyncIterable(reply.body)) {
+    body = reply.body;
+  } else if (reply.body !== undefined) {
+    throw new InvalidArgumentError('reply: body must be a string, a Uint8Array, a Readable or an async iterable');
+  }
+  const trailers = reply.trailers === undefined ? [] : headerPairs(reply.trailers);
+  const fault = reply.fault === undefined ? null : normalizeFault(reply.fault);
+  if (fault?.type === 'refuse') throw new InvalidArgumentError("reply: the 'refuse' fault happens before any request; inject it as a connection fault instead");
+  return { status, statusText: reply.statusText, headers, body, chunked: reply.chunked === true || trailers.length > 0, trailers, delay, fault };
+}
+
+/**
+ * Writes `reply` on `res`: the head after `reply.delay` on `clock`, then the body with
+ * back-pressure. Stops quietly when the client goes away. Resolves when done (or abandoned).
+ */
+export function writeReply(res: ServerResponse, reply: NormalizedReply, clock: Clock): Promise<void> {
+  if (reply.delay === 0) return send(res, reply);
+  return new Promise<void>((resolve, reject) => {
+    let timer: TimerHandle | null = null;
+    const onClose = (): void => {
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      resolve();
+    };
+    res.once('close', onClose);
+    timer = clock.setTimeout(() => {
+      timer = null;
+      res.removeListener('close', onClose);
+      send(res, reply).then(resolve, reject);
+    }, reply.delay);
+  });
+}
+
+async function send(res: ServerResponse, reply: NormalizedReply): Promise<void> {
+  if (res.destroyed) return;
+  res.statusCode = reply.status;
+  if (reply.statusText !== undefined) res.statusMessage = reply.statusText;
+  const grouped = new Map<string, { name: string; values: string[] }>();
+  for (const [name, value] of reply.headers) {
+    const key = name.toLowerCase();
+    const entry = grouped.get(key);
+    if (entry === undefined) grouped.set(key, { name, values: [value] });
+    else entry.values.push(value);
+  }
+  if (reply.trailers.length > 0 && !grouped.has('trailer')) grouped.set('trailer', { name: 'Trailer', values: [[...new Set(reply.trailers.map(([n]) => n))].join(', ')] });
+  for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+  const body = reply.body;
+  if (body === null || Buffer.isBuffer(body)) {
+    if (!reply.chunked) {
+      // Said explicitly, as real servers do, so a HEAD reply carries the length of the GET one.
+      const bodyless = reply.status < 200 || reply.status === 204 || reply.status === 304;
+      if (body !== null && !bodyless && !grouped.has('content-length') && !grouped.has('transfer-encoding')) res.setHeader('Content-Length', body.length);
+      res.end(body ?? undefined);
+      return;
+    }
+    if (reply.trailers.length === 0 && !grouped.has('transfer-encoding')) res.setHeader('Transfer-Encoding', 'chunked');
+    if (body !== null && body.length > 0) res.write(body);
+    if (reply.trailers.length > 0) res.addTrailers(reply.trailers);
+    res.end();
+    return;
+  }
+  await pump(res, body);
+  if (res.destroyed) return;
+  if (reply.trailers.length > 0) res.addTrailers(reply.trailers);
+  res.end();
+}
+
+async function pump(res: ServerResponse, body: AsyncIterable<Uint8Array | string>): Promise<void> {
+  const iterator = body[Symbol.asyncIterator]();
+  let closed = false;
+  let wake: (() => void) | null = null;
+  const onGone = (): void => {
+    closed = true;
+    wake?.();
+  };
+  const onDrain = (): void => wake?.();
+  res.on('close', onGone);
+  res.on('drain', onDrain);
+  try {
+    while (!closed) {
+      const step = await iterator.next();
+      if (step.done === true || closed) break;
+      const chunk = step.value;
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new InvalidArgumentError('reply: a body stream yielded something that is not a string or Uint8Array');
+      if ((typeof chunk === 'string' ? chunk.length : chunk.byteLength) === 0) continue;
+      if (!res.write(chunk) && !closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    }
+  } catch (error) {
+    // The stream failed: the server aborts the response, as a real one would (a reset).
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+    if (error instanceof InvalidArgumentError) throw error;
+  } finally {
+    res.removeListener('close', onGone);
+    res.removeListener('drain', onDrain);
+    if (closed) await iterator.return?.();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * A stub server on a real loopback port: the same handlers, route tables, sequences, recording
+ * and reply faults as the fake agent, for integration tests and for code that cannot be given
+ * an agent.
+ *
+ * @packageDocumentation
+ */
+
+import * as net from 'node:net';
+import { type Clock, InvalidArgumentError, systemClock } from '@strand/core';
+import { FakeHttpServer } from './server/fake-server.js';
+import type { RecordedRequest } from './server/recorded-request.js';
+import { type RequestHandlerObject, RouteTable, type Route, type ServerBehaviour } from './server/routes.js';
+import { settle } from './settle.js';
+import type { ServerSocket } from './transport/memory-socket.js';
+import type { ByteSink } from './transport/wire.js';
+
+/** Options of {@link StubServer.start}. */
+export interface StubServerOptions {
+  /** `'127.0.0.1'` (default) or `'::1'`. Only loopback addresses are allowed. */
+  host?: '127.0.0.1' | '::1';
+  /** Port to listen on; default 0 (the system picks a free one). */
+  port?: number;
+  /** The clock reply delays run on. Default: the system clock. */
+  clock?: Clock;
+  /** For a route table: what an unmatched request gets. Default `'fail'`. */
+  unmatched?: 'fail' | 'not-found';
+}
+
+/**
+ * Relays one accepted TCP socket to a server end: request bytes in, response bytes (through the
+ * fault-injecting wire) out.
+ */
+function relay(socket: net.Socket, server: FakeHttpServer, origin: string): ServerSocket {
+  const sink: ByteSink = {
+    deliver: (chunk) => (socket.destroyed ? true : socket.write(chunk)),
+    end: () => {
+      if (!socket.destroyed) socket.end();
+    },
+    reset: () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    },
+  };
+  const end = server.accept(sink, { origin, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 });
+  end.setInbound({ resume: () => socket.resume() });
+  socket.on('drain', () => end.wire.drained());
+  socket.on('data', (chunk: Buffer) => {
+    if (!end.receive(chunk)) socket.pause();
+  });
+  socket.on('end', () => end.receiveEnd());
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    if (!end.destroyed) end.destroy();
+  });
+  end.on('close', () => {
+    if (!socket.destroyed) socket.destroySoon();
+  });
+  return end;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 (or ::1) and a free port, answering with a handler, route table
+ * or `RequestSequence`, recording every request. Node's `http.Server` does the HTTP; reply
+ * faults (`reset`, `close`, `stall`, `drip`, `truncate`, `garbage`) act on the real socket (a
+ * `reset` is a TCP RST, which the client's kernel reports as `ECONNRESET` or, depending on
+ * timing, as an early end: the exchange fails the same way). Connection faults (`refuse`) are
+ * for the fake agent only.
+ *
+ * @example
+ * ```ts
+ * let server: StubServer;
+ * beforeAll(async () => { server = await StubServer.start([{ path: '/health', reply: 'ok' }]); });
+ * afterAll(() => server.stop());
+ * test('the health check answers', async () => {
+ *   const response = await fetch(`${server.url}/health`);
+ *   expect(await response.text()).toBe('ok');
+ * });
+ * ```
+ */
+export class StubServer {
+  /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`), without a trailing slash. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The handler, as an object (a route table becomes a `RouteTable`). */
+  readonly handler: RequestHandlerObject;
+  private readonly server: FakeHttpServer;
+  private readonly listener: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private stopped: Promise<void> | null = null;
+
+  private constructor(server: FakeHttpServer, listener: net.Server, host: string, port: number) {
+    this.server = server;
+    this.handler = server.handler;
+    this.listener = listener;
+    this.host = host;
+    this.port = port;
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    listener.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      relay(socket, server, this.url);
+    });
+  }
+
+  /** Starts a stub server and resolves once it listens. */
+  static async start(behaviour: ServerBehaviour, options: StubServerOptions = {}): Promise<StubServer> {
+    const host = options.host ?? '127.0.0.1';
+    if (host !== '127.0.0.1' && host !== '::1') throw new InvalidArgumentError(`StubServer: host must be 127.0.0.1 or ::1, got ${String(host)}`);
+    const handler = Array.isArray(behaviour) ? new RouteTable(behaviour as readonly Route[], options.unmatched === undefined ? {} : { unmatched: options.unmatched }) : behaviour;
+    const server = new FakeHttpServer(handler, options.clock ?? systemClock);
+    const listener = net.createServer({ noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(options.port ?? 0, host, () => {
+        listener.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const address = listener.address() as net.AddressInfo;
+    return new StubServer(server, listener, host, address.port);
+  }
+
+  /** `url` + `path`: `server.urlFor('/users/7')`. */
+  urlFor(path: string): string {
+    return `${this.url}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+
+  /** Every request received, in order. */
+  get requests(): readonly RecordedRequest[] {
+    return this.server.requests;
+  }
+
+  /** The last request received. */
+  get lastRequest(): RecordedRequest | undefined {
+    return this.server.requests[this.server.requests.length - 1];
+  }
+
+  /** Failures recorded so far (unexpected requests, handlers that threw). */
+  get failures(): readonly Error[] {
+    return this.server.failures;
+  }
+
+  /** Connections accepted so far. */
+  get connectionsAccepted(): number {
+    return this.server.connectionsOpened;
+  }
+
+  /** Waits until no bytes, requests or replies moved for a couple of event-loop turns. */
+  flush(): Promise<void> {
+    return settle(() => this.server.activity.value);
+  }
+
+  /** Same as `FakeAgent.assertNoPending()`: throws recorded failures and replies still in progress. */
+  assertNoPending(): void {
+    this.server.assertNoPending();
+  }
+
+  /** Stops listening and closes every connection. Resolves when the port is released. Safe to call twice. */
+  stop(): Promise<void> {
+    if (this.stopped !== null) return this.stopped;
+    this.stopped = new Promise<void>((resolve) => {
+      this.listener.close(() => resolve());
+      this.server.close();
+      for (const socket of this.sockets) socket.destroy();
+      this.sockets.clear();
+    });
+    return this.stopped;
+  }
+}
