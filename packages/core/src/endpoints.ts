@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { rejectUnknownOptions } from './validate.js';
 import {
   CancelledError,
   ConnectError,
@@ -154,6 +155,7 @@ export class StandardEndpointFactory implements EndpointFactory {
 
   constructor(options: StandardEndpointOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('StandardEndpointFactory options must be an object');
+    rejectUnknownOptions(options, STANDARD_ENDPOINT_OPTIONS, 'StandardEndpointFactory');
     const { tlsPolicy, unixSockets, ...connect } = options;
     if (tlsPolicy !== undefined) checkPolicy(tlsPolicy);
     if (unixSockets !== undefined && typeof unixSockets !== 'boolean') throw new InvalidArgumentError(`unixSockets must be a boolean, got ${String(unixSockets)}`);
@@ -341,11 +343,15 @@ function unixOnly(options: ConnectOptions): UnixSocketOptions {
 }
 
 /** Validates `options` once (errors name the option) and caches the result per options object. */
+const CONNECT_OPTIONS = ['connectTimeout', 'clock', 'localAddress', 'family', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout', 'lookup', 'noDelay', 'keepAlive'] as const;
+const STANDARD_ENDPOINT_OPTIONS = ['tlsPolicy', 'unixSockets', ...CONNECT_OPTIONS] as const;
+
 function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   if (options instanceof ResolvedConnectOptions) return options;
   if (options === null || typeof options !== 'object') throw new InvalidArgumentError('connect options must be an object');
   const cached = resolvedCache.get(options);
   if (cached !== undefined) return cached;
+  rejectUnknownOptions(options, CONNECT_OPTIONS, 'connect options');
   const { connectTimeout = Infinity, clock = systemClock, localAddress, family, autoSelectFamily, autoSelectFamilyAttemptTimeout, lookup, noDelay = true, keepAlive = true } = options;
   if (typeof connectTimeout !== 'number' || Number.isNaN(connectTimeout) || connectTimeout <= 0) {
     throw new InvalidArgumentError(`connectTimeout must be a positive number of milliseconds (or Infinity), got ${String(connectTimeout)}`);

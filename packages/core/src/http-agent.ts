@@ -8,6 +8,7 @@ import type { ExchangeTimings, HTTP11Connection } from './http1/connection.js';
 import type { ParserLimits } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 import { HTTPConnectionPool } from './pool.js';
+import { rejectUnknownOptions } from './validate.js';
 import type { Response } from './response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 
@@ -44,6 +45,7 @@ export class HttpAgent implements Agent {
   private readonly clock: Clock;
 
   constructor(options: HttpAgentOptions = {}) {
+    rejectUnknownOptions(options, ['pool', 'endpointFactory', 'maxHeaderBytes', 'maxHeaderCount', 'timeouts'], 'HttpAgent');
     this.pool = options.pool ?? new HTTPConnectionPool();
     this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();

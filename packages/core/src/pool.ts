@@ -3,6 +3,7 @@ import type { Endpoint } from './endpoints.js';
 import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from './errors.js';
 import { type ConnectionOwner, HTTP11Connection } from './http1/connection.js';
 import type { ParserLimits } from './http1/parser.js';
+import { rejectUnknownOptions } from './validate.js';
 
 /** Options of {@link HTTPConnectionPool}. */
 export interface HTTPConnectionPoolOptions {
@@ -117,6 +118,11 @@ export class HTTPConnectionPool implements ConnectionOwner {
   private idleCount = 0;
 
   constructor(options: HTTPConnectionPoolOptions = {}) {
+    rejectUnknownOptions(
+      options,
+      ['persistent', 'maxPersistentPerHost', 'maxConnectionsPerHost', 'cachedConnectionTimeout', 'retryAutomatically', 'clock'],
+      'HTTPConnectionPool',
+    );
     this.persistent = options.persistent ?? true;
     this.maxPersistentPerHost = checkCount(options.maxPersistentPerHost, 256, 'maxPersistentPerHost', 0);
     this.maxConnectionsPerHost = checkCount(options.maxConnectionsPerHost, Infinity, 'maxConnectionsPerHost', 1);

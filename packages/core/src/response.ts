@@ -243,19 +243,27 @@ export function readBody(response: Response, options: ReadBodyOptions = {}): Pro
   const maxBytes = options.maxBytes ?? Infinity;
   if (!(maxBytes >= 0)) throw new InvalidArgumentError(`readBody: maxBytes must be a non-negative number, got ${String(options.maxBytes)}`);
   return new Promise((resolve, reject) => {
-    response.deliverBody(new BufferingReceiver(maxBytes, options.requireFraming === true, response.request.uri, resolve, reject));
+    const expected = typeof response.length === 'number' ? response.length : -1;
+    response.deliverBody(new BufferingReceiver(maxBytes, options.requireFraming === true, expected, response.request.uri, resolve, reject));
   });
 }
 
+/**
+ * Collects a body. When the length is known the bytes are copied into one buffer of that size as
+ * they arrive (so the pieces can be collected at once: peak memory is the body, not twice it);
+ * a body that arrives in one piece is returned without a copy.
+ */
 class BufferingReceiver implements BodyProtocol {
   private transport: BodyTransport | null = null;
   private readonly chunks: Buffer[] = [];
+  private target: Buffer | null = null;
   private total = 0;
   private failed = false;
 
   constructor(
     private readonly maxBytes: number,
     private readonly requireFraming: boolean,
+    private readonly expected: number,
     private readonly uri: string,
     private readonly resolve: (body: Buffer) => void,
     private readonly reject: (error: unknown) => void,
@@ -267,13 +275,34 @@ class BufferingReceiver implements BodyProtocol {
 
   dataReceived(chunk: Buffer): void {
     if (this.failed) return;
+    const offset = this.total;
     this.total += chunk.length;
     if (this.total > this.maxBytes) {
       this.failed = true;
       this.chunks.length = 0;
+      this.target = null;
       this.reject(new BodyTooLargeError(this.maxBytes, { url: this.uri }));
       this.transport?.stopProducing();
       return;
+    }
+    const target = this.target;
+    if (target !== null && this.total <= target.length) {
+      chunk.copy(target, offset);
+      return;
+    }
+    if (target === null && this.chunks.length === 1 && this.total <= this.expected) {
+      // A second piece of a body of known length: from now on, copy into place.
+      const whole = Buffer.allocUnsafe(this.expected);
+      (this.chunks[0] as Buffer).copy(whole, 0);
+      chunk.copy(whole, offset);
+      this.chunks.length = 0;
+      this.target = whole;
+      return;
+    }
+    if (target !== null) {
+      // More bytes than announced cannot pass the parser; keep them anyway rather than lose them.
+      this.chunks.push(target.subarray(0, offset));
+      this.target = null;
     }
     this.chunks.push(chunk);
   }
@@ -284,9 +313,10 @@ class BufferingReceiver implements BodyProtocol {
       this.reject(reason);
     } else if (this.requireFraming && reason.name === 'PotentialDataLoss') {
       this.reject(new StrandError('STRAND_POTENTIAL_DATA_LOSS', 'the body was close-delimited; its completeness cannot be verified', { url: this.uri }));
+    } else if (this.target !== null) {
+      this.resolve(this.total === this.target.length ? this.target : this.target.subarray(0, this.total));
     } else {
       this.resolve(this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.total));
     }
   }
 }
-

@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 
+import { InvalidArgumentError } from './errors.js';
+
 /** `TCHAR[c] === 1` when the octet `c` is an RFC 9110 `tchar`. */
 const TCHAR = new Uint8Array(256);
 /** `FIELD_CHAR[c] === 1` when the octet `c` may appear in a field value: HTAB, SP, VCHAR, obs-text. */
@@ -114,4 +116,16 @@ export function escapeForMessage(s: string, max = 100): string {
     else out += `\\u${hex(c, 4)}`;
   }
   return out;
+}
+
+/**
+ * Throws an {@link InvalidArgumentError} naming the first key of `options` that is not in
+ * `known`, so a misspelt or outdated option is an error instead of being silently ignored.
+ */
+export function rejectUnknownOptions(options: object, known: readonly string[], owner: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidArgumentError(`${owner}: unknown option "${key}"; the options are ${known.join(', ')}`);
+    }
+  }
 }
