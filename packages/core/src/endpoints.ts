@@ -41,12 +41,26 @@ export interface Endpoint {
    * {@link ConnectError} (a {@link TLSError} for TLS failures), a connect {@link TimeoutError},
    * or a {@link CancelledError} when `signal` aborts.
    */
-  connect(signal?: AbortSignal): Promise<Duplex>;
+  connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex>;
   /**
    * The request target to send over this endpoint's connections, when it is not the usual
    * origin-form path: a forwarding proxy wants the absolute form (RFC 9112 §3.2.2).
    */
   requestTarget?(url: URL, originForm: string): string;
+}
+
+/**
+ * Clock times an endpoint records while connecting, when the caller asks for them (the
+ * agent does, for `response.timings`). A phase that does not happen is left unset: no DNS
+ * for an IP literal, no TLS for `http:`.
+ */
+export interface ConnectMilestones {
+  /** The host name was resolved. */
+  dnsEnd?: number;
+  /** The TCP (or Unix socket) connection was established. */
+  tcpEnd?: number;
+  /** The TLS handshake finished. */
+  tlsEnd?: number;
 }
 
 /** Chooses the endpoint for a request URI (Twisted's `IAgentEndpointFactory`). */
@@ -228,9 +242,9 @@ export class TCPEndpoint implements Endpoint {
     this.key = `${this.origin}${this.options.keySuffix}`;
   }
 
-  connect(signal?: AbortSignal): Promise<Duplex> {
+  connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex> {
     const { host, port, options } = this;
-    return openSocket('tcp', this.origin, options, signal, () => net.connect({ ...options.net, host, port }));
+    return openSocket('tcp', this.origin, options, signal, milestones, () => net.connect({ ...options.net, host, port }));
   }
 }
 
@@ -258,9 +272,9 @@ export class TLSEndpoint implements Endpoint {
     this.key = `${this.origin} tls=${policy.id}${this.options.keySuffix}`;
   }
 
-  connect(signal?: AbortSignal): Promise<Duplex> {
+  connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex> {
     const { host, port, options } = this;
-    return openSocket('tls', this.origin, options, signal, () => {
+    return openSocket('tls', this.origin, options, signal, milestones, () => {
       // The endpoint decides where the socket goes; a policy only shapes the handshake.
       const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = this.policy.creatorForNetloc(host, port);
       return tls.connect({ ...policyOptions, ...options.net, host, port });
@@ -285,8 +299,8 @@ export class UnixSocketEndpoint implements Endpoint {
     this.origin = this.key;
   }
 
-  connect(signal?: AbortSignal): Promise<Duplex> {
-    return openSocket('unix', this.origin, this.options, signal, () => net.connect({ path: this.socketPath }));
+  connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex> {
+    return openSocket('unix', this.origin, this.options, signal, milestones, () => net.connect({ path: this.socketPath }));
   }
 }
 
@@ -444,7 +458,14 @@ function ignoreError(): void {}
  * Whatever happens first settles it: ready, an error, a close, the connect timeout, or the
  * signal. Every listener and the timer are removed then; a failed socket is destroyed.
  */
-function openSocket(kind: SocketKind, url: string, options: ResolvedConnectOptions, signal: AbortSignal | undefined, create: () => net.Socket): Promise<Duplex> {
+function openSocket(
+  kind: SocketKind,
+  url: string,
+  options: ResolvedConnectOptions,
+  signal: AbortSignal | undefined,
+  milestones: ConnectMilestones | undefined,
+  create: () => net.Socket,
+): Promise<Duplex> {
   if (signal?.aborted === true) return Promise.reject(new CancelledError('request cancelled before connecting', { url, cause: signal.reason }));
   return new Promise((resolve, reject) => {
     let socket: net.Socket;
@@ -462,6 +483,7 @@ function openSocket(kind: SocketKind, url: string, options: ResolvedConnectOptio
     const settle = (error: StrandError | null): void => {
       socket.removeListener(readyEvent, onReady);
       socket.removeListener('connect', onTcpConnect);
+      socket.removeListener('lookup', onLookup);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
       signal?.removeEventListener('abort', onAbort);
@@ -480,9 +502,20 @@ function openSocket(kind: SocketKind, url: string, options: ResolvedConnectOptio
       socket.destroy();
       reject(error);
     };
-    const onReady = (): void => settle(null);
+    const onReady = (): void => {
+      if (milestones !== undefined) {
+        const now = clock.now();
+        if (kind === 'tls') milestones.tlsEnd = now;
+        else milestones.tcpEnd = now;
+      }
+      settle(null);
+    };
     const onTcpConnect = (): void => {
       handshaking = true;
+      if (milestones !== undefined) milestones.tcpEnd = clock.now();
+    };
+    const onLookup = (error: Error | null): void => {
+      if (error === null && milestones !== undefined) milestones.dnsEnd = clock.now();
     };
     const onError = (error: Error): void => settle(kind === 'tls' && (handshaking || isTLSFailure(error)) ? tlsError(error, url) : connectError(error, url));
     const onClose = (): void => {
@@ -496,6 +529,7 @@ function openSocket(kind: SocketKind, url: string, options: ResolvedConnectOptio
 
     socket.once(readyEvent, onReady);
     if (kind === 'tls') socket.once('connect', onTcpConnect);
+    if (milestones !== undefined) socket.once('lookup', onLookup);
     socket.once('error', onError);
     socket.once('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });

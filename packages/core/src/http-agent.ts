@@ -79,6 +79,7 @@ export class HttpAgent implements Agent {
       url: prepared.url.href,
       queueTimeout: Math.min(timeouts.queue, remaining),
       connectTimeout: Math.min(timeouts.connect, remaining),
+      milestones: timings,
       onConnect: (phase, now) => {
         if (phase === 'start') timings.connectStart = now;
         else timings.connectEnd = now;

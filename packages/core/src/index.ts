@@ -7,6 +7,7 @@ export { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js'
 export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './body.js';
 export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './body-pipe.js';
 export {
+  type ConnectMilestones,
   type ConnectOptions,
   type Endpoint,
   type EndpointFactory,

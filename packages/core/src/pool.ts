@@ -1,5 +1,5 @@
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
-import type { Endpoint } from './endpoints.js';
+import type { ConnectMilestones, Endpoint } from './endpoints.js';
 import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from './errors.js';
 import { type ConnectionOwner, HTTP11Connection } from './http1/connection.js';
 import type { ParserLimits } from './http1/parser.js';
@@ -53,6 +53,8 @@ export interface AcquireOptions {
   url?: string | undefined;
   /** Called when a new connection starts and ends opening (for timings). */
   onConnect?: ((phase: 'start' | 'end', now: number) => void) | undefined;
+  /** Where the endpoint records DNS, TCP and TLS milestones of a new connection. */
+  milestones?: ConnectMilestones | undefined;
 }
 
 const MARGIN_MS = 1000;
@@ -245,7 +247,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
       }, connectTimeout);
       signal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
     }
-    return endpoint.connect(signal).then(
+    return endpoint.connect(signal, options.milestones).then(
       (socket) => {
         if (timer !== null) clock.clearTimeout(timer);
         options.onConnect?.('end', clock.now());

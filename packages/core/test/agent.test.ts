@@ -303,6 +303,28 @@ describe('HttpAgent: bodies', () => {
   });
 });
 
+describe('HttpAgent: timings', () => {
+  it('records the milestones of an exchange in order, DNS and TCP included for a new connection', async () => {
+    const response = await agent.request('GET', `http://localhost:${server.port}/chunked`);
+    await readBody(response);
+    const t = response.timings;
+    expect(t).not.toBeNull();
+    const order = [t?.start, t?.connectStart, t?.dnsEnd, t?.tcpEnd, t?.connectEnd, t?.acquired, t?.sent, t?.head, t?.end];
+    expect(order.every((v) => typeof v === 'number')).toBe(true);
+    for (let i = 1; i < order.length; i++) expect(order[i] as number).toBeGreaterThanOrEqual(order[i - 1] as number);
+    expect(t?.tlsEnd).toBeUndefined();
+  });
+
+  it('has no connect milestones when an idle connection was reused', async () => {
+    await readBody(await agent.request('GET', `${server.url}/`));
+    const response = await agent.request('GET', `${server.url}/`);
+    await readBody(response);
+    expect(response.timings?.connectStart).toBeUndefined();
+    expect(response.timings?.tcpEnd).toBeUndefined();
+    expect(typeof response.timings?.head).toBe('number');
+  });
+});
+
 describe('HttpAgent: persistent connections', () => {
   it('reuses one connection for sequential requests once each body was read', async () => {
     const before = server.accepted;

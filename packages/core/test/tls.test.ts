@@ -80,6 +80,17 @@ describe('BrowserLikePolicyForHTTPS', () => {
     expect(v6.requests.map((r) => [r.url, r.servername, r.remoteAddress])).toEqual([['/c', false, '::1']]);
   });
 
+  test('records the TCP connect and the TLS handshake as separate milestones', async () => {
+    const s = await server(serverCert('localhost'));
+    const response = await agentWith(trustTestCA).request('GET', `https://127.0.0.1:${s.port}/t`);
+    await readBody(response);
+    const t = response.timings;
+    expect(t?.dnsEnd).toBeUndefined(); // an IP literal needs no lookup
+    expect(typeof t?.tcpEnd).toBe('number');
+    expect(t?.tlsEnd).toBeGreaterThanOrEqual(t?.tcpEnd as number);
+    expect(t?.connectEnd).toBeGreaterThanOrEqual(t?.tlsEnd as number);
+  });
+
   test('checks the host name without its root dot and sends SNI without it', async () => {
     const s = await server(serverCert('localhost'));
     // /etc/hosts does not list `localhost.`; a resolver that does stands in for DNS.

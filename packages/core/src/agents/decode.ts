@@ -60,26 +60,19 @@ export class ContentDecoderAgent implements Agent {
   readonly maxDecodedBytes: number;
   readonly maxEncodings: number;
   private readonly agent: Agent;
-  private readonly decoders = new Map<string, ContentDecoder>();
+  /** Coding (and alias) -> decoder, lower-case keys. Never changed after construction (the default table is shared). */
+  private readonly decoders: ReadonlyMap<string, ContentDecoder>;
 
   /**
    * @param agent - the agent to wrap.
    * @param decoders - the codings to accept and decode. Default: {@link defaultDecoders}.
    */
-  constructor(agent: Agent, decoders: Iterable<ContentDecoder> = defaultDecoders(), options: ContentDecoderOptions = {}) {
+  constructor(agent: Agent, decoders?: Iterable<ContentDecoder>, options: ContentDecoderOptions = {}) {
     this.agent = agent;
-    const names: string[] = [];
-    for (const decoder of decoders) {
-      if (decoder === null || typeof decoder !== 'object' || typeof decoder.name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(decoder.name) || typeof decoder.createDecoder !== 'function') {
-        throw new InvalidArgumentError('decoders must be { name, createDecoder() } objects whose name is a token');
-      }
-      const name = decoder.name.toLowerCase();
-      if (!this.decoders.has(name)) names.push(decoder.name);
-      this.decoders.set(name, decoder);
-      for (const alias of decoder.aliases ?? []) this.decoders.set(alias.toLowerCase(), decoder);
-    }
-    if (names.length === 0) throw new InvalidArgumentError('ContentDecoderAgent needs at least one decoder');
-    this.acceptEncoding = names.join(', ');
+    // The default decoders (frozen, fixed for the process) are checked once, not per agent.
+    const table = decoders === undefined ? (defaultTable ??= decoderTable(defaultDecoders())) : decoderTable(decoders);
+    this.decoders = table.decoders;
+    this.acceptEncoding = table.acceptEncoding;
     this.maxDecodedBytes = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
     if (typeof this.maxDecodedBytes !== 'number' || !(this.maxDecodedBytes > 0)) {
       throw new InvalidArgumentError(`maxDecodedBytes must be a positive number (or Infinity), got ${String(options.maxDecodedBytes)}`);
@@ -120,6 +113,32 @@ export class ContentDecoderAgent implements Agent {
     }
     return new DecodedBody(response, chain, this.maxDecodedBytes).response;
   }
+}
+
+/** What a list of decoders comes to: the lookup table and the `Accept-Encoding` value. */
+interface DecoderTable {
+  readonly decoders: ReadonlyMap<string, ContentDecoder>;
+  readonly acceptEncoding: string;
+}
+
+/** The table of {@link defaultDecoders}, made on first use. */
+let defaultTable: DecoderTable | undefined;
+
+/** Checks `decoders` and builds their table. */
+function decoderTable(decoders: Iterable<ContentDecoder>): DecoderTable {
+  const map = new Map<string, ContentDecoder>();
+  const names: string[] = [];
+  for (const decoder of decoders) {
+    if (decoder === null || typeof decoder !== 'object' || typeof decoder.name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(decoder.name) || typeof decoder.createDecoder !== 'function') {
+      throw new InvalidArgumentError('decoders must be { name, createDecoder() } objects whose name is a token');
+    }
+    const name = decoder.name.toLowerCase();
+    if (!map.has(name)) names.push(decoder.name);
+    map.set(name, decoder);
+    for (const alias of decoder.aliases ?? []) map.set(alias.toLowerCase(), decoder);
+  }
+  if (names.length === 0) throw new InvalidArgumentError('ContentDecoderAgent needs at least one decoder');
+  return { decoders: map, acceptEncoding: names.join(', ') };
 }
 
 /**

@@ -37,6 +37,9 @@ export interface RedirectMethod {
   dropBody: boolean;
 }
 
+/** What a redirect to another origin drops when no `sensitiveHeaders` are added: the credentials and a caller-given `Host`. */
+const DEFAULT_DROPPED_ACROSS_ORIGINS: readonly string[] = Object.freeze([...DEFAULT_SENSITIVE_HEADERS, 'Host']);
+
 /** The status codes that redirect when they come with a `Location`. */
 const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
@@ -84,14 +87,16 @@ export class RedirectAgent implements Agent {
     this.agent = agent;
     this.maxRedirects = checkCount(options.maxRedirects, 20, 'maxRedirects');
     this.maxDiscardBytes = checkCount(options.maxDiscardBytes, DEFAULT_DISCARD_BYTES, 'maxDiscardBytes');
-    const sensitive = [...DEFAULT_SENSITIVE_HEADERS, 'Host'];
-    if (options.sensitiveHeaders !== undefined) {
+    if (options.sensitiveHeaders === undefined) {
+      this.sensitive = DEFAULT_DROPPED_ACROSS_ORIGINS;
+    } else {
+      const sensitive = [...DEFAULT_DROPPED_ACROSS_ORIGINS];
       for (const name of options.sensitiveHeaders) {
         if (typeof name !== 'string' || name === '') throw new InvalidArgumentError(`sensitiveHeaders must contain header names, got ${String(name)}`);
         sensitive.push(name);
       }
+      this.sensitive = sensitive;
     }
-    this.sensitive = sensitive;
   }
 
   /**

@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { Headers } from '../headers.js';
-import { tlsError } from '../endpoints.js';
+import { type ConnectMilestones, tlsError } from '../endpoints.js';
 import { Response } from '../response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
@@ -48,14 +48,14 @@ export interface ExchangeOptions {
  * Clock times (`Clock.now()`, milliseconds) of an exchange's milestones. Fields are set as they
  * happen; the agent adds the ones before the connection (queue, connect).
  */
-export interface ExchangeTimings {
+export interface ExchangeTimings extends ConnectMilestones {
   /** The agent was asked for the request. */
   start: number;
   /** A connection was in hand (after any queueing and connecting). */
   acquired?: number;
   /** A new connection started opening (absent when an idle one was reused). */
   connectStart?: number;
-  /** The new connection was ready (TCP connected, TLS handshaken). */
+  /** The new connection was ready (TCP connected, TLS handshaken); `dnsEnd`, `tcpEnd` and `tlsEnd` split it when the endpoint reports them. */
   connectEnd?: number;
   /** The request, body included, was fully handed to the socket. */
   sent?: number;
