@@ -25,6 +25,7 @@ import {
 } from '@strand/core';
 import { PendingRequestsError } from './errors.js';
 import { type ReplyLike, normalizeReply } from './server/reply.js';
+import { checkFunction, checkOneOf, describeValue } from './validation.js';
 
 /** How a spied call ended so far. */
 export type SpyCallState = 'pending' | 'responded' | 'failed' | 'cancelled';
@@ -63,6 +64,7 @@ export class SpyBody implements BodySource {
 
   /** Delivers a piece of the body (a string is sent as UTF-8). Ignored after the end. */
   write(chunk: Uint8Array | string): void {
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new InvalidArgumentError(`SpyBody.write: chunk must be a string or a Uint8Array, got ${describeValue(chunk)}`);
     if (this.ended) return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (bytes.length > 0) this.response._pipe.push(bytes);
@@ -73,6 +75,7 @@ export class SpyBody implements BodySource {
    * close-delimited body does. `trailers`, if given, become `response.trailers` first.
    */
   end(how: 'done' | 'potential-data-loss' = 'done', trailers?: HeadersInit): void {
+    checkOneOf(how, ['done', 'potential-data-loss'], 'SpyBody.end: how');
     if (this.ended) return;
     if (trailers !== undefined) this.response._pipe.trailers = new Headers(trailers);
     this.finish(how === 'done' ? new ResponseDone() : new PotentialDataLoss());
@@ -320,7 +323,9 @@ export class AgentSpy implements Agent {
   private waiters: Array<(call: SpyCall) => void> = [];
 
   /** @param onCall - called with each new call (to answer some automatically, say). */
-  constructor(private readonly onCall?: (call: SpyCall) => void) {}
+  constructor(private readonly onCall?: (call: SpyCall) => void) {
+    checkFunction(onCall, 'AgentSpy: onCall');
+  }
 
   /** The calls not answered yet. */
   get pending(): SpyCall[] {

@@ -28,10 +28,11 @@ import {
 import type { Duplex } from 'node:stream';
 import { FakeHttpServer } from './server/fake-server.js';
 import type { RecordedRequest } from './server/recorded-request.js';
-import { type RequestHandlerObject, RouteTable, type Route, type ServerBehaviour } from './server/routes.js';
+import { type RequestHandlerObject, type ServerBehaviour, routeTableFor } from './server/routes.js';
 import { settle } from './settle.js';
 import { type Fault, type NormalizedFault, normalizeFault } from './transport/faults.js';
 import { MemoryClientSocket, socketError } from './transport/memory-socket.js';
+import { checkClock, checkMilliseconds, checkOneOf, checkOptions, describeValue, isRecord } from './validation.js';
 
 /** Options of {@link createFakeAgent}. */
 export interface FakeAgentOptions {
@@ -58,6 +59,18 @@ export interface InjectFaultOptions {
   times?: number;
   /** Only connections to this origin (`http://api.test`, `https://host:8443`). Default: any. */
   origin?: string;
+}
+
+const FAKE_AGENT_OPTIONS = ['clock', 'pool', 'agentOptions', 'unmatched'] as const;
+
+/** Runs `make` (a core constructor that checks its own options), naming where the options came from in its errors. */
+function withOwner<T>(owner: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${owner}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 interface PlannedFault {
@@ -107,14 +120,36 @@ export class FakeAgent implements Agent {
   private readonly planned: PlannedFault[] = [];
   private closed = false;
 
+  /** @throws `InvalidArgumentError` naming the option, for an unknown option or a value of the wrong type. */
   constructor(behaviour: ServerBehaviour, options: FakeAgentOptions = {}) {
-    this.clock = options.clock ?? systemClock;
-    const handler = Array.isArray(behaviour) ? new RouteTable(behaviour as readonly Route[], options.unmatched === undefined ? {} : { unmatched: options.unmatched }) : behaviour;
+    const checked = checkOptions(options, FAKE_AGENT_OPTIONS, 'createFakeAgent');
+    this.clock = checkClock(checked['clock'], 'createFakeAgent: clock') ?? systemClock;
+    const unmatched = checkOneOf(checked['unmatched'], ['fail', 'not-found'], 'createFakeAgent: unmatched');
+    const handler = routeTableFor(behaviour, unmatched, 'createFakeAgent');
+    const poolOption = checked['pool'];
+    let pool: HTTPConnectionPool;
+    if (poolOption instanceof HTTPConnectionPool) {
+      pool = poolOption;
+    } else {
+      if (poolOption !== undefined && !isRecord(poolOption)) throw new InvalidArgumentError(`createFakeAgent: pool must be an HTTPConnectionPool or its options, got ${describeValue(poolOption)}`);
+      if (poolOption !== undefined && 'clock' in poolOption) throw new InvalidArgumentError('createFakeAgent: pool.clock is not an option here; give the clock as the clock option (the pool then runs on it)');
+      // The pool checks its own options (names and values).
+      const poolOptions = (poolOption ?? {}) as Omit<HTTPConnectionPoolOptions, 'clock'>;
+      pool = withOwner('createFakeAgent: pool', () => new HTTPConnectionPool({ ...poolOptions, clock: this.clock }));
+    }
+    const agentOption = checked['agentOptions'];
+    if (agentOption !== undefined && !isRecord(agentOption)) throw new InvalidArgumentError(`createFakeAgent: agentOptions must be an object of HttpAgent options, got ${describeValue(agentOption)}`);
+    if (agentOption !== undefined && ('pool' in agentOption || 'endpointFactory' in agentOption)) {
+      throw new InvalidArgumentError(
+        `createFakeAgent: agentOptions.${'pool' in agentOption ? 'pool' : 'endpointFactory'} is not an option here; ${'pool' in agentOption ? 'give the pool as the pool option' : 'the fake agent provides the endpoints (its in-memory connections)'}`,
+      );
+    }
+    const agentOptions = (agentOption ?? {}) as Omit<HttpAgentOptions, 'endpointFactory' | 'pool'>;
+    const factory: EndpointFactory = { endpointForURI: (uri) => this.endpointFor(uri) };
+    // The agent checks the rest of its options (names and values).
+    this.agent = withOwner('createFakeAgent: agentOptions', () => HttpAgent.usingEndpointFactory(factory, { ...agentOptions, pool }));
     this.server = new FakeHttpServer(handler, this.clock);
     this.handler = this.server.handler;
-    const factory: EndpointFactory = { endpointForURI: (uri) => this.endpointFor(uri) };
-    const pool = options.pool instanceof HTTPConnectionPool ? options.pool : new HTTPConnectionPool({ ...options.pool, clock: this.clock });
-    this.agent = HttpAgent.usingEndpointFactory(factory, { ...options.agentOptions, pool });
   }
 
   /** Every request the server received, in order of arrival. */
@@ -153,9 +188,14 @@ export class FakeAgent implements Agent {
    * byte. Existing pooled connections are not affected (close them, or use a non-persistent pool).
    */
   injectFault(fault: Fault, options: InjectFaultOptions = {}): void {
-    const times = options.times ?? 1;
-    if (!(times >= 1) || (!Number.isInteger(times) && times !== Infinity)) throw new InvalidArgumentError(`injectFault: times must be a positive integer or Infinity, got ${String(options.times)}`);
-    this.planned.push({ fault: normalizeFault(fault), left: times, origin: options.origin === undefined ? null : normalizeOrigin(options.origin) });
+    const checked = checkOptions(options, ['times', 'origin'], 'injectFault');
+    const times = checked['times'] ?? 1;
+    if (typeof times !== 'number' || !(times >= 1) || (!Number.isInteger(times) && times !== Infinity)) {
+      throw new InvalidArgumentError(`injectFault: times must be a positive integer or Infinity, got ${describeValue(times)}`);
+    }
+    const origin = checked['origin'];
+    if (origin !== undefined && typeof origin !== 'string') throw new InvalidArgumentError(`injectFault: origin must be a string like "http://host:port", got ${describeValue(origin)}`);
+    this.planned.push({ fault: normalizeFault(fault), left: times, origin: origin === undefined ? null : normalizeOrigin(origin) });
   }
 
   /**
@@ -175,6 +215,7 @@ export class FakeAgent implements Agent {
   async advance(ms: number): Promise<void> {
     const clock = this.clock as Clock & { advance?: (ms: number) => void };
     if (typeof clock.advance !== 'function') throw new InvalidArgumentError('advance: the fake agent was not given a clock with advance(ms), such as ManualClock');
+    checkMilliseconds(ms, 'advance: ms');
     await this.flush();
     clock.advance(ms);
     await this.flush();

@@ -6,8 +6,12 @@
  * @packageDocumentation
  */
 
-import { type RequestPattern, describePattern, formatMismatches, matchRequest } from './server/pattern.js';
+import { InvalidArgumentError } from '@strand/core';
+import { type RequestPattern, checkPattern, comparePattern, describePattern, formatMismatches } from './server/pattern.js';
 import { RecordedRequest } from './server/recorded-request.js';
+import { checkInteger } from './validation.js';
+
+const NO_EXTRA_KEYS: ReadonlySet<string> = new Set();
 
 /** The part of jest's matcher context these matchers use. */
 export interface MatcherContextLike {
@@ -67,7 +71,7 @@ function listRequests(requests: readonly RecordedRequest[]): string {
 function explainClosest(pattern: RequestPattern, requests: readonly RecordedRequest[]): string {
   let best: { request: RecordedRequest; count: number; text: string } | undefined;
   for (const request of requests) {
-    const result = matchRequest(pattern, request);
+    const result = comparePattern(pattern, request);
     if (best === undefined || result.mismatches.length < best.count) best = { request, count: result.mismatches.length, text: formatMismatches(result.mismatches) };
   }
   if (best === undefined) return '';
@@ -86,8 +90,9 @@ function explainClosest(pattern: RequestPattern, requests: readonly RecordedRequ
  */
 export const strandMatchers = {
   toHaveReceivedRequest(this: MatcherContextLike, received: unknown, pattern: RequestPattern): MatcherResultLike {
+    checkPattern(pattern, NO_EXTRA_KEYS, 'toHaveReceivedRequest');
     const requests = requestsOf(received, 'toHaveReceivedRequest');
-    const matching = requests.filter((r) => matchRequest(pattern, r).matched);
+    const matching = requests.filter((r) => comparePattern(pattern, r).matched);
     const pass = matching.length > 0;
     return {
       pass,
@@ -99,8 +104,11 @@ export const strandMatchers = {
   },
 
   toHaveReceivedRequestTimes(this: MatcherContextLike, received: unknown, pattern: RequestPattern, times: number): MatcherResultLike {
+    checkPattern(pattern, NO_EXTRA_KEYS, 'toHaveReceivedRequestTimes');
+    checkInteger(times, 'toHaveReceivedRequestTimes: times', 0);
+    if (times === undefined) throw new InvalidArgumentError('toHaveReceivedRequestTimes: give the expected number of requests, as (pattern, times)');
     const requests = requestsOf(received, 'toHaveReceivedRequestTimes');
-    const count = requests.filter((r) => matchRequest(pattern, r).matched).length;
+    const count = requests.filter((r) => comparePattern(pattern, r).matched).length;
     const pass = count === times;
     return {
       pass,
@@ -112,12 +120,15 @@ export const strandMatchers = {
   },
 
   toHaveReceivedNthRequest(this: MatcherContextLike, received: unknown, n: number, pattern: RequestPattern): MatcherResultLike {
+    checkInteger(n, 'toHaveReceivedNthRequest: n (1-based)', 1);
+    if (n === undefined) throw new InvalidArgumentError('toHaveReceivedNthRequest: give the position, 1-based, as (n, pattern)');
+    checkPattern(pattern, NO_EXTRA_KEYS, 'toHaveReceivedNthRequest');
     const requests = requestsOf(received, 'toHaveReceivedNthRequest');
     const request = requests[n - 1];
     if (request === undefined) {
       return { pass: false, message: () => `expected request #${n} to match ${describePattern(pattern)}, but ${listRequests(requests)}` };
     }
-    const result = matchRequest(pattern, request);
+    const result = comparePattern(pattern, request);
     return {
       pass: result.matched,
       message: () =>
@@ -129,7 +140,8 @@ export const strandMatchers = {
 
   toMatchRequest(this: MatcherContextLike, received: unknown, pattern: RequestPattern): MatcherResultLike {
     if (!(received instanceof RecordedRequest)) throw new TypeError('toMatchRequest: expected a recorded request (fake.requests[i])');
-    const result = matchRequest(pattern, received);
+    checkPattern(pattern, NO_EXTRA_KEYS, 'toMatchRequest');
+    const result = comparePattern(pattern, received);
     return {
       pass: result.matched,
       message: () =>

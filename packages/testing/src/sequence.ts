@@ -7,10 +7,11 @@
 
 import { InvalidArgumentError } from '@strand/core';
 import { ExpectationsNotMetError, PendingRequestsError, UnexpectedRequestError, throwFailures } from './errors.js';
-import { type RequestPattern, checkPatternKeys, closestPattern, describePattern, formatMismatches, matchRequest } from './server/pattern.js';
+import { type RequestPattern, checkPattern, closestPattern, comparePattern, describePattern, formatMismatches } from './server/pattern.js';
 import type { RecordedRequest } from './server/recorded-request.js';
-import type { Handler, ReplyLike } from './server/reply.js';
+import { type Handler, type ReplyLike, checkReplyOrHandler } from './server/reply.js';
 import type { RequestHandlerObject } from './server/routes.js';
+import { checkBoolean, checkOptions, describeValue, isRecord } from './validation.js';
 
 /** An expected request and its reply: a {@link RequestPattern} plus `reply` (a reply, shorthand or handler). */
 export interface Expectation extends RequestPattern {
@@ -27,6 +28,7 @@ export interface RequestSequenceOptions {
 }
 
 const EXPECTATION_KEYS: ReadonlySet<string> = new Set(['reply']);
+const NO_EXTRA_KEYS: ReadonlySet<string> = new Set();
 
 /**
  * The requests a test expects and their replies. Give it to `createFakeAgent` (or
@@ -55,17 +57,29 @@ export class RequestSequence implements RequestHandlerObject {
   private received = 0;
   private inProgress = 0;
 
+  /** @throws `InvalidArgumentError` naming the expectation and the field, for a malformed expectation or option. */
   constructor(expectations: readonly ExpectationInit[] = [], options: RequestSequenceOptions = {}) {
-    this.ordered = options.ordered ?? true;
+    const checked = checkOptions(options, ['ordered'], 'RequestSequence');
+    this.ordered = checkBoolean(checked['ordered'], 'RequestSequence: ordered') ?? true;
+    if (!Array.isArray(expectations)) throw new InvalidArgumentError(`RequestSequence: expectations must be an array, got ${describeValue(expectations)}`);
     for (const expectation of expectations) {
-      if (Array.isArray(expectation)) this.expect((expectation as readonly [RequestPattern, ReplyLike | Handler])[0], (expectation as readonly [RequestPattern, ReplyLike | Handler])[1]);
-      else this.add(expectation as Expectation);
+      if (Array.isArray(expectation)) {
+        const pair = expectation as readonly unknown[];
+        if (pair.length !== 2) throw new InvalidArgumentError(`RequestSequence expectation #${this.expectations.length + 1}: a [pattern, reply] pair must have 2 elements, got ${pair.length}`);
+        this.expect(pair[0] as RequestPattern, pair[1] as ReplyLike | Handler);
+      } else {
+        this.add(expectation as Expectation);
+      }
     }
   }
 
-  /** Adds an expectation at the end. */
+  /**
+   * Adds an expectation at the end: a request like `pattern`, answered with `reply`.
+   *
+   * @throws `InvalidArgumentError` for an unknown pattern field, a field of the wrong type or an invalid reply.
+   */
   expect(pattern: RequestPattern, reply: ReplyLike | Handler): this {
-    if (pattern === null || typeof pattern !== 'object') throw new InvalidArgumentError('RequestSequence: an expectation pattern must be an object');
+    checkPattern(pattern, NO_EXTRA_KEYS, `RequestSequence expectation #${this.expectations.length + 1}`);
     return this.add({ ...pattern, reply });
   }
 
@@ -79,7 +93,7 @@ export class RequestSequence implements RequestHandlerObject {
     const index = this.ordered ? this.consumed.indexOf(false) : this.findUnordered(request);
     const expectation = index === -1 ? undefined : this.expectations[index];
     if (expectation !== undefined) {
-      const result = matchRequest(expectation, request);
+      const result = comparePattern(expectation, request);
       if (result.matched) {
         this.consumed[index] = true;
         request.params = result.params;
@@ -115,9 +129,11 @@ export class RequestSequence implements RequestHandlerObject {
   }
 
   private add(expectation: Expectation): this {
-    if (expectation === null || typeof expectation !== 'object') throw new InvalidArgumentError('RequestSequence: an expectation must be an object or a [pattern, reply] pair');
-    checkPatternKeys(expectation, EXPECTATION_KEYS, 'RequestSequence expectation');
-    if (!('reply' in expectation)) throw new InvalidArgumentError(`RequestSequence expectation ${describePattern(expectation)}: reply is missing`);
+    const what = `RequestSequence expectation #${this.expectations.length + 1}`;
+    if (!isRecord(expectation)) throw new InvalidArgumentError(`${what}: expected an object or a [pattern, reply] pair, got ${describeValue(expectation)}`);
+    checkPattern(expectation, EXPECTATION_KEYS, what);
+    if (!('reply' in expectation)) throw new InvalidArgumentError(`${what} (${describePattern(expectation)}): reply is missing`);
+    checkReplyOrHandler(expectation.reply, `${what} (${describePattern(expectation)})`);
     this.expectations.push(expectation);
     this.consumed.push(false);
     return this;
@@ -125,7 +141,7 @@ export class RequestSequence implements RequestHandlerObject {
 
   private findUnordered(request: RecordedRequest): number {
     for (let i = 0; i < this.expectations.length; i++) {
-      if (this.consumed[i] !== true && matchRequest(this.expectations[i] as Expectation, request).matched) return i;
+      if (this.consumed[i] !== true && comparePattern(this.expectations[i] as Expectation, request).matched) return i;
     }
     return -1;
   }
@@ -150,7 +166,7 @@ export class RequestSequence implements RequestHandlerObject {
     if (this.ordered) {
       const next = open[0] as { e: Expectation; i: number };
       lines.push(`expected next (#${next.i + 1} of ${this.expectations.length}): ${describePattern(next.e)}`);
-      lines.push(formatMismatches(matchRequest(next.e, request).mismatches));
+      lines.push(formatMismatches(comparePattern(next.e, request).mismatches));
       return lines.join('\n');
     }
     const closest = closestPattern(

@@ -6,6 +6,7 @@
  */
 
 import { type Clock, systemClock } from '@strand/core';
+import { checkClock, checkFunction, checkInteger, checkMilliseconds, checkOptions } from './validation.js';
 // The `timers` module, not the global: jest's fake timers replace `globalThis.setImmediate` in a
 // test's sandbox, but not Node's own module, so these turns keep working under fake timers.
 import { clearImmediate as realClearImmediate, setImmediate as realSetImmediate } from 'node:timers';
@@ -42,8 +43,10 @@ export function nextTurn(): Promise<void> {
  *   request arrived); settling stops once it stops changing.
  */
 export async function settle(activity: () => number = () => 0, options: { quietTurns?: number; maxTurns?: number } = {}): Promise<void> {
-  const quietTurns = options.quietTurns ?? 2;
-  const maxTurns = options.maxTurns ?? 10_000;
+  checkFunction(activity, 'settle: activity');
+  const checked = checkOptions(options, ['quietTurns', 'maxTurns'], 'settle');
+  const quietTurns = checkInteger(checked['quietTurns'], 'settle: quietTurns', 1) ?? 2;
+  const maxTurns = checkInteger(checked['maxTurns'], 'settle: maxTurns', 0, { infinity: true }) ?? 10_000;
   let quiet = 0;
   for (let turn = 0; turn < maxTurns && quiet < quietTurns; turn++) {
     const before = activity();
@@ -65,6 +68,8 @@ export async function settle(activity: () => number = () => 0, options: { quietT
  * ```
  */
 export function timeoutSignal(ms: number, clock: Clock = systemClock): AbortSignal {
+  checkMilliseconds(ms, 'timeoutSignal: ms');
+  checkClock(clock, 'timeoutSignal: clock');
   const controller = new AbortController();
   clock.setTimeout(() => controller.abort(new DOMException(`the deadline of ${ms} ms passed`, 'TimeoutError')), ms);
   return controller.signal;

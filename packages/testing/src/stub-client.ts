@@ -6,10 +6,12 @@
  */
 
 import { HTTPClient, type HTTPClientOptions } from '@strand/client';
+import { InvalidArgumentError } from '@strand/core';
 import { FakeAgent, type FakeAgentOptions, type InjectFaultOptions } from './fake-agent.js';
 import type { RecordedRequest } from './server/recorded-request.js';
 import type { ServerBehaviour } from './server/routes.js';
 import type { Fault } from './transport/faults.js';
+import { describeValue, isRecord } from './validation.js';
 
 /** Options of {@link StubClient}: the client's options (not `agent`, `pool`, `persistent`), plus the fake agent's. */
 export interface StubClientOptions extends Omit<HTTPClientOptions, 'agent' | 'pool' | 'persistent'> {
@@ -35,9 +37,20 @@ export class StubClient extends HTTPClient {
   /** The fake agent the client runs on. */
   readonly fake: FakeAgent;
 
-  /** @param behaviour - how the fake server answers, or an existing `FakeAgent` to run on. */
+  /**
+   * @param behaviour - how the fake server answers, or an existing `FakeAgent` to run on.
+   * @throws `InvalidArgumentError` naming the option, for an unknown option or a value of the
+   *   wrong type (the client's options are checked by `HTTPClient`, `fake` by the fake agent).
+   */
   constructor(behaviour: ServerBehaviour | FakeAgent, options: StubClientOptions = {}) {
+    if (!isRecord(options as unknown)) throw new InvalidArgumentError(`StubClient: options must be an object, got ${describeValue(options)}`);
+    for (const key of ['agent', 'pool', 'persistent'] as const) {
+      if (key in options) throw new InvalidArgumentError(`StubClient: ${key} is not an option; the stub client runs on its fake agent (give a FakeAgent as the first argument, or fake agent options as the fake option)`);
+    }
     const { fake: fakeOptions, ...clientOptions } = options;
+    if (behaviour instanceof FakeAgent && fakeOptions !== undefined) {
+      throw new InvalidArgumentError('StubClient: the fake option configures a new fake agent; it cannot be used with an existing FakeAgent (configure that one when you create it)');
+    }
     const fake = behaviour instanceof FakeAgent ? behaviour : new FakeAgent(behaviour, fakeOptions);
     super({ ...clientOptions, agent: fake });
     this.fake = fake;

@@ -10,10 +10,11 @@ import * as net from 'node:net';
 import { type Clock, InvalidArgumentError, systemClock } from '@strand/core';
 import { FakeHttpServer } from './server/fake-server.js';
 import type { RecordedRequest } from './server/recorded-request.js';
-import { type RequestHandlerObject, RouteTable, type Route, type ServerBehaviour } from './server/routes.js';
+import { type RequestHandlerObject, type ServerBehaviour, routeTableFor } from './server/routes.js';
 import { settle } from './settle.js';
 import type { ServerSocket } from './transport/memory-socket.js';
 import type { ByteSink } from './transport/wire.js';
+import { checkClock, checkInteger, checkOneOf, checkOptions, describeValue } from './validation.js';
 
 /** Options of {@link StubServer.start}. */
 export interface StubServerOptions {
@@ -103,16 +104,24 @@ export class StubServer {
     });
   }
 
-  /** Starts a stub server and resolves once it listens. */
+  /**
+   * Starts a stub server and resolves once it listens.
+   *
+   * @throws (rejects with) `InvalidArgumentError` naming the option, for an unknown option or a
+   *   value of the wrong type, before anything listens.
+   */
   static async start(behaviour: ServerBehaviour, options: StubServerOptions = {}): Promise<StubServer> {
-    const host = options.host ?? '127.0.0.1';
-    if (host !== '127.0.0.1' && host !== '::1') throw new InvalidArgumentError(`StubServer: host must be 127.0.0.1 or ::1, got ${String(host)}`);
-    const handler = Array.isArray(behaviour) ? new RouteTable(behaviour as readonly Route[], options.unmatched === undefined ? {} : { unmatched: options.unmatched }) : behaviour;
-    const server = new FakeHttpServer(handler, options.clock ?? systemClock);
+    const checked = checkOptions(options, ['host', 'port', 'clock', 'unmatched'], 'StubServer.start');
+    const host = checked['host'] ?? '127.0.0.1';
+    if (host !== '127.0.0.1' && host !== '::1') throw new InvalidArgumentError(`StubServer.start: host must be 127.0.0.1 or ::1 (loopback only), got ${describeValue(host)}`);
+    const port = checkInteger(checked['port'], 'StubServer.start: port', 0, { max: 65535 }) ?? 0;
+    const clock = checkClock(checked['clock'], 'StubServer.start: clock') ?? systemClock;
+    const unmatched = checkOneOf(checked['unmatched'], ['fail', 'not-found'], 'StubServer.start: unmatched');
+    const server = new FakeHttpServer(routeTableFor(behaviour, unmatched, 'StubServer.start'), clock);
     const listener = net.createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
-      listener.listen(options.port ?? 0, host, () => {
+      listener.listen(port, host, () => {
         listener.removeListener('error', reject);
         resolve();
       });
@@ -123,6 +132,7 @@ export class StubServer {
 
   /** `url` + `path`: `server.urlFor('/users/7')`. */
   urlFor(path: string): string {
+    if (typeof path !== 'string') throw new InvalidArgumentError(`StubServer.urlFor: path must be a string, got ${describeValue(path)}`);
     return `${this.url}${path.startsWith('/') ? path : `/${path}`}`;
   }
 

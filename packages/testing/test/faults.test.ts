@@ -86,7 +86,11 @@ describe('refused connections', () => {
   });
 
   test("a reply cannot carry 'refuse': it happens before any request", async () => {
-    const agent = fakeWith({ fault: 'refuse' });
+    // A reply given as data is refused where the route is written...
+    expect(() => fakeWith({ fault: 'refuse' })).toThrow(/route #2 \(\* \/faulty\): reply: the 'refuse' fault happens before any request; inject it as a connection fault/);
+    // ...and one a handler returns gives the client a 500 and a recorded failure.
+    fake = createFakeAgent(() => ({ fault: 'refuse' }));
+    const agent = fake;
     expect((await agent.request('GET', 'http://api.test/faulty')).code).toBe(500);
     expect(agent.failures[0]?.message).toMatch(/inject it as a connection fault/);
   });

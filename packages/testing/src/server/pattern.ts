@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError } from '@strand/core';
+import { describeValue, isRecord, isToken } from '../validation.js';
 import type { RecordedRequest } from './recorded-request.js';
 
 /**
@@ -67,13 +68,70 @@ export interface MatchResult {
 
 const PATTERN_KEYS: ReadonlySet<string> = new Set(['method', 'url', 'host', 'path', 'query', 'headers', 'body', 'json', 'where']);
 
-/** @internal Throws `InvalidArgumentError` for a pattern field that does not exist (a typo would match everything). */
-export function checkPatternKeys(pattern: object, allowed: ReadonlySet<string>, what: string): void {
+const NO_EXTRA_KEYS: ReadonlySet<string> = new Set();
+
+/** Patterns already checked by {@link matchRequest} (a pattern is usually compared many times). */
+const checkedPatterns = new WeakSet<object>();
+
+function checkTextMatcher(value: unknown, field: string, what: string, extra: string): void {
+  if (typeof value === 'string' || value instanceof RegExp || isAsymmetric(value)) return;
+  throw new InvalidArgumentError(`${what}: ${field} must be a string, a RegExp${extra} or an asymmetric matcher (expect.stringMatching...), got ${describeValue(value)}`);
+}
+
+/**
+ * @internal Checks a request pattern before it is used: every field known (a typo would match
+ * everything) and of the right type (a wrong one could never match, or would fail later inside a
+ * request handler). Throws `InvalidArgumentError` naming the field; `what` says whose pattern it
+ * is. `allowed` are the extra keys of the caller (a route's `reply` and `times`).
+ */
+export function checkPattern(pattern: unknown, allowed: ReadonlySet<string>, what: string): asserts pattern is RequestPattern {
+  if (!isRecord(pattern)) throw new InvalidArgumentError(`${what}: a request pattern must be an object, got ${describeValue(pattern)}`);
   for (const key of Object.keys(pattern)) {
     if (!PATTERN_KEYS.has(key) && !allowed.has(key)) {
       throw new InvalidArgumentError(`${what}: unknown field "${key}" (known: ${[...PATTERN_KEYS, ...allowed].join(', ')})`);
     }
   }
+  const { method, url, host, path, query, headers, body, where } = pattern;
+  if (method !== undefined && (typeof method !== 'string' || !isToken(method))) throw new InvalidArgumentError(`${what}: method must be a method name such as 'GET', got ${describeValue(method)}`);
+  if (typeof url === 'string') {
+    if (!url.startsWith('/')) {
+      try {
+        new URL(url);
+      } catch (error) {
+        throw new InvalidArgumentError(`${what}: url must be an absolute URL or start with "/", got ${JSON.stringify(url)}`, { cause: error });
+      }
+    }
+  } else if (url !== undefined && !(url instanceof RegExp) && !isAsymmetric(url)) {
+    throw new InvalidArgumentError(`${what}: url must be a string, a RegExp or an asymmetric matcher, got ${describeValue(url)}`);
+  }
+  if (host !== undefined && (typeof host !== 'string' || host === '')) throw new InvalidArgumentError(`${what}: host must be a non-empty string such as 'api.test:8080', got ${describeValue(host)}`);
+  if (typeof path === 'string') {
+    if (!path.startsWith('/') && !path.startsWith('*')) throw new InvalidArgumentError(`${what}: path must start with "/" (or be "*"), got ${JSON.stringify(path)}`);
+  } else if (path !== undefined && !(path instanceof RegExp)) {
+    throw new InvalidArgumentError(`${what}: path must be a string or a RegExp, got ${describeValue(path)}`);
+  }
+  if (query !== undefined) {
+    if (!isRecord(query)) throw new InvalidArgumentError(`${what}: query must be an object of parameter names to values, got ${describeValue(query)}`);
+    for (const [name, value] of Object.entries(query)) {
+      if (value === null) continue;
+      if (Array.isArray(value)) {
+        for (const item of value as readonly unknown[]) {
+          if (typeof item !== 'string' && !isAsymmetric(item)) throw new InvalidArgumentError(`${what}: query ${JSON.stringify(name)} given as an array must hold strings, got ${describeValue(item)} in it`);
+        }
+        continue;
+      }
+      checkTextMatcher(value, `query ${JSON.stringify(name)}`, what, ', an array of strings, null (absent)');
+    }
+  }
+  if (headers !== undefined) {
+    if (!isRecord(headers)) throw new InvalidArgumentError(`${what}: headers must be an object of field names to values, got ${describeValue(headers)}`);
+    for (const [name, value] of Object.entries(headers)) {
+      if (!isToken(name)) throw new InvalidArgumentError(`${what}: headers: ${JSON.stringify(name)} is not a header field name`);
+      if (value !== null) checkTextMatcher(value, `header ${JSON.stringify(name)}`, what, ', null (absent)');
+    }
+  }
+  if (body !== undefined && !(body instanceof Uint8Array)) checkTextMatcher(body, 'body', what, ', a Uint8Array');
+  if (where !== undefined && typeof where !== 'function') throw new InvalidArgumentError(`${what}: where must be a function of the request, got ${describeValue(where)}`);
 }
 
 function isAsymmetric(value: unknown): value is AsymmetricMatcherLike {
@@ -272,9 +330,19 @@ function matchUrl(expected: string, url: URL): boolean {
 
 /**
  * Compares `request` with `pattern`, field by field. Never throws for a request; throws
- * `InvalidArgumentError` for a malformed pattern (an unparseable `url`).
+ * `InvalidArgumentError` naming the field for a malformed pattern (an unknown field, a value of
+ * the wrong type, an unparseable `url`).
  */
 export function matchRequest(pattern: RequestPattern, request: RecordedRequest): MatchResult {
+  if (!checkedPatterns.has(pattern)) {
+    checkPattern(pattern, NO_EXTRA_KEYS, 'matchRequest');
+    checkedPatterns.add(pattern);
+  }
+  return comparePattern(pattern, request);
+}
+
+/** @internal {@link matchRequest} for a pattern already checked with {@link checkPattern}. */
+export function comparePattern(pattern: RequestPattern, request: RecordedRequest): MatchResult {
   const mismatches: Mismatch[] = [];
   let params: Record<string, string> = {};
 
@@ -397,7 +465,7 @@ export function formatMismatches(mismatches: readonly Mismatch[], indent = '    
 export function closestPattern<P extends RequestPattern>(patterns: readonly P[], request: RecordedRequest): { pattern: P; index: number; result: MatchResult } | undefined {
   let best: { pattern: P; index: number; result: MatchResult } | undefined;
   patterns.forEach((pattern, index) => {
-    const result = matchRequest(pattern, request);
+    const result = comparePattern(pattern, request);
     if (best === undefined || result.mismatches.length < best.result.mismatches.length) best = { pattern, index, result };
   });
   return best;

@@ -9,6 +9,7 @@ import type { ServerResponse } from 'node:http';
 import { type Clock, InvalidArgumentError, type TimerHandle } from '@strand/core';
 import { type Fault, type NormalizedFault, normalizeFault } from '../transport/faults.js';
 import type { RecordedRequest } from './recorded-request.js';
+import { describeValue, isFieldValue, isRecord, isToken } from '../validation.js';
 
 /** A reply body: text (sent as UTF-8), bytes, or a stream / async iterable of chunks (sent chunked). */
 export type ReplyBody = string | Uint8Array | AsyncIterable<Uint8Array | string>;
@@ -71,19 +72,35 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array | st
   return value !== null && typeof value === 'object' && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
-function headerPairs(headers: ReplyHeaders | undefined): Array<[string, string]> {
+function headerValue(value: unknown, field: string, name: string): string {
+  const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : null;
+  if (text === null) throw new InvalidArgumentError(`reply: ${field} ${JSON.stringify(name)} must be a string or a number (or an array of them), got ${describeValue(value)}`);
+  if (!isFieldValue(text)) throw new InvalidArgumentError(`reply: ${field} ${JSON.stringify(name)} has a value with CR, LF, NUL or another control character`);
+  return text;
+}
+
+function headerName(name: unknown, field: string): string {
+  if (typeof name !== 'string' || !isToken(name)) throw new InvalidArgumentError(`reply: ${field} name must be a token (letters, digits, !#$%&'*+-.^_\`|~), got ${describeValue(name)}`);
+  return name;
+}
+
+/** Checks reply header (or trailer) fields, given as `field`, and flattens them to pairs. */
+function headerPairs(headers: unknown, field: 'headers' | 'trailers'): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   if (headers === undefined) return pairs;
   if (Array.isArray(headers)) {
-    for (const entry of headers as ReadonlyArray<readonly [string, string]>) {
-      if (!Array.isArray(entry) || entry.length !== 2) throw new InvalidArgumentError('reply: headers given as an array must be [name, value] pairs');
-      pairs.push([String(entry[0]), String(entry[1])]);
+    for (const entry of headers as readonly unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2) throw new InvalidArgumentError(`reply: ${field} given as an array must be [name, value] pairs, got ${describeValue(entry)} in it`);
+      const name = headerName(entry[0], field);
+      pairs.push([name, headerValue(entry[1], field, name)]);
     }
     return pairs;
   }
-  for (const [name, value] of Object.entries(headers as Record<string, string | number | readonly string[]>)) {
-    if (Array.isArray(value)) for (const v of value as readonly string[]) pairs.push([name, String(v)]);
-    else pairs.push([name, String(value)]);
+  if (!isRecord(headers)) throw new InvalidArgumentError(`reply: ${field} must be an object or an array of [name, value] pairs, got ${describeValue(headers)}`);
+  for (const [key, value] of Object.entries(headers)) {
+    const name = headerName(key, field);
+    if (Array.isArray(value)) for (const v of value as readonly unknown[]) pairs.push([name, headerValue(v, field, name)]);
+    else pairs.push([name, headerValue(value, field, name)]);
   }
   return pairs;
 }
@@ -97,16 +114,22 @@ export function normalizeReply(reply: ReplyLike): NormalizedReply {
   if (typeof reply === 'number') reply = { status: reply };
   else if (typeof reply === 'string') reply = { body: reply };
   if (reply === null || typeof reply !== 'object' || Array.isArray(reply)) {
-    throw new InvalidArgumentError(`reply: expected an object, a status number or a body string, got ${reply === null ? 'null' : Array.isArray(reply) ? 'an array' : typeof reply}`);
+    throw new InvalidArgumentError(`reply: expected an object, a status number or a body string, got ${describeValue(reply)}`);
   }
   for (const key of Object.keys(reply)) {
     if (!REPLY_KEYS.has(key)) throw new InvalidArgumentError(`reply: unknown field "${key}" (known: ${[...REPLY_KEYS].join(', ')})`);
   }
   const status = reply.status ?? 200;
-  if (!Number.isInteger(status) || status < 100 || status > 999) throw new InvalidArgumentError(`reply: status must be an integer from 100 to 999, got ${String(reply.status)}`);
-  const delay = reply.delay ?? 0;
-  if (!(delay >= 0) || !Number.isFinite(delay)) throw new InvalidArgumentError(`reply: delay must be a finite number of milliseconds >= 0, got ${String(reply.delay)}`);
-  const headers = headerPairs(reply.headers);
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new InvalidArgumentError(`reply: status must be an integer from 100 to 999, got ${describeValue(reply.status)}`);
+  const statusText: unknown = reply.statusText;
+  if (statusText !== undefined && (typeof statusText !== 'string' || !isFieldValue(statusText))) {
+    throw new InvalidArgumentError(`reply: statusText must be a string without CR, LF or other control characters, got ${describeValue(statusText)}`);
+  }
+  const delay: unknown = reply.delay ?? 0;
+  if (typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay)) throw new InvalidArgumentError(`reply: delay must be a finite number of milliseconds >= 0, got ${describeValue(reply.delay)}`);
+  const chunked: unknown = reply.chunked;
+  if (chunked !== undefined && typeof chunked !== 'boolean') throw new InvalidArgumentError(`reply: chunked must be a boolean, got ${describeValue(chunked)}`);
+  const headers = headerPairs(reply.headers, 'headers');
   let body: NormalizedReply['body'] = null;
   if ('json' in reply) {
     if (reply.body !== undefined) throw new InvalidArgumentError('reply: give either body or json, not both');
@@ -122,12 +145,30 @@ export function normalizeReply(reply: ReplyLike): NormalizedReply {
   } else if (isAsyncIterable(reply.body)) {
     body = reply.body;
   } else if (reply.body !== undefined) {
-    throw new InvalidArgumentError('reply: body must be a string, a Uint8Array, a Readable or an async iterable');
+    throw new InvalidArgumentError(`reply: body must be a string, a Uint8Array, a Readable or an async iterable, got ${describeValue(reply.body)}`);
   }
-  const trailers = reply.trailers === undefined ? [] : headerPairs(reply.trailers);
+  const trailers = headerPairs(reply.trailers, 'trailers');
   const fault = reply.fault === undefined ? null : normalizeFault(reply.fault);
   if (fault?.type === 'refuse') throw new InvalidArgumentError("reply: the 'refuse' fault happens before any request; inject it as a connection fault instead");
-  return { status, statusText: reply.statusText, headers, body, chunked: reply.chunked === true || trailers.length > 0, trailers, delay, fault };
+  return { status, statusText, headers, body, chunked: chunked === true || trailers.length > 0, trailers, delay, fault };
+}
+
+/**
+ * @internal Checks what a route or expectation answers with: a handler function, or a reply
+ * (checked now with {@link normalizeReply}, so a bad one fails where it is written). Error
+ * messages start with `what`.
+ */
+export function checkReplyOrHandler(reply: unknown, what: string): void {
+  if (typeof reply === 'function') return;
+  if (reply !== null && typeof reply === 'object' && typeof (reply as { handle?: unknown }).handle === 'function') {
+    throw new InvalidArgumentError(`${what}: reply must be a reply or a handler function, got a handler object; write reply: (request) => handler.handle(request)`);
+  }
+  try {
+    normalizeReply(reply as ReplyLike);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${what}: ${error.message}`, { cause: error });
+    throw error;
+  }
 }
 
 /**

@@ -6,9 +6,10 @@
 
 import { InvalidArgumentError } from '@strand/core';
 import { UnexpectedRequestError } from '../errors.js';
-import { type RequestPattern, checkPatternKeys, closestPattern, describePattern, formatMismatches, matchRequest } from './pattern.js';
+import { type RequestPattern, checkPattern, closestPattern, comparePattern, describePattern, formatMismatches } from './pattern.js';
 import type { RecordedRequest } from './recorded-request.js';
-import type { Handler, ReplyLike } from './reply.js';
+import { type Handler, type ReplyLike, checkReplyOrHandler } from './reply.js';
+import { checkInteger, checkOneOf, checkOptions, describeValue, isRecord } from '../validation.js';
 
 /**
  * A route: a {@link RequestPattern} and what to answer. `reply` is a reply (or shorthand) or a
@@ -59,19 +60,27 @@ export class RouteTable implements RequestHandlerObject {
   /** Requests no route matched, in order. */
   readonly unmatched: RecordedRequest[] = [];
 
+  /** @throws `InvalidArgumentError` naming the route and the field, for a malformed route or option. */
   constructor(routes: readonly Route[] = [], options: RouteTableOptions = {}) {
-    this.unmatchedMode = options.unmatched ?? 'fail';
+    const checked = checkOptions(options, ['unmatched'], 'RouteTable');
+    this.unmatchedMode = checkOneOf(checked['unmatched'], ['fail', 'not-found'], 'RouteTable: unmatched') ?? 'fail';
+    if (!Array.isArray(routes)) throw new InvalidArgumentError(`RouteTable: routes must be an array, got ${describeValue(routes)}`);
     for (const route of routes) this.add(route);
   }
 
-  /** Adds a route at the end (it is tried after the existing ones). */
+  /**
+   * Adds a route at the end (it is tried after the existing ones).
+   *
+   * @throws `InvalidArgumentError` for an unknown field, a field of the wrong type, or a reply
+   *   that is not valid (a reply given as data is checked now, not when a request arrives).
+   */
   add(route: Route): this {
-    if (route === null || typeof route !== 'object') throw new InvalidArgumentError('route: expected an object with a reply');
-    checkPatternKeys(route, ROUTE_KEYS, 'route');
-    if (!('reply' in route)) throw new InvalidArgumentError(`route ${describePattern(route)}: reply is missing`);
-    if (route.times !== undefined && (!Number.isInteger(route.times) || route.times < 0)) {
-      throw new InvalidArgumentError(`route ${describePattern(route)}: times must be a non-negative integer, got ${String(route.times)}`);
-    }
+    const what = `route #${this.routes.length + 1}`;
+    if (!isRecord(route)) throw new InvalidArgumentError(`${what}: expected an object with a reply, got ${describeValue(route)}`);
+    checkPattern(route, ROUTE_KEYS, what);
+    if (!('reply' in route)) throw new InvalidArgumentError(`${what} (${describePattern(route)}): reply is missing`);
+    checkReplyOrHandler(route.reply, `${what} (${describePattern(route)})`);
+    checkInteger(route.times, `${what} (${describePattern(route)}): times`, 0);
     this.routes.push(route);
     this.uses.push(0);
     return this;
@@ -82,7 +91,7 @@ export class RouteTable implements RequestHandlerObject {
       const route = this.routes[i] as Route;
       const used = this.uses[i] as number;
       if (route.times !== undefined && used >= route.times) continue;
-      const result = matchRequest(route, request);
+      const result = comparePattern(route, request);
       if (!result.matched) continue;
       this.uses[i] = used + 1;
       request.params = result.params;
@@ -118,5 +127,17 @@ export function toHandlerObject(behaviour: ServerBehaviour): RequestHandlerObjec
   if (behaviour !== null && typeof behaviour === 'object' && typeof (behaviour as Partial<RequestHandlerObject>).handle === 'function') {
     return behaviour as RequestHandlerObject;
   }
-  throw new InvalidArgumentError('expected a handler function, an array of routes, or an object with a handle(request) method');
+  throw new InvalidArgumentError(`expected a handler function, an array of routes, or an object with a handle(request) method, got ${describeValue(behaviour)}`);
+}
+
+/**
+ * @internal The handler for `behaviour`: an array of routes becomes a `RouteTable` with the
+ * `unmatched` option, which means nothing for anything else (and is then an error, not ignored).
+ */
+export function routeTableFor(behaviour: ServerBehaviour, unmatched: 'fail' | 'not-found' | undefined, owner: string): ServerBehaviour {
+  if (Array.isArray(behaviour)) return new RouteTable(behaviour as readonly Route[], unmatched === undefined ? {} : { unmatched });
+  if (unmatched !== undefined) {
+    throw new InvalidArgumentError(`${owner}: unmatched only applies to an array of routes; give it to new RouteTable(routes, { unmatched }) or answer unmatched requests in the handler`);
+  }
+  return behaviour;
 }

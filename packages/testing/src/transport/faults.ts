@@ -7,6 +7,7 @@
  */
 
 import { InvalidArgumentError } from '@strand/core';
+import { describeValue } from '../validation.js';
 
 /**
  * One fault. The object forms take options; each kind also has a string shorthand with the
@@ -57,9 +58,20 @@ export type NormalizedFault =
 
 const KINDS: ReadonlySet<string> = new Set<FaultKind>(['refuse', 'reset', 'close', 'stall', 'drip', 'truncate', 'garbage']);
 
+/** The fields each kind of fault takes, besides `type`. */
+const FIELDS: Readonly<Record<FaultKind, readonly string[]>> = {
+  refuse: [],
+  reset: ['afterBytes', 'afterBodyBytes'],
+  close: ['afterBytes', 'afterBodyBytes'],
+  stall: ['afterBytes', 'afterBodyBytes'],
+  garbage: ['afterBytes', 'afterBodyBytes', 'data'],
+  truncate: ['bodyBytes'],
+  drip: ['chunkSize'],
+};
+
 function count(value: unknown, name: string, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new InvalidArgumentError(`fault: ${name} must be an integer of at least ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new InvalidArgumentError(`fault: ${name} must be an integer of at least ${min}, got ${describeValue(value)}`);
   return value;
 }
 
@@ -77,6 +89,12 @@ export function normalizeFault(fault: Fault): NormalizedFault {
   }
   const fields = spec as Record<string, unknown>;
   const type = fields['type'] as FaultKind;
+  const known = FIELDS[type];
+  for (const key of Object.keys(fields)) {
+    if (key !== 'type' && !known.includes(key)) {
+      throw new InvalidArgumentError(`fault '${type}': unknown field "${key}"; ${known.length === 0 ? `a '${type}' fault takes no other field` : `its fields are ${known.join(', ')}`}`);
+    }
+  }
   switch (type) {
     case 'refuse':
       return { type: 'refuse' };
@@ -90,7 +108,7 @@ export function normalizeFault(fault: Fault): NormalizedFault {
       return { type, ...point(fields) };
     case 'garbage': {
       const data = fields['data'];
-      if (data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) throw new InvalidArgumentError('fault: garbage data must be a string or a Uint8Array');
+      if (data !== undefined && typeof data !== 'string' && !(data instanceof Uint8Array)) throw new InvalidArgumentError(`fault: garbage data must be a string or a Uint8Array, got ${describeValue(data)}`);
       const bytes = data === undefined ? Buffer.from(DEFAULT_GARBAGE, 'latin1') : typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data);
       return { type: 'garbage', ...point(fields), data: bytes };
     }

@@ -9,10 +9,14 @@
  * sent to the closing side were left unread); `destroy(error)` is a reset (the peer fails with
  * `ECONNRESET`); writing to a peer that is gone fails with `EPIPE`.
  *
+ * Timing follows a network too: what one end writes reaches the other on a later event-loop
+ * turn (see `deliverSoon` below), never during the write, so timers run between exchanges.
+ *
  * @packageDocumentation
  */
 
 import { Duplex } from 'node:stream';
+import { type TurnHandle, scheduleTurn } from '../settle.js';
 import { type ActivityCounter, type ByteSink, ResponseWire } from './wire.js';
 
 /** What the server end tells whoever feeds it bytes: it can take more now. */
@@ -64,7 +68,8 @@ export class ServerSocket extends Duplex {
   bytesRead = 0;
   private inbound: InboundControl | null = null;
   private inputEnded = false;
-  private readonly activity: ActivityCounter;
+  /** @internal Bumped by every movement on this connection, for `flush()`. */
+  readonly activity: ActivityCounter;
 
   constructor(sink: ByteSink, activity: ActivityCounter, info: ServerSocketInfo) {
     super({ allowHalfOpen: false, decodeStrings: true });
@@ -140,13 +145,78 @@ export class ServerSocket extends Duplex {
   }
 }
 
+/**
+ * The bytes of an in-memory connection cross it on a later event-loop turn, as a network's do:
+ * a real socket's data arrives in the poll phase, so timers, `setImmediate` callbacks and other
+ * I/O run between one read and the next. Without that, a loop of requests would run entirely on
+ * microtasks and `process.nextTick`, and no timer (jest's test timeout, `AbortSignal.timeout`,
+ * the code under test's own) could fire while it runs.
+ *
+ * Writes are batched per connection: everything written during one turn arrives together at
+ * the start of the next one, with one `setImmediate` (Node's own, from `node:timers`, which
+ * jest's fake timers leave alone) for all the connections that have bytes on their way.
+ */
+interface Carrier {
+  deliverPending(): void;
+}
+
+let due: Carrier[] = [];
+let spare: Carrier[] = [];
+let turn: TurnHandle | null = null;
+
+function deliverSoon(carrier: Carrier): void {
+  due.push(carrier);
+  if (turn === null) turn = scheduleTurn(deliverDue);
+}
+
+function deliverDue(): void {
+  turn = null;
+  const batch = due;
+  due = spare;
+  spare = batch;
+  let failure: { error: unknown } | null = null;
+  for (let i = 0; i < batch.length; i++) {
+    try {
+      (batch[i] as Carrier).deliverPending();
+    } catch (error) {
+      // A receiver's listener threw: deliver to the other connections, then let it surface as
+      // an uncaught exception, as it would from a real socket's 'data' event.
+      failure ??= { error };
+    }
+  }
+  batch.length = 0;
+  if (failure !== null) throw failure.error;
+}
+
+/** How a direction of the connection finishes once its bytes are delivered. */
+type Finish = 'end' | 'reset' | null;
+
 /** The client's end of an in-memory connection; given to Strand's connection as its socket. */
-export class MemoryClientSocket extends Duplex {
+export class MemoryClientSocket extends Duplex implements Carrier {
   readonly remoteAddress = '127.0.0.1';
   readonly remotePort = 80;
-  /** Where the server's wire delivers response bytes. */
+  /** Where the server's wire delivers response bytes (on the next turn). */
   readonly sink: ByteSink;
   private server: ServerSocket | null = null;
+  private activity: ActivityCounter = { value: 0 };
+  private scheduled = false;
+  // Response direction: bytes on their way to this end.
+  private readonly incoming: Buffer[] = [];
+  private incomingBytes = 0;
+  private incomingFinish: Finish = null;
+  /** An end or a reset was queued: later response bytes are dropped. */
+  private incomingClosed = false;
+  /** The end of the response stream was pushed. */
+  private ended = false;
+  /** The wire was told this end is full and waits for `drained()`. */
+  private owesDrain = false;
+  // Request direction: bytes on their way to the server.
+  private readonly outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private outgoingFinish: Finish = null;
+  private outgoingClosed = false;
+  /** The server end did not take the last bytes (its buffer is full) and has not asked for more. */
+  private serverFull = false;
   private waitingWrite: ((error?: Error | null) => void) | null = null;
   private readonly inbound: InboundControl;
 
@@ -155,31 +225,24 @@ export class MemoryClientSocket extends Duplex {
     // Strand's connection listens for errors itself; this keeps a reset that races its
     // listener from crashing the process.
     this.on('error', ignore);
-    let ended = false;
     this.sink = {
       deliver: (chunk) => {
-        if (this.destroyed) {
-          // Bytes sent to a closed socket are answered with a reset, as TCP does.
-          this.server?.destroy(socketError('ECONNRESET', 'the client had closed the connection'));
-          return true;
-        }
-        return ended ? true : this.push(chunk);
+        if (this.incomingClosed) return true;
+        this.incoming.push(chunk);
+        this.incomingBytes += chunk.length;
+        this.activity.value++;
+        this.schedule();
+        if (this.incomingBytes + this.readableLength < this.readableHighWaterMark) return true;
+        this.owesDrain = true;
+        return false;
       },
-      end: () => {
-        if (this.destroyed || ended) return;
-        ended = true;
-        this.push(null);
-      },
-      reset: () => {
-        this.destroy(socketError('ECONNRESET', 'connection reset by the fake server'));
-      },
+      end: () => this.finishIncoming('end'),
+      reset: () => this.finishIncoming('reset'),
     };
     this.inbound = {
       resume: () => {
-        const waiting = this.waitingWrite;
-        if (waiting === null) return;
-        this.waitingWrite = null;
-        waiting();
+        this.serverFull = false;
+        this.releaseWrite();
       },
     };
   }
@@ -187,10 +250,21 @@ export class MemoryClientSocket extends Duplex {
   /** Links this end to the server's end. */
   attach(server: ServerSocket): void {
     this.server = server;
+    this.activity = server.activity;
     server.setInbound(this.inbound);
   }
 
+  /** @internal Runs on the turn after bytes were written: hands them to the other end. */
+  deliverPending(): void {
+    this.scheduled = false;
+    this.activity.value++;
+    this.deliverOutgoing();
+    this.deliverIncoming();
+  }
+
   override _read(): void {
+    if (!this.owesDrain || this.incomingBytes > 0) return;
+    this.owesDrain = false;
     this.server?.wire.drained();
   }
 
@@ -203,8 +277,7 @@ export class MemoryClientSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const server = this.server;
-    if (server !== null) server.receiveEnd();
+    this.finishOutgoing('end');
     callback();
   }
 
@@ -213,8 +286,8 @@ export class MemoryClientSocket extends Duplex {
     if (server !== null && !server.destroyed) {
       // Closing with response bytes unread (or still on their way) resets the connection, as
       // TCP does; otherwise the server reads the end of the request stream (a FIN).
-      if (error !== null || this.readableLength > 0 || server.wire.holding) server.destroy(socketError('ECONNRESET', 'connection reset by the client'));
-      else server.receiveEnd();
+      const unread = this.readableLength > 0 || this.incomingBytes > 0 || server.wire.holding;
+      this.finishOutgoing(error !== null || unread ? 'reset' : 'end');
     }
     const waiting = this.waitingWrite;
     this.waitingWrite = null;
@@ -236,14 +309,92 @@ export class MemoryClientSocket extends Duplex {
     return this;
   }
 
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    deliverSoon(this);
+  }
+
   private send(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const server = this.server;
-    if (server === null || server.destroyed) {
+    if (server === null || server.destroyed || this.outgoingClosed) {
       callback(socketError('EPIPE', 'the fake server closed the connection'));
       return;
     }
-    if (server.receive(chunk)) callback();
+    this.outgoing.push(chunk);
+    this.outgoingBytes += chunk.length;
+    this.activity.value++;
+    this.schedule();
+    // Like a socket's send buffer: the writer may go on until about a buffer's worth is on its way.
+    if (!this.serverFull && this.outgoingBytes < server.readableHighWaterMark) callback();
     else this.waitingWrite = callback;
+  }
+
+  private releaseWrite(): void {
+    const waiting = this.waitingWrite;
+    if (waiting === null || this.serverFull || (this.server !== null && this.outgoingBytes >= this.server.readableHighWaterMark)) return;
+    this.waitingWrite = null;
+    waiting();
+  }
+
+  /** A FIN (`end`) or an RST (`reset`) after the request bytes already written. A reset wins over an end not yet delivered. */
+  private finishOutgoing(how: 'end' | 'reset'): void {
+    this.outgoingClosed = true;
+    if (this.outgoingFinish === null || how === 'reset') this.outgoingFinish = how;
+    this.activity.value++;
+    this.schedule();
+  }
+
+  private finishIncoming(how: 'end' | 'reset'): void {
+    if (this.incomingClosed) return;
+    this.incomingClosed = true;
+    this.incomingFinish = how;
+    this.activity.value++;
+    this.schedule();
+  }
+
+  private deliverOutgoing(): void {
+    const server = this.server;
+    const chunks = this.outgoing;
+    if (server === null || (chunks.length === 0 && this.outgoingFinish === null)) return;
+    for (let i = 0; i < chunks.length; i++) {
+      if (!server.receive(chunks[i] as Buffer)) this.serverFull = true;
+    }
+    chunks.length = 0;
+    this.outgoingBytes = 0;
+    const finish = this.outgoingFinish;
+    this.outgoingFinish = null;
+    if (finish === 'end') server.receiveEnd();
+    else if (finish === 'reset' && !server.destroyed) server.destroy(socketError('ECONNRESET', 'connection reset by the client'));
+    this.releaseWrite();
+  }
+
+  private deliverIncoming(): void {
+    const chunks = this.incoming;
+    if (chunks.length === 0 && this.incomingFinish === null) return;
+    if (this.destroyed) {
+      // Bytes sent to a closed socket are answered with a reset, as TCP does.
+      if (chunks.length > 0 && this.server !== null && !this.server.destroyed) this.server.destroy(socketError('ECONNRESET', 'the client had closed the connection'));
+    } else {
+      // A listener may write or read more while this runs: the loop takes what it appends too.
+      for (let i = 0; i < chunks.length && !this.ended && !this.destroyed; i++) this.push(chunks[i] as Buffer);
+    }
+    chunks.length = 0;
+    this.incomingBytes = 0;
+    const finish = this.incomingFinish;
+    this.incomingFinish = null;
+    if (finish === 'end') {
+      if (!this.destroyed && !this.ended) {
+        this.ended = true;
+        this.push(null);
+      }
+    } else if (finish === 'reset') {
+      this.destroy(socketError('ECONNRESET', 'connection reset by the fake server'));
+    }
+    if (this.owesDrain && !this.destroyed && !this.ended && this.readableLength < this.readableHighWaterMark) {
+      this.owesDrain = false;
+      this.server?.wire.drained();
+    }
   }
 }
 
