@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-import { type Clock, InvalidArgumentError } from '@strand/core';
+import { type Clock, InvalidArgumentError, isToken as coreIsToken, isValidFieldValue, rejectUnknownOptions } from '@strand/core';
 
 /**
  * @internal A value as an error message shows it: primitives as written (`42`, `"abc"`, `true`),
@@ -50,9 +50,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function checkOptions(value: unknown, known: readonly string[], owner: string): Record<string, unknown> {
   if (value === undefined) return {};
   if (!isRecord(value)) throw new InvalidArgumentError(`${owner}: options must be an object, got ${describeValue(value)}`);
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new InvalidArgumentError(`${owner}: unknown option "${key}"; the options are ${known.join(', ')}`);
-  }
+  rejectUnknownOptions(value, known, owner);
   return value;
 }
 
@@ -104,16 +102,8 @@ export function checkFunction(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== 'function') throw new InvalidArgumentError(`${name} must be a function, got ${describeValue(value)}`);
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// HTAB, SP, VCHAR and obs-text: what a header value (or a reason phrase) may hold.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /** @internal True when `name` is an RFC 9110 token (a method or a header name). */
-export function isToken(name: string): boolean {
-  return TOKEN.test(name);
-}
+export const isToken: (name: string) => boolean = coreIsToken;
 
 /** @internal True when `value` may be sent as a header value or reason phrase (no CR, LF, NUL or other control). */
-export function isFieldValue(value: string): boolean {
-  return FIELD_VALUE.test(value);
-}
+export const isFieldValue: (value: string) => boolean = isValidFieldValue;
