@@ -100,9 +100,12 @@ export class BodyPipe implements BodyTransport {
   attach(protocol: BodyProtocol): void {
     if (this.protocol !== null) throw new StrandError('STRAND_BODY_ALREADY_CONSUMED', 'the response body has already been delivered to a consumer');
     this.protocol = protocol;
+    // The consumer starts flowing unless it pauses in makeConnection (Twisted's contract).
+    this.paused = false;
     protocol.makeConnection?.(this);
-    if (this.finished) return;
-    this.resumeProducing();
+    if (this.paused || this.finished) return;
+    this.flush();
+    if (!this.paused && this.endReason === null) this.source.resumeBody();
   }
 
   pauseProducing(): void {

@@ -141,6 +141,23 @@ describe('BodyPipe', () => {
     expect(source.calls).toEqual([]);
   });
 
+  it('keeps a consumer paused that pauses in makeConnection, and delivers on its resume', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    pipe.push(Buffer.from('queued'));
+    const protocol = new RecordingProtocol();
+    protocol.makeConnection = (transport) => {
+      protocol.transport = transport;
+      transport.pauseProducing();
+    };
+    pipe.attach(protocol);
+    pipe.push(Buffer.from('later'));
+    expect(protocol.chunks).toEqual([]);
+    expect(source.calls.at(-1)).toBe('pause');
+    protocol.transport.resumeProducing();
+    expect(protocol.chunks).toEqual(['queued', 'later']);
+  });
+
   it('refuses a second consumer', () => {
     const pipe = new BodyPipe(new RecordingSource());
     pipe.attach(new RecordingProtocol());
