@@ -370,6 +370,6 @@ export class AgentSpy implements Agent {
   /** Throws `PendingRequestsError` listing the calls nobody answered. */
   assertNoPending(): void {
     const pending = this.pending;
-    if (pending.length > 0) throw new PendingRequestsError(`${pending.length} spied request(s) were never answered:\n${pending.map((c) => `  #${c.index} ${c.toString()}`).join('\n')}`);
+    if (pending.length > 0) throw new PendingRequestsError(`${pending.length} spied request(s) were never answered:\n${pending.map((c) => `  #${c.index + 1} ${c.toString()}`).join('\n')}`);
   }
 }

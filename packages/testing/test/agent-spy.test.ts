@@ -152,11 +152,11 @@ describe('answering', () => {
     expect((await spy.request('GET', 'http://api.test/here')).code).toBe(200);
   });
 
-  test('assertNoPending lists the calls nobody answered', async () => {
+  test('assertNoPending lists the calls nobody answered, numbered from 1 like the rest of the package', async () => {
     const spy = new AgentSpy();
     void spy.request('GET', 'http://api.test/forgotten');
     expect(() => spy.assertNoPending()).toThrow(PendingRequestsError);
-    expect(() => spy.assertNoPending()).toThrow('#0 GET http://api.test/forgotten');
+    expect(() => spy.assertNoPending()).toThrow('#1 GET http://api.test/forgotten');
     (await spy.nextCall()).respond();
     expect(() => spy.assertNoPending()).not.toThrow();
   });
