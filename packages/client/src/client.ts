@@ -20,11 +20,11 @@ import { createCookieJar } from './cookies.js';
 import { Deadline } from './deadline.js';
 import { describe, isObjectLiteral } from './fields.js';
 import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
-import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeDefaults, normalizeRequest } from './options.js';
+import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, UrlCache, normalizeDefaults, normalizeRequest } from './options.js';
 import { agentForPool, defaultPool } from './pools.js';
 import { relayResponse } from './relay.js';
 import { ClientResponse, type Timings, emptyTimings } from './response.js';
-import { buildStack } from './stack.js';
+import { type RequestStack, SharedStack, buildStack } from './stack.js';
 import type { ClientRequestOptions, DefaultRequestOptions } from './types.js';
 
 /** Options of {@link HTTPClient}: where requests go, cookies, limits, and defaults for every request. */
@@ -81,6 +81,8 @@ export class HTTPClient {
   private readonly convert: DataToBodyProducer | null;
   private readonly limiter: Semaphore;
   private readonly digestCache = new DigestCache();
+  private readonly urls = new UrlCache();
+  private readonly stacks = new SharedStack();
 
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
@@ -129,54 +131,47 @@ export class HTTPClient {
    */
   async request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
     const started = performance.now();
-    const req = normalizeRequest(method, url, options, this.defaults, this.convert);
+    const req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
     const base = this.baseAgent(req);
     const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
     let release: (() => void) | null = null;
     try {
-      const queueStart = performance.now();
-      release = await this.limiter.acquire(deadline.signal, req.timeout.queue ?? Infinity, req.url.href);
-      deadline.markSent();
-      const dispatched = performance.now();
       const timings = emptyTimings();
-      timings.queue = dispatched - queueStart;
-      const jar = req.jar ?? this.cookieJar ?? createCookieJar;
-      const stack = buildStack(base, req, jar, this.digestCache);
+      // A free slot is taken at once, without a promise (no wait: `timings.queue` is 0); a full
+      // limiter (or an aborted signal) goes through `acquire`, and the wait is measured.
+      if (deadline.signal?.aborted !== true) release = this.limiter.tryAcquire();
+      let dispatched: number;
+      if (release !== null) {
+        dispatched = performance.now();
+        timings.queue = 0;
+      } else {
+        const queueStart = performance.now();
+        release = await this.limiter.acquire(deadline.signal, req.timeout.queue ?? Infinity, req.url.href);
+        dispatched = performance.now();
+        timings.queue = dispatched - queueStart;
+      }
+      deadline.markSent();
+      const stack = this.cookieJar === null ? buildStack(base, req, req.jar ?? createCookieJar, this.digestCache) : this.stacks.stackFor(base, req, this.cookieJar, this.digestCache);
       const coreOptions: RequestOptions = {};
       if (deadline.signal !== undefined) coreOptions.signal = deadline.signal;
       if (req.onInformational !== null) coreOptions.onInformational = req.onInformational;
-      if (Object.keys(req.timeout).length > 0) coreOptions.timeout = req.timeout;
+      if (req.hasTimeout) coreOptions.timeout = req.timeout;
       const response = await stack.agent.request(req.method, req.url.href, req.headers, req.body, coreOptions);
       const head = performance.now();
       timings.firstByte = head - dispatched;
       addCoreTimings(timings, response);
-      const jarOf = (): CookieJar | null => stack.cookies.jar;
-      const common = { timings, jar: jarOf, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize };
 
       if (req.unbuffered) {
         const slot = release;
         release = null;
-        const onEnd = (): void => {
-          const end = performance.now();
-          timings.body = end - head;
-          timings.total = end - started;
-          deadline.clear();
-          slot();
-        };
-        const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
-        const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, ...common });
-        if (req.throwForStatus && !result.ok) {
-          abandon(relayed);
-          result.raiseForStatus();
-        }
-        return result;
+        return streamingResponse(req, response, stack, timings, deadline, slot, started, head);
       }
 
       const bytes = await readBody(response, { maxBytes: req.maxBodySize });
       const end = performance.now();
       timings.body = end - head;
       timings.total = end - started;
-      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, ...common });
+      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
       if (req.throwForStatus) result.raiseForStatus();
       return result;
     } catch (error) {
@@ -255,6 +250,38 @@ export class HTTPClient {
     if (rest.signal !== undefined) many.signal = rest.signal;
     return mapConcurrent(urls, (url) => this.get(url, rest), many);
   }
+}
+
+/**
+ * The response of an `unbuffered` request: its body relayed so that the request ends (slot
+ * released, total timeout cleared, body timing taken) whenever and however the body ends.
+ * `slot` is the request's concurrency slot, now owned by the body. Throws the
+ * `HTTPStatusError` of `throwForStatus` after abandoning the body.
+ */
+function streamingResponse(
+  req: NormalizedRequest,
+  response: Response,
+  stack: RequestStack,
+  timings: Timings,
+  deadline: Deadline,
+  slot: () => void,
+  started: number,
+  head: number,
+): ClientResponse {
+  const onEnd = (): void => {
+    const end = performance.now();
+    timings.body = end - head;
+    timings.total = end - started;
+    deadline.clear();
+    slot();
+  };
+  const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
+  const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
+  if (req.throwForStatus && !result.ok) {
+    abandon(relayed);
+    result.raiseForStatus();
+  }
+  return result;
 }
 
 /** Copies what core measured of the final exchange (clock times of its agent) into durations. */

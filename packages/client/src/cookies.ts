@@ -5,14 +5,53 @@
  */
 
 import { type Agent, type BodyProducer, Headers, type HeadersInit, type RequestOptions, type Response } from '@strand/core';
-import { CookieJar } from 'tough-cookie';
+import { type Cookie, CookieJar, type ErrorCallback, MemoryCookieStore } from 'tough-cookie';
+
+/**
+ * tough-cookie's in-memory store, remembering whether a cookie was ever put into it (by the jar,
+ * by the caller through `jar.setCookie`, or straight into `jar.store`). While it never held one,
+ * a lookup cannot find anything, so {@link CookieAgent} skips tough-cookie's `getCookies` (URL
+ * parsing, public-suffix and domain permutations on every request) for it.
+ */
+class TrackedMemoryCookieStore extends MemoryCookieStore {
+  /** True once any cookie was stored (it stays true after cookies are removed). */
+  everStored = false;
+
+  override putCookie(cookie: Cookie): Promise<void>;
+  override putCookie(cookie: Cookie, callback: ErrorCallback): void;
+  override putCookie(cookie: Cookie, callback?: ErrorCallback): Promise<void> | undefined {
+    this.everStored = true;
+    if (callback === undefined) return super.putCookie(cookie);
+    super.putCookie(cookie, callback);
+    return undefined;
+  }
+
+  override updateCookie(oldCookie: Cookie, newCookie: Cookie): Promise<void>;
+  override updateCookie(oldCookie: Cookie, newCookie: Cookie, callback: ErrorCallback): void;
+  override updateCookie(oldCookie: Cookie, newCookie: Cookie, callback?: ErrorCallback): Promise<void> | undefined {
+    this.everStored = true;
+    if (callback === undefined) return super.updateCookie(oldCookie, newCookie);
+    super.updateCookie(oldCookie, newCookie, callback);
+    return undefined;
+  }
+}
 
 /**
  * A new jar with Strand's defaults: `Secure` cookies are stored and sent over `https:` only
- * (loopback `http:` is not treated as secure), public suffixes are refused.
+ * (loopback `http:` is not treated as secure), public suffixes are refused. Its store is
+ * tough-cookie's in-memory store.
  */
 export function createCookieJar(): CookieJar {
-  return new CookieJar(undefined, { allowSecureOnLocal: false, rejectPublicSuffixes: true });
+  return new CookieJar(new TrackedMemoryCookieStore(), { allowSecureOnLocal: false, rejectPublicSuffixes: true });
+}
+
+/**
+ * False only when `jar` certainly holds no cookie: a jar from {@link createCookieJar} whose store
+ * never held one. Any other jar (another store, a jar the caller made) is always consulted.
+ */
+export function jarMayHoldCookies(jar: CookieJar): boolean {
+  const store = jar.store;
+  return !(store instanceof TrackedMemoryCookieStore) || store.everStored;
 }
 
 /** Cookies given for one origin only (the `cookies` option as an object). */
@@ -52,7 +91,7 @@ export class CookieAgent implements Agent {
     const url = typeof uri === 'string' ? uri : uri.href;
     let outgoing: HeadersInit | null | undefined = headers;
     const given = headers instanceof Headers ? headers : new Headers(headers ?? null);
-    if (!given.has('cookie')) {
+    if (this.hasCookiesToSend() && !given.has('cookie')) {
       const value = await this.cookieHeader(url);
       if (value !== '') {
         const copy = given.clone();
@@ -61,8 +100,8 @@ export class CookieAgent implements Agent {
       }
     }
     const response = await this.inner.request(method, uri, outgoing, body, options);
-    const setCookies = response.headers.getAll('set-cookie');
-    if (setCookies.length > 0) {
+    if (response.headers.has('set-cookie')) {
+      const setCookies = response.headers.getAll('set-cookie');
       let jar = this.jarInstance;
       if (jar === null) jar = this.jarInstance = (this.makeJar as () => CookieJar)();
       for (const line of setCookies) {
@@ -73,12 +112,19 @@ export class CookieAgent implements Agent {
     return response;
   }
 
+  /** False when there is certainly nothing to send: no `cookies` option and no jar that may hold a cookie. */
+  private hasCookiesToSend(): boolean {
+    if (this.scoped !== null && this.scoped.pairs.length > 0) return true;
+    const jar = this.jarInstance;
+    return jar !== null && jarMayHoldCookies(jar);
+  }
+
   private async cookieHeader(url: string): Promise<string> {
     // The jar's cookies come most specific path first (RFC 6265 5.4); a cookie of the `cookies`
     // option replaces the jar's cookies of the same name.
     let pairs: Array<readonly [string, string]> = [];
     const jar = this.jarInstance;
-    if (jar !== null) for (const cookie of await jar.getCookies(url)) pairs.push([cookie.key, cookie.value]);
+    if (jar !== null && jarMayHoldCookies(jar)) for (const cookie of await jar.getCookies(url)) pairs.push([cookie.key, cookie.value]);
     const scoped = this.scoped;
     if (scoped !== null && scoped.pairs.length > 0 && new URL(url).origin === scoped.origin) {
       const names = new Set(scoped.pairs.map(([name]) => name));

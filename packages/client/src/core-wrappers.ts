@@ -4,7 +4,7 @@
  * in core's `RedirectAgent` / `BrowserLikeRedirectAgent` and `ContentDecoderAgent`.
  */
 
-import { type Agent, BrowserLikeRedirectAgent, ContentDecoderAgent, RedirectAgent, defaultDecoders } from '@strand/core';
+import { type Agent, BrowserLikeRedirectAgent, ContentDecoderAgent, RedirectAgent } from '@strand/core';
 
 /** Redirect settings of one request. */
 export interface RedirectSettings {
@@ -20,5 +20,6 @@ export function wrapWithCoreRedirectAgent(agent: Agent, settings: RedirectSettin
 
 /** Wraps `agent` in core's content decoder (zstd where Node has it, br, gzip, deflate), bounding the decoded size. */
 export function wrapWithCoreContentDecoder(agent: Agent, maxDecodedBytes: number): Agent {
-  return new ContentDecoderAgent(agent, defaultDecoders(), { maxDecodedBytes: maxDecodedBytes === 0 ? 1 : maxDecodedBytes });
+  // No decoder list: core then uses its default decoders, checked once per process rather than per request.
+  return new ContentDecoderAgent(agent, undefined, { maxDecodedBytes: maxDecodedBytes === 0 ? 1 : maxDecodedBytes });
 }

@@ -16,6 +16,8 @@ export class Deadline {
   private readonly userSignal: AbortSignal | null;
   private fired = false;
   private sent = false;
+  /** Passes the caller's abort on to the deadline's controller; only made when there is a deadline and a caller's signal. */
+  private onUserAbort: (() => void) | null = null;
 
   constructor(total: number | undefined, userSignal: AbortSignal | null, url: string) {
     this.total = total ?? Infinity;
@@ -30,10 +32,14 @@ export class Deadline {
     this.controller = controller;
     this.signal = controller.signal;
     if (userSignal !== null) {
-      if (userSignal.aborted) controller.abort(userSignal.reason);
-      else userSignal.addEventListener('abort', this.onUserAbort, { once: true });
+      if (userSignal.aborted) {
+        controller.abort(userSignal.reason);
+      } else {
+        this.onUserAbort = () => controller.abort(userSignal.reason);
+        userSignal.addEventListener('abort', this.onUserAbort, { once: true });
+      }
     }
-    this.timer = setTimeout(this.onTimeout, this.total);
+    this.timer = setTimeout(() => this.onTimeout(), this.total);
     this.timer.unref();
   }
 
@@ -46,7 +52,7 @@ export class Deadline {
   clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.userSignal?.removeEventListener('abort', this.onUserAbort);
+    if (this.onUserAbort !== null) this.userSignal?.removeEventListener('abort', this.onUserAbort);
   }
 
   /** The error to report: a `TimeoutError` (phase `total`) when the deadline fired, else `error` itself. */
@@ -60,13 +66,9 @@ export class Deadline {
     return new TimeoutError('total', this.total, this.sent, { url: this.url, cause });
   }
 
-  private readonly onUserAbort = (): void => {
-    this.controller?.abort(this.userSignal?.reason);
-  };
-
-  private readonly onTimeout = (): void => {
+  private onTimeout(): void {
     this.timer = undefined;
     this.fired = true;
     this.controller?.abort(this.timeoutError(undefined));
-  };
+  }
 }

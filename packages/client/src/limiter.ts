@@ -40,6 +40,17 @@ export class Semaphore {
   }
 
   /**
+   * Takes a slot at once if one is free (then nobody is waiting), and returns its `release`
+   * function (callable more than once; only the first call counts); returns null otherwise.
+   * The synchronous form of {@link acquire} for callers that can skip a promise.
+   */
+  tryAcquire(): (() => void) | null {
+    if (this.active >= this.limit) return null;
+    this.active++;
+    return this.releaser();
+  }
+
+  /**
    * Resolves with a `release` function once a slot is free (at once if one is). `release` may
    * be called more than once; only the first call counts. Rejects with a `CancelledError` when
    * `signal` aborts, or a `TimeoutError` (phase `queue`) after `timeout` ms, while waiting.

@@ -30,12 +30,17 @@ export interface NormalizedAuth {
 /** A client's defaults, checked. */
 export interface NormalizedDefaults {
   readonly headers: Headers;
+  /** `headers` plus the default User-Agent when they have none: what a request without headers of its own sends. Never changed; copy it. */
+  readonly requestHeaders: Headers;
   readonly params: ReadonlyArray<readonly [string, string]>;
   readonly auth: NormalizedAuth | null;
   readonly allowRedirects: boolean;
   readonly browserLikeRedirects: boolean;
   readonly maxRedirects: number;
+  /** Frozen: requests without a `timeout` of their own share it. */
   readonly timeout: Readonly<TimeoutPhases>;
+  /** True when `timeout` sets at least one phase. */
+  readonly hasTimeout: boolean;
   readonly unbuffered: boolean;
   readonly maxBodySize: number;
   readonly decompress: boolean;
@@ -45,7 +50,7 @@ export interface NormalizedDefaults {
 /** One request, checked and resolved against the client's defaults. */
 export interface NormalizedRequest {
   readonly method: string;
-  /** The URL with `params` merged and credentials removed. */
+  /** The URL with `params` merged and credentials removed. May be shared with other requests (see {@link UrlCache}): never change it. */
   readonly url: URL;
   /** Headers to send: defaults, the request's own, User-Agent and the body's Content-Type. */
   readonly headers: Headers;
@@ -58,8 +63,10 @@ export interface NormalizedRequest {
   readonly allowRedirects: boolean;
   readonly browserLikeRedirects: boolean;
   readonly maxRedirects: number;
-  /** Phase timeouts; `{}` when none is set. */
+  /** Phase timeouts; `{}` when none is set. May be shared with the client's defaults: never change it. */
   readonly timeout: Readonly<TimeoutPhases>;
+  /** True when `timeout` sets at least one phase. */
+  readonly hasTimeout: boolean;
   readonly unbuffered: boolean;
   readonly maxBodySize: number;
   readonly decompress: boolean;
@@ -179,8 +186,13 @@ function headersFrom(init: HeadersInit | undefined, option: string): Headers {
   }
 }
 
-/** Copies `extra` over `base`: each name in `extra` replaces the fields of that name in `base`. */
+/**
+ * Copies `extra` over `base`: each name in `extra` replaces the fields of that name in `base`.
+ * `extra` must be a new object of the caller's: with no defaults to merge into and no name
+ * given twice (so nothing would be regrouped), it is the result itself.
+ */
 function mergeHeaders(base: Headers, extra: Headers): Headers {
+  if (base.size === 0 && namesDistinct(extra)) return extra;
   const merged = base.clone();
   const seen = new Set<string>();
   for (const [name] of extra) {
@@ -192,27 +204,68 @@ function mergeHeaders(base: Headers, extra: Headers): Headers {
   return merged;
 }
 
+/** True when no header name occurs twice in `headers` (case-insensitively). */
+function namesDistinct(headers: Headers): boolean {
+  const size = headers.size;
+  if (size < 2) return true;
+  const seen: string[] = [];
+  for (const [name] of headers) {
+    const lower = name.toLowerCase();
+    if (seen.includes(lower)) return false;
+    seen.push(lower);
+  }
+  return true;
+}
+
 function checkKnown(options: object, known: ReadonlySet<string>, what: string): void {
   for (const key of Object.keys(options)) {
     if (!known.has(key)) throw new InvalidArgumentError(`unknown ${what} option "${key}"`);
   }
 }
 
+/** Methods that are certainly RFC 9110 tokens, so a cached URL can skip core's method check. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * Request URL strings a client has checked and parsed (core's `prepareRequest`), so a client
+ * that calls the same URLs again and again parses each once. Bounded: it starts over when full.
+ * Its URLs are shared by requests and must never be changed.
+ */
+export class UrlCache {
+  /** Most URLs kept. */
+  static readonly MAX_ENTRIES = 64;
+  private readonly entries = new Map<string, URL>();
+
+  get(url: string): URL | undefined {
+    return this.entries.get(url);
+  }
+
+  set(url: string, parsed: URL): void {
+    if (this.entries.size >= UrlCache.MAX_ENTRIES) this.entries.clear();
+    this.entries.set(url, parsed);
+  }
+}
+
 /** Checks a client's defaults. */
 export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDefaults {
-  return {
-    headers: headersFrom(options.headers, 'headers'),
+  const headers = headersFrom(options.headers, 'headers');
+  const requestHeaders = headers.clone();
+  if (!requestHeaders.has('user-agent')) requestHeaders.set('User-Agent', DEFAULT_USER_AGENT);
+  const defaults = {
+    headers,
+    requestHeaders,
     params: options.params === undefined ? [] : readFields(options.params, 'params', true),
     auth: normalizeAuth(options.auth),
     allowRedirects: bool(options.allowRedirects, 'allowRedirects', true),
     browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', false),
     maxRedirects: count(options.maxRedirects, 'maxRedirects', DEFAULT_MAX_REDIRECTS, false),
-    timeout: normalizeTimeout(options.timeout),
+    timeout: Object.freeze(normalizeTimeout(options.timeout)),
     unbuffered: bool(options.unbuffered, 'unbuffered', false),
     maxBodySize: count(options.maxBodySize, 'maxBodySize', DEFAULT_MAX_BODY_SIZE, true),
     decompress: bool(options.decompress, 'decompress', true),
     throwForStatus: bool(options.throwForStatus, 'throwForStatus', false),
   };
+  return { ...defaults, hasTimeout: Object.keys(defaults.timeout).length > 0 };
 }
 
 /** The keys of {@link DefaultRequestOptions}, for clients that take defaults among other options. */
@@ -243,13 +296,22 @@ export function normalizeRequest(
   options: ClientRequestOptions | undefined,
   defaults: NormalizedDefaults,
   convert: DataToBodyProducer | null,
+  urlCache?: UrlCache | null,
 ): NormalizedRequest {
   const opts: ClientRequestOptions = options ?? {};
   if (!isObjectLiteral(opts)) throw new InvalidArgumentError(`options must be an object, got ${describe(opts)}`);
   checkKnown(opts, REQUEST_KEYS, 'request');
   if (typeof method !== 'string') throw new InvalidArgumentError(`method must be a string, got ${describe(method)}`);
-  // Core's edge validation: a bad method or URL (controls, whitespace, a scheme other than http(s)) fails here.
-  const target = prepareRequest(method.toUpperCase(), url).url;
+  const upperMethod = method.toUpperCase();
+  // A URL string seen before (without params to add) is not parsed again; the cache only holds
+  // URLs that passed core's checks below and had no credentials to strip.
+  const cacheable = urlCache != null && typeof url === 'string' && opts.params === undefined && defaults.params.length === 0;
+  let target = cacheable && KNOWN_METHODS.has(upperMethod) ? urlCache.get(url) : undefined;
+  if (target === undefined) {
+    // Core's edge validation: a bad method or URL (controls, whitespace, a scheme other than http(s)) fails here.
+    target = prepareRequest(upperMethod, url).url;
+    if (cacheable && target.username === '' && target.password === '') urlCache.set(url, target);
+  }
 
   let auth = opts.auth === undefined ? defaults.auth : normalizeAuth(opts.auth);
   if (target.username !== '' || target.password !== '') {
@@ -258,13 +320,17 @@ export function normalizeRequest(
     target.username = '';
     target.password = '';
   }
-  const params = opts.params === undefined ? [] : readFields(opts.params, 'params', true);
-  appendParams(target, [...defaults.params, ...params]);
+  if (opts.params !== undefined) appendParams(target, [...defaults.params, ...readFields(opts.params, 'params', true)]);
+  else appendParams(target, defaults.params);
 
-  let headers = defaults.headers;
-  if (opts.headers !== undefined) headers = mergeHeaders(headers, headersFrom(opts.headers, 'headers'));
-  else headers = headers.clone();
-  if (!headers.has('user-agent')) headers.set('User-Agent', DEFAULT_USER_AGENT);
+  let headers: Headers;
+  if (opts.headers !== undefined) {
+    headers = mergeHeaders(defaults.headers, headersFrom(opts.headers, 'headers'));
+    // `add` appends, as `set` does for a name that is absent.
+    if (!headers.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
+  } else {
+    headers = defaults.requestHeaders.clone();
+  }
 
   let cookies: Array<[string, string]> = [];
   let jar: CookieJar | null = null;
@@ -286,9 +352,9 @@ export function normalizeRequest(
   const onInformational = opts.onInformational ?? null;
   if (onInformational !== null && typeof onInformational !== 'function') throw new InvalidArgumentError(`onInformational must be a function, got ${describe(onInformational)}`);
 
-  const timeout = { ...defaults.timeout, ...normalizeTimeout(opts.timeout) };
+  const timeout = opts.timeout === undefined ? defaults.timeout : { ...defaults.timeout, ...normalizeTimeout(opts.timeout) };
   const result = {
-    method: method.toUpperCase(),
+    method: upperMethod,
     url: target,
     headers,
     body: null as BodyProducer | null,
@@ -299,6 +365,7 @@ export function normalizeRequest(
     browserLikeRedirects: bool(opts.browserLikeRedirects, 'browserLikeRedirects', defaults.browserLikeRedirects),
     maxRedirects: count(opts.maxRedirects, 'maxRedirects', defaults.maxRedirects, false),
     timeout,
+    hasTimeout: timeout === defaults.timeout ? defaults.hasTimeout : Object.keys(timeout).length > 0,
     unbuffered: bool(opts.unbuffered, 'unbuffered', defaults.unbuffered),
     maxBodySize: count(opts.maxBodySize, 'maxBodySize', defaults.maxBodySize, true),
     decompress: bool(opts.decompress, 'decompress', defaults.decompress),
@@ -313,7 +380,7 @@ export function normalizeRequest(
   const body = prepareBody(opts, convert);
   if (body !== null) {
     result.body = body.producer;
-    if (body.contentType !== null && !headers.has('content-type')) headers.set('Content-Type', body.contentType);
+    if (body.contentType !== null && !headers.has('content-type')) headers.add('Content-Type', body.contentType);
   }
   return result;
 }

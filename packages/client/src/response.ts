@@ -72,12 +72,26 @@ export function charsetOf(contentType: string | undefined): string | null {
   return match === null ? null : (match[2] as string);
 }
 
+/**
+ * One UTF-8 decoder for every `text()` in UTF-8 (most of them): a `TextDecoder` used without
+ * `{ stream: true }` keeps no state between calls, and making one per call is not free.
+ */
+const UTF8_DECODER = new TextDecoder(DEFAULT_TEXT_ENCODING);
+
 function decoderFor(label: string): TextDecoder | null {
+  if (isUtf8Label(label)) return UTF8_DECODER;
   try {
     return new TextDecoder(label);
   } catch {
     return null;
   }
+}
+
+/** True for the usual spellings of UTF-8 (`utf-8`, `utf8`, any case); other labels go through `new TextDecoder`. */
+function isUtf8Label(label: string): boolean {
+  if (label === 'utf-8' || label === 'UTF-8') return true;
+  const lower = label.toLowerCase();
+  return lower === 'utf-8' || lower === 'utf8';
 }
 
 /**
@@ -120,7 +134,6 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     this.#jar = init.jar;
     this.#followedRedirects = init.followedRedirects;
     this.#maxBodySize = init.maxBodySize;
-    if (init.body.kind === 'buffered') this.#content = Promise.resolve(init.body.bytes);
   }
 
   /** The URL this response came from: the last one of a redirect chain. */
@@ -148,8 +161,8 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     if (this.#content !== null) return this.#content;
     const body = this.#body;
     if (body.kind === 'discarded') return Promise.reject(discardedError(this.url));
-    if (body.kind === 'buffered') return Promise.resolve(body.bytes);
-    this.#content = readBody(body.response, { maxBytes: this.#maxBodySize });
+    if (body.kind === 'buffered') this.#content = Promise.resolve(body.bytes);
+    else this.#content = readBody(body.response, { maxBytes: this.#maxBodySize });
     return this.#content;
   }
 
@@ -165,9 +178,10 @@ export class ClientResponse implements AsyncIterable<Buffer> {
       if (decoder === null) throw new InvalidArgumentError(`text: unknown encoding ${JSON.stringify(encoding)}`);
     } else {
       const charset = charsetOf(this.headers.get('content-type'));
-      decoder = (charset === null ? null : decoderFor(charset)) ?? new TextDecoder(DEFAULT_TEXT_ENCODING);
+      decoder = (charset === null ? null : decoderFor(charset)) ?? UTF8_DECODER;
     }
-    return decoder.decode(await this.content());
+    const body = this.#body;
+    return decoder.decode(body.kind === 'buffered' ? body.bytes : await this.content());
   }
 
   /** The body parsed as JSON (decoded as {@link text} does). Invalid JSON is a {@link ResponseDecodeError}. */

@@ -23,6 +23,8 @@ import { wrapWithCoreContentDecoder, wrapWithCoreRedirectAgent } from './core-wr
 export interface RequestStack {
   readonly agent: Agent;
   readonly cookies: CookieAgent;
+  /** The cookie agent's jar, as a function (what a `ClientResponse` is given). */
+  readonly jar: () => CookieJar | null;
 }
 
 /** Composes the stack for `request` over `base`. `jar` is the jar to use, or a maker for a lazily created one. */
@@ -33,5 +35,48 @@ export function buildStack(base: Agent, request: NormalizedRequest, jar: CookieJ
   if (request.auth !== null) agent = new AuthAgent(agent, request.auth, request.url.origin, digestCache);
   if (request.allowRedirects) agent = wrapWithCoreRedirectAgent(agent, { browserLike: request.browserLikeRedirects, maxRedirects: request.maxRedirects });
   if (request.decompress) agent = wrapWithCoreContentDecoder(agent, request.maxBodySize);
-  return { agent, cookies };
+  return { agent, cookies, jar: () => cookies.jar };
+}
+
+/**
+ * The stack of a client's plain requests, built once and reused. Every layer keeps its
+ * per-request state in the call, so one stack can serve concurrent requests, as long as nothing
+ * of it belongs to one request: a request qualifies when it goes to the client's own jar (not a
+ * lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials. The stack
+ * is rebuilt when the base agent or the redirect and decoding settings differ from the last one.
+ */
+export class SharedStack {
+  private base: Agent | null = null;
+  private stack: RequestStack | null = null;
+  private allowRedirects = false;
+  private browserLikeRedirects = false;
+  private maxRedirects = 0;
+  private decompress = false;
+  private maxBodySize = 0;
+
+  /** The stack for `request` over `base` with the client's `jar`: the shared one when the request qualifies, else a new one. */
+  stackFor(base: Agent, request: NormalizedRequest, jar: CookieJar, digestCache: DigestCache): RequestStack {
+    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null) return buildStack(base, request, jar, digestCache);
+    const stack = this.stack;
+    if (
+      stack !== null &&
+      this.base === base &&
+      this.allowRedirects === request.allowRedirects &&
+      this.browserLikeRedirects === request.browserLikeRedirects &&
+      this.maxRedirects === request.maxRedirects &&
+      this.decompress === request.decompress &&
+      this.maxBodySize === request.maxBodySize
+    ) {
+      return stack;
+    }
+    const built = buildStack(base, request, jar, digestCache);
+    this.base = base;
+    this.stack = built;
+    this.allowRedirects = request.allowRedirects;
+    this.browserLikeRedirects = request.browserLikeRedirects;
+    this.maxRedirects = request.maxRedirects;
+    this.decompress = request.decompress;
+    this.maxBodySize = request.maxBodySize;
+    return built;
+  }
 }

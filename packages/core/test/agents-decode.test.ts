@@ -16,6 +16,7 @@ import {
   HTTPConnectionPool,
   HttpAgent,
   InvalidArgumentError,
+  type Response,
   ResponseDone,
   UNKNOWN_LENGTH,
   defaultDecoders,
@@ -252,6 +253,24 @@ describe('ContentDecoderAgent: Accept-Encoding', () => {
 });
 
 describe('ContentDecoderAgent: what is left alone', () => {
+  it('hands back the very response of the inner agent when there is no Content-Encoding', async () => {
+    const inner = new HttpAgent({ pool });
+    const seen: Response[] = [];
+    const decoding = new ContentDecoderAgent({
+      request: async (...args) => {
+        const response = await inner.request(...args);
+        seen.push(response);
+        return response;
+      },
+    });
+    const response = await decoding.request('GET', url('/plain'));
+    expect(response).toBe(seen[0]);
+    expect((await readBody(response)).equals(ORIGINAL)).toBe(true);
+    const decoded = await decoding.request('GET', url('/encoded?codings=gzip'));
+    expect(decoded).not.toBe(seen[1]);
+    expect((await readBody(decoded)).equals(ORIGINAL)).toBe(true);
+  });
+
   it('returns a body without Content-Encoding untouched, Content-Length included', async () => {
     const response = await agent.request('GET', url('/plain'));
     expect(response.length).toBe(ORIGINAL.length);
@@ -317,6 +336,21 @@ describe('ContentDecoderAgent: bounds and errors', () => {
     const error = await readBody(await agent.request('GET', url(`/truncated?codings=${coding}`))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DecodingError);
     expect((error as DecodingError).message).toMatch(/truncated/);
+  });
+
+  it('checks the default decoders once and a list it is given every time', () => {
+    // Agents built without a list share one checked table of the defaults; a list is checked per agent.
+    const first = new ContentDecoderAgent(new HttpAgent());
+    const second = new ContentDecoderAgent(new HttpAgent(), undefined, { maxDecodedBytes: 10 });
+    const expected = defaultDecoders()
+      .map((d) => d.name)
+      .join(', ');
+    expect(first.acceptEncoding).toBe(expected);
+    expect(second.acceptEncoding).toBe(expected);
+    expect(second.maxDecodedBytes).toBe(10);
+    expect(new ContentDecoderAgent(new HttpAgent(), [gzipDecoder]).acceptEncoding).toBe('gzip');
+    expect(() => new ContentDecoderAgent(new HttpAgent(), [{ name: 'bad name', createDecoder: () => new Transform() }])).toThrow(/token/);
+    expect(new ContentDecoderAgent(new HttpAgent()).acceptEncoding).toBe(expected);
   });
 
   it('rejects bad options by name', () => {

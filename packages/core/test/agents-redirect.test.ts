@@ -331,6 +331,19 @@ describe('RedirectAgent: refusals and limits', () => {
     expect(() => new RedirectAgent(base, { maxRedirects: -1 })).toThrow(/maxRedirects/);
     expect(() => new RedirectAgent(base, { sensitiveHeaders: [''] })).toThrow(/sensitiveHeaders/);
   });
+
+  it("keeps one agent's extra sensitiveHeaders to that agent: agents without them still send those headers across origins", async () => {
+    // Agents without sensitiveHeaders share one default list; adding names must never change it.
+    const strict = new RedirectAgent(base, { sensitiveHeaders: ['X-Api-Key'] });
+    const plain = new RedirectAgent(base);
+    const headers = { 'X-Api-Key': 'k', Authorization: 'Bearer t' };
+    const dropped = await json<Echo>(await strict.request('GET', redirect(a, `${b.url}/echo`), headers));
+    expect(dropped.headers['x-api-key']).toBeUndefined();
+    expect(dropped.headers.authorization).toBeUndefined();
+    const kept = await json<Echo>(await plain.request('GET', redirect(a, `${b.url}/echo`), headers));
+    expect(kept.headers['x-api-key']).toBe('k');
+    expect(kept.headers.authorization).toBeUndefined();
+  });
 });
 
 // ---- the sensitive-header matrix ----

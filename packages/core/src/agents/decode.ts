@@ -85,7 +85,7 @@ export class ContentDecoderAgent implements Agent {
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
     const copy = copyHeaders(headers, uri);
-    if (!copy.has('accept-encoding')) copy.set('Accept-Encoding', this.acceptEncoding);
+    if (!copy.has('accept-encoding')) copy.add('Accept-Encoding', this.acceptEncoding);
     const response = await this.agent.request(method, uri, copy, body, options);
     return this.decode(method, response);
   }
