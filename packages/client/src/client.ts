@@ -288,9 +288,17 @@ function streamingResponse(
 function addCoreTimings(timings: Timings, response: Response): void {
   const t = response.timings;
   if (t == null) return;
-  if (t.connectStart !== undefined && t.connectEnd !== undefined) timings.connect = t.connectEnd - t.connectStart;
+  let opening = 0;
+  if (t.connectStart !== undefined && t.connectEnd !== undefined) {
+    opening = t.connectEnd - t.connectStart;
+    // Core splits the opening when the endpoint reports it: lookup, TCP connect, TLS handshake.
+    const afterLookup = t.dnsEnd ?? t.connectStart;
+    if (t.dnsEnd !== undefined) timings.dns = t.dnsEnd - t.connectStart;
+    timings.connect = t.tcpEnd !== undefined ? t.tcpEnd - afterLookup : t.connectEnd - afterLookup;
+    if (t.tlsEnd !== undefined && t.tcpEnd !== undefined) timings.tls = t.tlsEnd - t.tcpEnd;
+  }
   if (t.acquired !== undefined) {
-    const waited = t.acquired - t.start - (timings.connect ?? 0);
+    const waited = t.acquired - t.start - opening;
     if (waited > 0) timings.queue = (timings.queue ?? 0) + waited;
   }
 }

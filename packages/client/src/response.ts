@@ -25,8 +25,9 @@ import { HTTPStatusError, ResponseDecodeError } from './errors.js';
  *
  * - `queue`: waiting for a slot under the client's `maxConcurrentRequests` (0 when there was no
  *   wait), plus the pool's own queue when core reports it.
- * - `dns`, `connect`, `tls`: opening the connection of the final request, when core reports them
- *   (undefined for a reused connection).
+ * - `dns`, `connect`, `tls`: opening the connection of the final request: the host-name lookup
+ *   (undefined for an IP literal), the TCP connect, the TLS handshake (undefined for `http:`).
+ *   All undefined for a reused connection.
  * - `firstByte`: from sending the request (after the queue) to the final response head,
  *   redirects and authentication round trips included.
  * - `body`: from the final head to the end of the body (set once the body has been read).

@@ -429,9 +429,23 @@ describe('timings', () => {
     expect(t.total).toBeGreaterThanOrEqual((t.firstByte ?? 0) + (t.body ?? 0));
   });
 
+  it('splits a new connection into DNS lookup and TCP connect, with no TLS phase over http', async () => {
+    const named = new HTTPConnectionPool();
+    const literalPool = new HTTPConnectionPool();
+    const response = await new HTTPClient({ pool: named }).get(`${server.url.replace('127.0.0.1', 'localhost')}/json`);
+    expect(response.timings.dns).toBeGreaterThanOrEqual(0);
+    expect(response.timings.connect).toBeGreaterThanOrEqual(0);
+    expect(response.timings.tls).toBeUndefined();
+    const literal = await new HTTPClient({ pool: literalPool }).get(`${server.url}/json`);
+    expect(literal.timings.dns).toBeUndefined();
+    expect(literal.timings.connect).toBeGreaterThanOrEqual(0);
+    await Promise.all([named.closeCachedConnections(), literalPool.closeCachedConnections()]);
+  });
+
   it('reports no connect phase for a request on a reused connection', async () => {
     await client.get(`${server.url}/json`);
     const second = await client.get(`${server.url}/json`);
     expect(second.timings.connect).toBeUndefined();
+    expect(second.timings.dns).toBeUndefined();
   });
 });
