@@ -310,6 +310,8 @@ export function normalizeRequest(
   if (target === undefined) {
     // Core's edge validation: a bad method or URL (controls, whitespace, a scheme other than http(s)) fails here.
     target = prepareRequest(upperMethod, url).url;
+    // Core may share a parsed URL between requests to the same string: copy before adding params.
+    if (opts.params !== undefined || defaults.params.length > 0) target = new URL(target.href);
     if (cacheable && target.username === '' && target.password === '') urlCache.set(url, target);
   }
 

@@ -63,7 +63,11 @@ export interface ConnectMilestones {
   tlsEnd?: number;
 }
 
-/** Chooses the endpoint for a request URI (Twisted's `IAgentEndpointFactory`). */
+/**
+ * Chooses the endpoint for a request URI (Twisted's `IAgentEndpointFactory`). The `uri` is the
+ * request's own parsed URL, possibly shared with other requests to the same URL: read it, never
+ * modify it.
+ */
 export interface EndpointFactory {
   endpointForURI(uri: URL): Endpoint;
 }

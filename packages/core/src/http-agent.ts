@@ -1,7 +1,7 @@
 import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js';
 import type { BodyProducer } from './body.js';
 import type { Clock } from './clock.js';
-import { type EndpointFactory, StandardEndpointFactory } from './endpoints.js';
+import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './endpoints.js';
 import { RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
 import type { HeadersInit } from './headers.js';
 import type { ExchangeTimings, HTTP11Connection } from './http1/connection.js';
@@ -60,49 +60,71 @@ export class HttpAgent implements Agent {
     return new HttpAgent({ ...options, endpointFactory });
   }
 
-  async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
-    const prepared = prepareRequest(method, uri, headers, body);
-    const timeouts = options.timeout === undefined ? this.timeouts : resolveTimeouts(this.timeouts, options.timeout);
+  request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
+    let prepared: PreparedRequest;
+    let timeouts: ResolvedTimeouts;
+    try {
+      prepared = prepareRequest(method, uri, headers, body);
+      timeouts = options.timeout === undefined ? this.timeouts : resolveTimeouts(this.timeouts, options.timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    const response = await this.exchange(prepared, options, timeouts, timings);
-    response.timings = timings;
-    return response;
+    return this.exchange(prepared, options, timeouts, timings, false);
   }
 
-  private async exchange(prepared: PreparedRequest, options: RequestOptions, timeouts: ResolvedTimeouts, timings: ExchangeTimings, retried = false): Promise<Response> {
-    const endpoint = this.endpointFactory.endpointForURI(prepared.url);
-    const startedAt = timings.start;
-    const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, startedAt + timeouts.total - this.clock.now());
-    const connection: HTTP11Connection = await this.pool.acquire(endpoint, {
-      limits: this.limits,
-      signal: options.signal,
-      url: prepared.url.href,
-      queueTimeout: Math.min(timeouts.queue, remaining),
-      connectTimeout: Math.min(timeouts.connect, remaining),
-      milestones: timings,
-      onConnect: (phase, now) => {
-        if (phase === 'start') timings.connectStart = now;
-        else timings.connectEnd = now;
-      },
-    });
+  /** Takes a connection (an idle one without a promise hop when there is one) and sends. */
+  private exchange(prepared: PreparedRequest, options: RequestOptions, timeouts: ResolvedTimeouts, timings: ExchangeTimings, retried: boolean): Promise<Response> {
+    let endpoint: Endpoint;
+    try {
+      endpoint = this.endpointFactory.endpointForURI(prepared.url);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const idle = this.pool.takeIdle(endpoint);
+    if (idle !== null) return this.send(idle, endpoint, prepared, options, timeouts, timings, retried);
+    const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, timings.start + timeouts.total - this.clock.now());
+    return this.pool
+      .acquire(endpoint, {
+        limits: this.limits,
+        signal: options.signal,
+        url: prepared.url.href,
+        queueTimeout: Math.min(timeouts.queue, remaining),
+        connectTimeout: Math.min(timeouts.connect, remaining),
+        milestones: timings,
+        onConnect: (phase, now) => {
+          if (phase === 'start') timings.connectStart = now;
+          else timings.connectEnd = now;
+        },
+      })
+      .then((connection) => this.send(connection, endpoint, prepared, options, timeouts, timings, retried));
+  }
+
+  private send(
+    connection: HTTP11Connection,
+    endpoint: Endpoint,
+    prepared: PreparedRequest,
+    options: RequestOptions,
+    timeouts: ResolvedTimeouts,
+    timings: ExchangeTimings,
+    retried: boolean,
+  ): Promise<Response> {
     timings.acquired = this.clock.now();
     const reused = connection.exchanges > 0;
-    try {
-      return await connection.request(prepared, {
-        signal: options.signal,
-        onInformational: options.onInformational,
-        connectionClose: !this.pool.persistent,
-        target: endpoint.requestTarget?.(prepared.url, prepared.target),
-        timeouts,
-        startedAt,
-        timings,
-      });
-    } catch (error) {
-      if (!retried && reused && this.pool.retryAutomatically && isRetrySafe(prepared, error)) {
-        return this.exchange(prepared, options, timeouts, timings, true);
-      }
+    const sent = connection.request(prepared, {
+      signal: options.signal,
+      onInformational: options.onInformational,
+      connectionClose: !this.pool.persistent,
+      target: endpoint.requestTarget?.(prepared.url, prepared.target),
+      timeouts,
+      startedAt: timings.start,
+      timings,
+    });
+    if (retried || !reused || !this.pool.retryAutomatically) return sent;
+    return sent.catch((error: unknown) => {
+      if (isRetrySafe(prepared, error)) return this.exchange(prepared, options, timeouts, timings, true);
       throw error;
-    }
+    });
   }
 }
 

@@ -145,13 +145,22 @@ export class HTTPConnectionPool implements ConnectionOwner {
       host = new HostState();
       this.hosts.set(key, host);
     }
-    const idle = this.takeIdle(host);
+    const idle = this.popIdle(host);
     if (idle !== null) return Promise.resolve(idle);
     if (options.signal?.aborted === true) {
       return Promise.reject(new CancelledError('request cancelled before it was sent', { url: options.url, cause: options.signal.reason }));
     }
     if (host.open < this.maxConnectionsPerHost) return this.openConnection(host, endpoint, options);
     return this.enqueue(host, endpoint, options);
+  }
+
+  /**
+   * An idle, healthy connection to `endpoint` taken out of the pool now, or null. The fast path
+   * of {@link acquire}: no promise, no options.
+   */
+  takeIdle(endpoint: Endpoint): HTTP11Connection | null {
+    const host = this.hosts.get(endpoint.key);
+    return host === undefined ? null : this.popIdle(host);
   }
 
   /** @internal Called by a connection whose exchange ended cleanly. */
@@ -215,7 +224,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
     return result;
   }
 
-  private takeIdle(host: HostState): HTTP11Connection | null {
+  private popIdle(host: HostState): HTTP11Connection | null {
+    if (host.idle.length === 0) return null;
     const now = this.clock.now();
     let connection = host.idle.pop();
     while (connection !== undefined) {

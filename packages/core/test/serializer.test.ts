@@ -305,3 +305,19 @@ describe('chunk framing', () => {
     expect(CHUNKED_TERMINATOR.toString('latin1')).toBe('0\r\n\r\n');
   });
 });
+
+describe('prepareRequest: parsed URL reuse', () => {
+  it('parses a URL string once and shares the read-only result between requests', () => {
+    const a = prepareRequest('GET', 'http://cache.test/path?q=1');
+    const b = prepareRequest('POST', 'http://cache.test/path?q=1');
+    expect(b.url).toBe(a.url);
+    expect(b.target).toBe('/path?q=1');
+  });
+
+  it('does not share URLs that carry credentials, and still validates the method every time', () => {
+    const a = prepareRequest('GET', 'http://u:p@cache.test/');
+    const b = prepareRequest('GET', 'http://u:p@cache.test/');
+    expect(b.url).not.toBe(a.url);
+    expect(() => prepareRequest('BAD METHOD', 'http://cache.test/path?q=1')).toThrow(InvalidRequestError);
+  });
+});

@@ -293,6 +293,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       request: { method: this.method, uri: this.uri, headers: this.requestHeaders as Headers },
       bodySource: this,
     });
+    response.timings = this.timings;
     this.pipe = response._pipe;
     this.state = 'receiving';
     this.lastActivity = this.clock.now();

@@ -129,6 +129,37 @@ function parseUri(uri: unknown): URL {
   return url;
 }
 
+interface ParsedUri {
+  readonly url: URL;
+  readonly target: string;
+}
+
+/**
+ * Recently validated URL strings. A client sends to the same few URLs again and again; parsing
+ * and checking each string once saves the URL parser's cost per request. The URL objects are
+ * shared between requests, so nothing downstream may modify a request's `url` (endpoint
+ * factories receive it and must treat it as read-only).
+ */
+const uriCache = new Map<string, ParsedUri>();
+const URI_CACHE_SIZE = 128;
+
+function parseUriCached(uri: string): ParsedUri {
+  const hit = uriCache.get(uri);
+  if (hit !== undefined) return hit;
+  const url = parseUri(uri);
+  const target = url.pathname + url.search;
+  if (!isVisibleAscii(target)) {
+    throw new InvalidRequestError('invalid request target: it may only contain visible ASCII (0x21-0x7E)', { url });
+  }
+  // Credentials are kept out of the cache: such URLs are parsed each time.
+  const parsed: ParsedUri = { url, target };
+  if (url.username === '' && url.password === '') {
+    if (uriCache.size >= URI_CACHE_SIZE) uriCache.clear();
+    uriCache.set(uri, parsed);
+  }
+  return parsed;
+}
+
 function isDigits(s: string): boolean {
   const n = s.length;
   if (n === 0) return false;
@@ -176,13 +207,14 @@ function copyHeaders(init: HeadersInit | null | undefined, url: URL): Headers {
  *   Host/Content-Length/Transfer-Encoding, or a malformed value of one of them.
  */
 export function prepareRequest(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null): PreparedRequest {
-  const url = parseUri(uri);
+  const parsed = typeof uri === 'string' ? parseUriCached(uri) : null;
+  const url = parsed === null ? parseUri(uri) : parsed.url;
   if (typeof method !== 'string' || !isToken(method)) {
     const shown = typeof method === 'string' ? `"${escapeForMessage(method)}"` : `of type ${typeName(method)}`;
     throw new InvalidRequestError(`invalid method ${shown}: it must be a non-empty RFC 9110 token`, { url });
   }
-  const target = url.pathname + url.search;
-  if (!isVisibleAscii(target)) {
+  const target = parsed === null ? url.pathname + url.search : parsed.target;
+  if (parsed === null && !isVisibleAscii(target)) {
     throw new InvalidRequestError('invalid request target: it may only contain visible ASCII (0x21-0x7E)', { url });
   }
 
