@@ -47,8 +47,14 @@ export interface NormalizedDefaults {
   readonly throwForStatus: boolean;
 }
 
-/** One request, checked and resolved against the client's defaults. */
-export interface NormalizedRequest {
+/** The per-request behaviours a request takes from the client's defaults unless it sets its own. */
+type RequestBehaviour = Pick<
+  NormalizedDefaults,
+  'allowRedirects' | 'browserLikeRedirects' | 'maxRedirects' | 'timeout' | 'hasTimeout' | 'unbuffered' | 'maxBodySize' | 'decompress' | 'throwForStatus'
+>;
+
+/** One request, checked and resolved against the client's defaults (`timeout` may be shared with them: never change it). */
+export interface NormalizedRequest extends RequestBehaviour {
   readonly method: string;
   /** The URL with `params` merged and credentials removed. May be shared with other requests (see {@link UrlCache}): never change it. */
   readonly url: URL;
@@ -60,17 +66,6 @@ export interface NormalizedRequest {
   readonly cookies: ReadonlyArray<readonly [string, string]>;
   /** A jar given as the `cookies` option, used instead of the client's. */
   readonly jar: CookieJar | null;
-  readonly allowRedirects: boolean;
-  readonly browserLikeRedirects: boolean;
-  readonly maxRedirects: number;
-  /** Phase timeouts; `{}` when none is set. May be shared with the client's defaults: never change it. */
-  readonly timeout: Readonly<TimeoutPhases>;
-  /** True when `timeout` sets at least one phase. */
-  readonly hasTimeout: boolean;
-  readonly unbuffered: boolean;
-  readonly maxBodySize: number;
-  readonly decompress: boolean;
-  readonly throwForStatus: boolean;
   readonly signal: AbortSignal | null;
   readonly agent: Agent | null;
   readonly pool: HTTPConnectionPool | null;
