@@ -3,6 +3,7 @@
 import * as http from 'node:http';
 import { HttpAgent, BytesProducer, FileBodyProducer, readBody, ResponseDone, CancelledError, RedirectAgent, ContentDecoderAgent, RetryAgent } from '../packages/core/dist/index.mjs';
 import * as zlib from 'node:zlib';
+import { HTTPClient, post } from '../packages/client/dist/index.mjs';
 import { Readable } from 'node:stream';
 
 let flaky = 0;
@@ -37,6 +38,21 @@ const server = http.createServer((req, res) => {
       flaky++;
       res.writeHead(flaky < 3 ? 503 : 200, { 'retry-after': '0' });
       res.end(flaky < 3 ? 'busy' : `served on attempt ${flaky}`);
+      return;
+    }
+    if (req.url === '/login') {
+      res.writeHead(302, { location: '/me', 'set-cookie': 'session=s3cr3t; Path=/; HttpOnly' });
+      res.end();
+      return;
+    }
+    if (req.url === '/me') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ cookie: req.headers.cookie ?? null }));
+      return;
+    }
+    if (req.url === '/missing') {
+      res.writeHead(404);
+      res.end('no such page');
       return;
     }
     if (req.url === '/slow') {
@@ -101,6 +117,19 @@ console.log(`  ${response.code} after ${response.previousResponse?.code} from ${
 process.stdout.write(`  ${(await readBody(response)).toString()}`);
 response = await wrapped.request('GET', `${base}/flaky`);
 console.log(`  ${response.code}: ${(await readBody(response)).toString()}`);
+
+show('@strand/client: JSON, a cookie session across a redirect, many pages two at a time');
+const posted = await post(`${base}/items`, { json: { name: 'strand' } });
+console.log(`  post json -> ${posted.code}`, await posted.json());
+const client = new HTTPClient({ maxConcurrentRequests: 4 });
+const login = await client.post(`${base}/login`, { data: { user: 'ada' } });
+console.log(`  login: ${login.history().map((r) => r.code).join(' -> ')} -> ${login.code} at ${login.url}`, await login.json());
+const again = await client.get(`${base}/me`);
+console.log('  a later request sends the cookie:', await again.json());
+const many = await client.getMany([`${base}/a`, `${base}/missing`, `${base}/b`], { concurrency: 2, throwForStatus: true });
+for (const item of many) console.log(`  ${item.ok ? `ok ${item.value.code} ${item.value.url}` : `failed: ${item.error.code} ${item.error.message}`}`);
+const t = again.timings;
+console.log(`  timings of the last request (ms): total ${t.total?.toFixed(2)}, first byte ${t.firstByte?.toFixed(2)}`);
 
 show('connection pool');
 console.log(agent.pool.stats());
