@@ -11,11 +11,10 @@
 // undici-request runs the stream check too, as a reference (the sequential check supports it:
 // add ['sequential', 'undici-request'] to the plan; left out to keep `pnpm bench` under 10 min). Each check runs in
 // its own client process (pinned to the client core, started with --expose-gc).
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { BENCH_DIR, CLIENT_CORE, pinned, startNodeServer } from './servers.mjs';
+import { BENCH_DIR, runPinnedNode, startNodeServer } from './servers.mjs';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -73,29 +72,8 @@ function checkTitle(name) {
 }
 
 function runChild(name, client, port) {
-  const [command, args] = pinned(CLIENT_CORE, process.execPath, ['--expose-gc', join(BENCH_DIR, 'memory.mjs'), '--check', name, '--client', client, '--port', String(port), ...(quick ? ['--quick'] : [])]);
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const killOnExit = () => child.kill('SIGKILL');
-    process.on('exit', killOnExit);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      stderr += ' | killed after 120 s';
-      child.kill('SIGKILL');
-    }, 120_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      process.off('exit', killOnExit);
-      try {
-        resolve({ result: JSON.parse(stdout.trim().split('\n').pop()) });
-      } catch {
-        resolve({ error: `exited (${signal ?? code}): ${stderr.trim().split('\n').filter((l) => l.trim() && !l.startsWith('Node.js')).slice(0, 4).join(' | ').slice(0, 400)}` });
-      }
-    });
-  });
+  const args = ['--expose-gc', join(BENCH_DIR, 'memory.mjs'), '--check', name, '--client', client, '--port', String(port), ...(quick ? ['--quick'] : [])];
+  return runPinnedNode(args, 120_000, 'check');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { BASELINE, CLIENTS, availability, scenarioAvailability, unsupported } from './clients.mjs';
 import { aggregate, renderMarkdown, scenarioTable } from './report.mjs';
 import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios.mjs';
-import { BENCH_DIR, CLIENT_CORE, generateCert, makeTempDir, nginxAvailable, onCleanup, pinned, pinningNote, startNginx, startNodeServer } from './servers.mjs';
+import { BENCH_DIR, generateCert, makeTempDir, nginxAvailable, onCleanup, pinningNote, runPinnedNode, startNginx, startNodeServer } from './servers.mjs';
 
 const argv = process.argv.slice(2);
 function option(name) {
@@ -131,31 +131,7 @@ for (const s of skipped) log(`bench: skip ${s.client} on ${s.scenario}: ${s.reas
 // The rounds
 
 function runWorker(config) {
-  const [command, args] = pinned(CLIENT_CORE, process.execPath, [join(BENCH_DIR, 'worker.mjs'), JSON.stringify(config)]);
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const killOnExit = () => child.kill('SIGKILL');
-    process.on('exit', killOnExit);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const limit = config.warmupMs + config.durationMs + 20_000;
-    const timer = setTimeout(() => {
-      stderr += `\nkilled after ${limit} ms`;
-      child.kill('SIGKILL');
-    }, limit);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      process.off('exit', killOnExit);
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve({ result: JSON.parse(line) });
-      } catch {
-        resolve({ error: `worker exited (${signal ?? code}): ${stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}` });
-      }
-    });
-  });
+  return runPinnedNode([join(BENCH_DIR, 'worker.mjs'), JSON.stringify(config)], config.warmupMs + config.durationMs + 20_000, 'worker');
 }
 
 const runs = [];

@@ -244,3 +244,35 @@ export async function startNodeServer(cert) {
   child.stdout.resume();
   return { kind: 'node', version: `node:http ${process.version}`, port: info.port, httpsPort: info.httpsPort, stop: () => stopChild(child) };
 }
+
+/**
+ * Runs `node <args>` pinned to the client core, killed after `limitMs` (or when the harness
+ * exits), and resolves with `{ result }` parsed from its last stdout line, or `{ error }` naming
+ * how it ended with the tail of its stderr.
+ */
+export function runPinnedNode(args, limitMs, label) {
+  const [command, pinnedArgs] = pinned(CLIENT_CORE, process.execPath, args);
+  return new Promise((resolve) => {
+    const child = spawn(command, pinnedArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const killOnExit = () => child.kill('SIGKILL');
+    process.on('exit', killOnExit);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      stderr += `\nkilled after ${limitMs} ms`;
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      process.off('exit', killOnExit);
+      try {
+        resolve({ result: JSON.parse(stdout.trim().split('\n').pop() ?? '') });
+      } catch {
+        const tail = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Node.js')).slice(-4);
+        resolve({ error: `${label} exited (${signal ?? code}): ${tail.join(' | ').slice(0, 400)}` });
+      }
+    });
+  });
+}
