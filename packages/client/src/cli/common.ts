@@ -5,6 +5,7 @@
 
 import { StrandError } from '@strand/core';
 import type { Writable } from 'node:stream';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Where a command reads and writes; the real process streams, or test doubles. */
 export interface CommandIO {
@@ -87,4 +88,13 @@ export function write(stream: Writable, chunk: string | Uint8Array): Promise<voi
     if (ok) resolve();
     else stream.once('drain', resolve);
   });
+}
+
+/** Parses a command's arguments strictly (positionals allowed); a bad option is a {@link UsageError}. */
+export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

@@ -9,13 +9,12 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { HTTPClient } from '../client.js';
 import { HTTPStatusError } from '../errors.js';
 import { mapConcurrent } from '../limiter.js';
 import type { ClientRequestOptions } from '../types.js';
-import { type CommandIO, EXIT, UsageError, errorLine, formatBytes, nonNegativeInteger, positiveInteger, seconds, write } from './common.js';
+import { type CommandIO, EXIT, UsageError, errorLine, formatBytes, nonNegativeInteger, parseCommandLine, positiveInteger, seconds, write } from './common.js';
 
 export const DOWNLOAD_USAGE = `Usage: strand download [URL...] [options]
 
@@ -110,13 +109,7 @@ async function sizeOf(path: string): Promise<number> {
 
 /** Runs the download command; resolves with the exit code. */
 export async function runDownload(argv: readonly string[], io: CommandIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help === true) {
     await write(io.stdout, DOWNLOAD_USAGE);
     return EXIT.OK;

@@ -6,12 +6,11 @@
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { FileBodyProducer } from '@strand/core';
 import { HTTPClient } from '../client.js';
 import type { ClientResponse } from '../response.js';
 import type { ClientRequestOptions, FileInit, TimeoutPhases } from '../types.js';
-import { type CommandIO, EXIT, UsageError, errorLine, nonNegativeInteger, seconds, write } from './common.js';
+import { type CommandIO, EXIT, UsageError, errorLine, nonNegativeInteger, parseCommandLine, seconds, write } from './common.js';
 
 export const FETCH_USAGE = `Usage: strand [METHOD] URL [options]
 
@@ -96,13 +95,7 @@ async function readArgumentText(value: string, io: CommandIO, option: string): P
 
 /** Reads the command line (after the program name) into a {@link FetchCommand}, or null for --help/--version (already printed). */
 export async function parseFetch(argv: readonly string[], io: CommandIO, version: string): Promise<FetchCommand | null> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help === true) {
     await write(io.stdout, FETCH_USAGE);
     return null;
