@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import type { Agent, RequestOptions } from '../agent.js';
+import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from '../agent.js';
 import type { BodyConsumer, BodyLength, BodyProducer } from '../body.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import type { HeadersInit } from '../headers.js';
 import type { Response } from '../response.js';
-import { DEFAULT_DISCARD_BYTES, IDEMPOTENT_METHODS, copyHeaders, discardBody } from './shared.js';
+import { DEFAULT_DISCARD_BYTES, copyHeaders, discardBody } from './shared.js';
 
 /** The statuses retried by default: 408, 429, 500, 502, 503, 504. */
 export const DEFAULT_RETRY_STATUSES: readonly number[] = Object.freeze([408, 429, 500, 502, 503, 504]);

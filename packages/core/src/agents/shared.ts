@@ -1,6 +1,6 @@
 /**
  * Helpers shared by the wrapper agents: copying caller headers once, discarding a body that is
- * not wanted (so its connection can go back to the pool), and the idempotent methods.
+ * not wanted (so its connection can go back to the pool).
  *
  * @packageDocumentation
  */
@@ -9,9 +9,6 @@ import type { BodyTransport } from '../body-pipe.js';
 import { InvalidHeaderError } from '../errors.js';
 import { Headers, type HeadersInit } from '../headers.js';
 import type { Response } from '../response.js';
-
-/** Methods RFC 9110 §9.2.2 calls idempotent: sending them twice has the effect of sending them once. */
-export { IDEMPOTENT_METHODS } from '../agent.js';
 
 /** How much of an unwanted body is read and thrown away before its connection is closed instead. */
 export const DEFAULT_DISCARD_BYTES = 64 * 1024;
