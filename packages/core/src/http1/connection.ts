@@ -296,7 +296,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     response.timings = this.timings;
     this.pipe = response._pipe;
     this.state = 'receiving';
-    this.lastActivity = this.clock.now();
+    // A head is only ever parsed inside onData, which has just read the clock.
     if (this.timings !== null) this.timings.head = this.lastActivity;
     this.currentResponse = response;
     const resolve = this.resolveHead;
@@ -486,7 +486,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.pipe = null;
     if (reusable) {
       this.state = 'idle';
-      this.idleSince = this.clock.now();
+      // Only a read (onData, which has just read the clock) completes a reusable exchange.
+      this.idleSince = this.lastActivity;
       if (this.readPaused) {
         this.readPaused = false;
         this.socket.resume();
