@@ -52,7 +52,23 @@ function concat(chunks: ReadonlyArray<{ chunk: unknown }>): Buffer {
  * The server's end of a connection: what `http.Server` reads requests from and writes
  * responses to. Written bytes go through {@link ServerSocket.wire}.
  */
-export class ServerSocket extends Duplex {
+/** The net.Socket methods code may call on any socket; meaningless in memory, so they do nothing. */
+abstract class SocketLike extends Duplex {
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
+
+export class ServerSocket extends SocketLike {
   /** The response direction, where faults are injected. */
   readonly wire: ResponseWire;
   readonly connectionId: number;
@@ -129,20 +145,6 @@ export class ServerSocket extends Duplex {
     else this.wire.end();
     callback(error);
   }
-
-  // What code written for net.Socket may call; meaningless in memory.
-  setNoDelay(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-  ref(): this {
-    return this;
-  }
-  unref(): this {
-    return this;
-  }
 }
 
 /**
@@ -192,7 +194,7 @@ function deliverDue(): void {
 type Finish = 'end' | 'reset' | null;
 
 /** The client's end of an in-memory connection; given to Strand's connection as its socket. */
-export class MemoryClientSocket extends Duplex implements Carrier {
+export class MemoryClientSocket extends SocketLike implements Carrier {
   readonly remoteAddress = '127.0.0.1';
   readonly remotePort = 80;
   /** Where the server's wire delivers response bytes (on the next turn). */
@@ -295,19 +297,6 @@ export class MemoryClientSocket extends Duplex implements Carrier {
     callback(error);
   }
 
-  // What code written for net.Socket may call; meaningless in memory.
-  setNoDelay(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-  ref(): this {
-    return this;
-  }
-  unref(): this {
-    return this;
-  }
 
   private schedule(): void {
     if (this.scheduled) return;
