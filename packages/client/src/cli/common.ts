@@ -90,8 +90,11 @@ export function write(stream: Writable, chunk: string | Uint8Array): Promise<voi
   });
 }
 
+/** What {@link parseCommandLine} returns for `options`. */
+export type ParsedCommandLine<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+
 /** Parses a command's arguments strictly (positionals allowed); a bad option is a {@link UsageError}. */
-export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
+export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O): ParsedCommandLine<O> {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
