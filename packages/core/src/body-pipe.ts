@@ -33,6 +33,14 @@ export interface BodyProtocol {
   dataReceived(chunk: Buffer): void;
   /** Called once, last: {@link ResponseDone}, {@link PotentialDataLoss}, or a {@link StrandError}. */
   connectionLost(reason: BodyEndReason): void;
+  /**
+   * Optional, for zero-copy reading: a buffer of the protocol's own where the next body bytes
+   * may be written, or null. A connection may then read up to `length` bytes of the body from
+   * the socket straight into it and pass them to {@link dataReceived} as a view of the buffer's
+   * start (the protocol recognises its own memory and need not copy). Asked only while the
+   * protocol is flowing and has been given every earlier byte.
+   */
+  receiveBuffer?(): Buffer | null;
 }
 
 /** What a {@link BodyPipe} asks of whatever feeds it (a connection, or an inner response's body). */
@@ -75,6 +83,16 @@ export class BodyPipe implements BodyTransport {
   /** True once the protocol has been told the body ended. */
   get done(): boolean {
     return this.finished;
+  }
+
+  /**
+   * Source side: the consumer's own buffer for the next body bytes ({@link BodyProtocol.receiveBuffer}),
+   * or null when it offers none or is not flowing with everything delivered.
+   */
+  receiveBuffer(): Buffer | null {
+    const protocol = this.protocol;
+    if (protocol === null || protocol.receiveBuffer === undefined || this.paused || this.delivering || this.endReason !== null || this.queueHead !== this.queue.length) return null;
+    return protocol.receiveBuffer();
   }
 
   /** Source side: a body chunk. */

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { directReadSocket } from './direct-reads.js';
 import { rejectUnknownOptions } from './validate.js';
 import {
   CancelledError,
@@ -248,7 +249,7 @@ export class TCPEndpoint implements Endpoint {
 
   connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex> {
     const { host, port, options } = this;
-    return openSocket('tcp', this.origin, options, signal, milestones, () => net.connect({ ...options.net, host, port }));
+    return openSocket('tcp', this.origin, options, signal, milestones, () => directReadSocket((onread) => net.connect({ ...options.net, host, port, onread })));
   }
 }
 
@@ -281,7 +282,8 @@ export class TLSEndpoint implements Endpoint {
     return openSocket('tls', this.origin, options, signal, milestones, () => {
       // The endpoint decides where the socket goes; a policy only shapes the handshake.
       const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = this.policy.creatorForNetloc(host, port);
-      return tls.connect({ ...policyOptions, ...options.net, host, port });
+      // Node's tls.connect passes `onread` on to the socket (its types do not list it).
+      return directReadSocket((onread) => tls.connect({ ...policyOptions, ...options.net, host, port, onread } as tls.ConnectionOptions));
     });
   }
 }
@@ -304,7 +306,7 @@ export class UnixSocketEndpoint implements Endpoint {
   }
 
   connect(signal?: AbortSignal, milestones?: ConnectMilestones): Promise<Duplex> {
-    return openSocket('unix', this.origin, this.options, signal, milestones, () => net.connect({ path: this.socketPath }));
+    return openSocket('unix', this.origin, this.options, signal, milestones, () => directReadSocket((onread) => net.connect({ path: this.socketPath, onread })));
   }
 }
 

@@ -287,7 +287,8 @@ class BufferingReceiver implements BodyProtocol {
     }
     const target = this.target;
     if (target !== null && this.total <= target.length) {
-      chunk.copy(target, offset);
+      // Bytes the connection read straight into our buffer are in place already.
+      if (chunk.buffer !== target.buffer || chunk.byteOffset !== target.byteOffset + offset) chunk.copy(target, offset);
       return;
     }
     if (target === null && this.chunks.length === 1 && this.total <= this.expected) {
@@ -305,6 +306,20 @@ class BufferingReceiver implements BodyProtocol {
       this.target = null;
     }
     this.chunks.push(chunk);
+  }
+
+  /** Lets a connection read the rest of a body of known length straight into the result. */
+  receiveBuffer(): Buffer | null {
+    if (this.failed || this.expected <= 0 || this.expected > this.maxBytes) return null;
+    let target = this.target;
+    if (target === null) {
+      if (this.chunks.length > 1) return null;
+      target = Buffer.allocUnsafe(this.expected);
+      if (this.chunks.length === 1) (this.chunks[0] as Buffer).copy(target, 0);
+      this.chunks.length = 0;
+      this.target = target;
+    }
+    return this.total < target.length ? target.subarray(this.total) : null;
   }
 
   connectionLost(reason: BodyEndReason): void {

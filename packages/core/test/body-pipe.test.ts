@@ -163,4 +163,31 @@ describe('BodyPipe', () => {
     pipe.attach(new RecordingProtocol());
     expect(() => pipe.attach(new RecordingProtocol())).toThrow(expect.objectContaining({ code: 'STRAND_BODY_ALREADY_CONSUMED' }));
   });
+
+  it("offers the consumer's own buffer to the source only while it is flowing with nothing queued", () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    const own = Buffer.alloc(8);
+    const protocol = Object.assign(new RecordingProtocol(), { receiveBuffer: (): Buffer => own });
+    expect(pipe.receiveBuffer()).toBeNull(); // no consumer yet
+    pipe.push(Buffer.from('q'));
+    pipe.attach(protocol);
+    expect(pipe.receiveBuffer()).toBe(own);
+    protocol.transport.pauseProducing();
+    expect(pipe.receiveBuffer()).toBeNull(); // paused
+    pipe.push(Buffer.from('r'));
+    protocol.transport.resumeProducing();
+    expect(pipe.receiveBuffer()).toBe(own);
+    protocol.transport.pauseProducing();
+    pipe.push(Buffer.from('s'));
+    protocol.transport.resumeProducing();
+    pipe.end(new ResponseDone());
+    expect(pipe.receiveBuffer()).toBeNull(); // ended
+    expect(protocol.chunks).toEqual(['q', 'r', 's']);
+  });
+
+  it('offers no buffer to the source when the consumer has none of its own', () => {
+    const pipe = new BodyPipe(new RecordingSource());
+    pipe.attach(new RecordingProtocol());
+    expect(pipe.receiveBuffer()).toBeNull();
+  });
 });

@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { Headers } from '../headers.js';
 import { type ConnectMilestones, tlsError } from '../endpoints.js';
+import { type ReadSink, directReadsOf } from '../direct-reads.js';
 import { Response } from '../response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
@@ -91,7 +92,7 @@ export type ConnectionState = 'idle' | 'sending' | 'waiting' | 'receiving' | 'cl
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** One HTTP/1.1 connection over any connected Duplex: writes a request, reads its response. */
-export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, BodySource, TimedExchange {
+export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, BodySource, TimedExchange, ReadSink {
   /** Where the connection is; see {@link ConnectionState}. */
   state: ConnectionState = 'idle';
   /** How many exchanges this connection has started (a value above 1 means it was reused). */
@@ -130,7 +131,12 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private bytesReceived = 0;
   private signal: AbortSignal | null = null;
   private informationalCallback: ((info: InformationalResponse) => void) | null = null;
+  /** The body consumer asked for no more bytes for now. */
   private readPaused = false;
+  /** The socket itself is paused (done at the end of a read, so a body that completes in the same read never pauses it). */
+  private socketPaused = false;
+  /** Inside onData. */
+  private reading = false;
   private socketError: Error | null = null;
   private timeouts: ResolvedTimeouts = DEFAULT_TIMEOUTS;
   private timed = false;
@@ -139,6 +145,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private lastActivity = 0;
   private timings: ExchangeTimings | null = null;
   private watched = false;
+  /** The bytes being parsed are a view of the shared scratch buffer: body bytes are copied out. */
+  private copyBody = false;
 
   constructor(socket: Duplex, key: string, owner: ConnectionOwner, limits?: ParserLimits, clock: Clock = systemClock) {
     this.socket = socket;
@@ -146,7 +154,9 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.owner = owner;
     this.clock = clock;
     this.parser = new ResponseParser(this, limits);
-    socket.on('data', this.onData);
+    const reads = directReadsOf(socket);
+    if (reads === undefined) socket.on('data', this.onData);
+    else reads.attach(this);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -306,7 +316,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   onBody(chunk: Buffer): void {
-    (this.pipe as BodyPipe).push(chunk);
+    (this.pipe as BodyPipe).push(this.copyBody ? copyOf(chunk) : chunk);
   }
 
   onTrailers(rawTrailers: string[]): void {
@@ -322,13 +332,26 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   pauseBody(): void {
     if (this.readPaused || this.state !== 'receiving') return;
     this.readPaused = true;
-    this.socket.pause();
+    // Inside a read the pause waits for its end: the message may complete in this very read.
+    if (!this.reading) this.pauseSocket();
   }
 
   resumeBody(): void {
     if (!this.readPaused) return;
     this.readPaused = false;
     this.lastActivity = this.clock.now();
+    this.resumeSocket();
+  }
+
+  private pauseSocket(): void {
+    if (this.socketPaused) return;
+    this.socketPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeSocket(): void {
+    if (!this.socketPaused) return;
+    this.socketPaused = false;
     if (this.state !== 'closed') this.socket.resume();
   }
 
@@ -360,6 +383,27 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     if (this.state === 'receiving') this.fail(reason);
   }
 
+  // ---- ReadSink: a direct-read socket delivers here instead of 'data' events ----
+
+  socketRead(chunk: Buffer, owned: boolean): void {
+    this.copyBody = !owned;
+    this.onData(chunk);
+    this.copyBody = false;
+  }
+
+  /**
+   * While a Content-Length body is flowing to a consumer that offers its own buffer (readBody),
+   * the next read goes straight into that buffer, never past the body's end.
+   */
+  readWindow(): Buffer | null {
+    if (this.state !== 'receiving') return null;
+    const remaining = this.parser.lengthRemaining;
+    if (remaining < MIN_READ_WINDOW) return null;
+    const window = (this.pipe as BodyPipe).receiveBuffer();
+    if (window === null || window.length === 0) return null;
+    return window.length > remaining ? window.subarray(0, remaining) : window;
+  }
+
   // ---- socket events (bound once per connection) ----
 
   private readonly onData = (chunk: Buffer): void => {
@@ -374,16 +418,23 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
         this.bytesReceived += chunk.length;
         this.lastActivity = this.clock.now();
         let consumed: number;
+        this.reading = true;
         try {
           consumed = this.parser.execute(chunk);
         } catch (error) {
+          this.reading = false;
           this.fail(this.parseFailure(error));
           return;
         }
+        this.reading = false;
         if (this.messageComplete) {
           this.currentResponse = null;
           this.completeExchange(consumed === chunk.length);
-        } else if (this.state === 'receiving' && !this.watched && this.pipe !== null && !this.pipe.attached) this.watchAbandonment();
+          return;
+        }
+        if (this.state !== 'receiving') return;
+        if (this.readPaused) this.pauseSocket();
+        if (!this.watched && this.pipe !== null && !this.pipe.attached) this.watchAbandonment();
         return;
       }
       case 'closed':
@@ -488,10 +539,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       this.state = 'idle';
       // Only a read (onData, which has just read the clock) completes a reusable exchange.
       this.idleSince = this.lastActivity;
-      if (this.readPaused) {
-        this.readPaused = false;
-        this.socket.resume();
-      }
+      this.readPaused = false;
+      this.resumeSocket();
     } else {
       this.teardown();
     }
@@ -594,6 +643,16 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.socket.destroy();
     this.owner.connectionClosed(this);
   }
+}
+
+/** A body this close to its end is not worth a read of its own into the consumer's buffer. */
+const MIN_READ_WINDOW = 4096;
+
+/** A private copy of bytes that live in the shared read buffer (small ones come from Node's pool). */
+function copyOf(chunk: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(chunk.length);
+  chunk.copy(copy, 0);
+  return copy;
 }
 
 const abandonedBodies = new FinalizationRegistry<{ connection: HTTP11Connection; exchange: number }>((held) => {

@@ -202,6 +202,11 @@ export class ResponseParser {
     return this.offset;
   }
 
+  /** Bytes of a Content-Length body still to come; 0 in any other phase. */
+  get lengthRemaining(): number {
+    return this.phase === P_LENGTH ? this.remaining : 0;
+  }
+
   /** Prepare for the next response, to a request with this method (HEAD => no body). Must be called before the first execute. */
   reset(method: string): void {
     this.epoch++;
