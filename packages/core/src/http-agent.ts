@@ -81,8 +81,10 @@ export class HttpAgent implements Agent {
     } catch (error) {
       return Promise.reject(error);
     }
-    const idle = this.pool.takeIdle(endpoint);
-    if (idle !== null) return this.send(idle, endpoint, prepared, options, timeouts, timings, retried);
+    // A first attempt runs in the same synchronous call that read the start time: no clock read.
+    const now = retried ? this.clock.now() : timings.start;
+    const idle = this.pool.takeIdle(endpoint, now);
+    if (idle !== null) return this.send(idle, endpoint, prepared, options, timeouts, timings, retried, now);
     const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, timings.start + timeouts.total - this.clock.now());
     return this.pool
       .acquire(endpoint, {
@@ -97,7 +99,7 @@ export class HttpAgent implements Agent {
           else timings.connectEnd = now;
         },
       })
-      .then((connection) => this.send(connection, endpoint, prepared, options, timeouts, timings, retried));
+      .then((connection) => this.send(connection, endpoint, prepared, options, timeouts, timings, retried, this.clock.now()));
   }
 
   private send(
@@ -108,8 +110,9 @@ export class HttpAgent implements Agent {
     timeouts: ResolvedTimeouts,
     timings: ExchangeTimings,
     retried: boolean,
+    acquiredAt: number,
   ): Promise<Response> {
-    timings.acquired = this.clock.now();
+    timings.acquired = acquiredAt;
     const reused = connection.exchanges > 0;
     const sent = connection.request(prepared, {
       signal: options.signal,

@@ -156,11 +156,12 @@ export class HTTPConnectionPool implements ConnectionOwner {
 
   /**
    * An idle, healthy connection to `endpoint` taken out of the pool now, or null. The fast path
-   * of {@link acquire}: no promise, no options.
+   * of {@link acquire}: no promise, no options. `now` is the pool clock's current time when the
+   * caller has just read it.
    */
-  takeIdle(endpoint: Endpoint): HTTP11Connection | null {
+  takeIdle(endpoint: Endpoint, now?: number): HTTP11Connection | null {
     const host = this.hosts.get(endpoint.key);
-    return host === undefined ? null : this.popIdle(host);
+    return host === undefined ? null : this.popIdle(host, now);
   }
 
   /** @internal Called by a connection whose exchange ended cleanly. */
@@ -224,9 +225,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
     return result;
   }
 
-  private popIdle(host: HostState): HTTP11Connection | null {
+  private popIdle(host: HostState, now = this.clock.now()): HTTP11Connection | null {
     if (host.idle.length === 0) return null;
-    const now = this.clock.now();
     let connection = host.idle.pop();
     while (connection !== undefined) {
       this.idleCount--;

@@ -450,6 +450,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       case 'sending':
       case 'waiting':
       case 'receiving':
+        this.lastActivity = this.clock.now();
         try {
           this.parser.finish();
         } catch (error) {
@@ -533,11 +534,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       // framing is unknown now, so it is closed below.
       this.stopProducer();
     }
-    this.endExchange();
+    // Only a read or the end of the stream completes an exchange, and both have just read the clock.
+    this.endExchange(this.lastActivity);
     this.pipe = null;
     if (reusable) {
       this.state = 'idle';
-      // Only a read (onData, which has just read the clock) completes a reusable exchange.
       this.idleSince = this.lastActivity;
       this.readPaused = false;
       this.resumeSocket();
@@ -598,7 +599,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   /** Releases what the exchange held: the abort listener, the timeout registration, the GC watch. */
-  private endExchange(): void {
+  private endExchange(now?: number): void {
     const signal = this.signal;
     if (signal !== null) {
       this.signal = null;
@@ -613,7 +614,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       abandonedBodies.unregister(this);
     }
     if (this.timings !== null) {
-      this.timings.end = this.clock.now();
+      this.timings.end = now ?? this.clock.now();
       this.timings = null;
     }
   }
