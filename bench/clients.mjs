@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 
 /** Default order; `undici-request` is the baseline the ratios are taken against. */
-export const CLIENTS = ['strand-core', 'strand-client', 'undici-request', 'undici-dispatch', 'undici-fetch', 'node-http', 'got', 'axios', 'node-fetch', 'raw-socket'];
+export const CLIENTS = ['strand-core', 'strand-client', 'undici-request', 'undici-dispatch', 'undici-fetch', 'node-http', 'got', 'axios', 'node-fetch', 'raw-socket', 'raw-onread'];
 export const BASELINE = 'undici-request';
 /** The clients that can run over @strand/testing's in-memory agent. */
 export const STRAND_CLIENTS = new Set(['strand-core', 'strand-client']);
@@ -65,7 +65,7 @@ export function inMemoryAgentFactory(testing) {
 /** Which (client, scenario) pairs make sense; returns a reason to skip, or null. */
 export function unsupported(client, scenario) {
   if (scenario.inMemory) return STRAND_CLIENTS.has(client) ? null : 'in-memory transport is Strand-only';
-  if (client === 'raw-socket' && scenario.chunked) return 'raw-socket only parses Content-Length framing';
+  if (client.startsWith('raw-') && scenario.chunked) return `${client} only parses Content-Length framing`;
   return null;
 }
 
@@ -327,15 +327,25 @@ async function nodeFetch(ctx) {
 // ---------------------------------------------------------------------------------------------
 // raw-socket: the physical limit of Node here. N sockets, each writing fixed request bytes and
 // reading the response by Content-Length alone (no header parsing beyond that, no chunked).
+// raw-socket reads with 'data' events (a fresh Buffer per read); raw-onread reads with net's
+// `onread` into one reused buffer, the cheapest read Node offers (what Strand's sockets use).
 
-async function rawSocket(ctx) {
+function rawSocket(ctx) {
+  return rawClient(ctx, false);
+}
+
+function rawOnread(ctx) {
+  return rawClient(ctx, true);
+}
+
+async function rawClient(ctx, onread) {
   let head = `${ctx.method} ${ctx.path} HTTP/1.1\r\nHost: ${ctx.host}:${ctx.port}\r\n`;
   if (ctx.body !== null) head += `Content-Type: ${ctx.contentType}\r\nContent-Length: ${ctx.body.length}\r\n`;
   const requestBytes = ctx.body === null ? Buffer.from(`${head}\r\n`) : Buffer.concat([Buffer.from(`${head}\r\n`), ctx.body]);
   const free = [];
   const all = [];
   for (let i = 0; i < ctx.connections; i++) {
-    const connection = new RawConnection(ctx, requestBytes);
+    const connection = new RawConnection(ctx, requestBytes, onread);
     free.push(connection);
     all.push(connection);
   }
@@ -355,10 +365,12 @@ async function rawSocket(ctx) {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const RAW_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 class RawConnection {
-  constructor(ctx, requestBytes) {
+  constructor(ctx, requestBytes, onread) {
     this.ctx = ctx;
+    this.onread = onread ? { buffer: RAW_READ_BUFFER, callback: (n, buffer) => this.onData(buffer.subarray(0, n)) } : undefined;
     this.requestBytes = requestBytes;
     this.socket = null;
     this.pending = null; // { resolve, reject }
@@ -371,12 +383,13 @@ class RawConnection {
   connect() {
     const { ctx } = this;
     return new Promise((resolve, reject) => {
-      const socket = ctx.https ? tls.connect({ host: ctx.host, port: ctx.port, ca: ctx.ca, servername: net.isIP(ctx.host) ? undefined : ctx.host }) : net.connect({ host: ctx.host, port: ctx.port });
+      const onread = this.onread;
+      const socket = ctx.https ? tls.connect({ host: ctx.host, port: ctx.port, ca: ctx.ca, servername: net.isIP(ctx.host) ? undefined : ctx.host, onread }) : net.connect({ host: ctx.host, port: ctx.port, onread });
       socket.setNoDelay(true);
       socket.once(ctx.https ? 'secureConnect' : 'connect', () => resolve(socket));
       socket.once('error', reject);
     }).then((socket) => {
-      socket.on('data', this.onData);
+      if (this.onread === undefined) socket.on('data', this.onData);
       const fail = (error) => {
         this.socket = null;
         const pending = this.pending;
@@ -408,7 +421,7 @@ class RawConnection {
       const buf = this.head === null ? data : Buffer.concat([this.head, data]);
       const end = buf.indexOf(CRLFCRLF);
       if (end === -1) {
-        this.head = buf;
+        this.head = this.onread === undefined ? buf : Buffer.from(buf); // an onread buffer is reused
         return;
       }
       this.head = null;
@@ -452,6 +465,7 @@ const FACTORIES = {
   axios: axiosClient,
   'node-fetch': nodeFetch,
   'raw-socket': rawSocket,
+  'raw-onread': rawOnread,
 };
 
 export function makeClient(name, ctx) {
