@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { VERSION } from '@strand/client';
 import { buildCli, runCli } from './support/cli';
-import { type TestServer, echo, startServer } from './support/servers';
+import { type TestServer, echo, startServer, startTLSServer, testCertificate } from './support/servers';
 
 let cli: string;
 let server: TestServer;
@@ -187,8 +187,85 @@ describe('strand URL', () => {
     const help = await runCli(cli, ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout.toString()).toContain('Usage: strand [METHOD] URL [options]');
+    expect(help.stdout.toString()).toMatch(/^ {6}--cacert FILE {7}trust only the CA certificates in FILE/m);
     const version = await runCli(cli, ['--version']);
     expect(version.stdout.toString()).toBe(`strand ${VERSION}\n`);
+  });
+});
+
+describe('strand URL: TLS and --verbose', () => {
+  let secure: TestServer;
+  let caFile: string;
+
+  beforeEach(async () => {
+    secure = await startTLSServer((req, res) => {
+      if (req.url === '/moved') {
+        res.writeHead(302, { location: '/hello' });
+        res.end();
+        return;
+      }
+      res.end('secret garden\n');
+    });
+    caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, testCertificate().cert);
+  });
+
+  afterEach(() => secure.close());
+
+  it('refuses a certificate from an unknown CA by default, with one line and exit 1', async () => {
+    const result = await runCli(cli, [`${secure.url}/hello`]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.length).toBe(0);
+    expect(result.stderr).toMatch(/^strand: .*\[STRAND_TLS_UNKNOWN_CA\]\n$/);
+  });
+
+  it('trusts the CA certificates of --cacert, and only for this run', async () => {
+    const trusted = await runCli(cli, [`${secure.url}/hello`, '--cacert', caFile]);
+    expect(trusted.stderr).toBe('');
+    expect(trusted.code).toBe(0);
+    expect(trusted.stdout.toString()).toBe('secret garden\n');
+  });
+
+  it('skips verification with -k, following redirects with the same agent', async () => {
+    const result = await runCli(cli, ['-k', '-L', `${secure.url}/moved`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toBe('secret garden\n');
+  });
+
+  it.each([
+    [['--cacert', '/no/such/ca.pem'], /--cacert: cannot read "\/no\/such\/ca.pem": ENOENT/],
+    [['--cacert', __filename], /--cacert: ".*" holds no PEM certificate/],
+    [['--cacert', '/no/such/ca.pem', '-k'], /use either --cacert or --insecure, not both/],
+  ])('refuses TLS options %j with exit 2 and one line', async (args, message) => {
+    const result = await runCli(cli, [`${secure.url}/hello`, ...args]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('prints every hop of a redirect chain and the timings to stderr with -v, hiding credentials', async () => {
+    const result = await runCli(cli, ['-v', '-L', '-u', 'ann:hunter2', '-H', 'X-Trace: 7', '--cacert', caFile, `${secure.url}/moved`]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toBe('secret garden\n');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`> GET ${secure.url}/moved`);
+    expect(lines).toContain('> X-Trace: 7');
+    expect(lines).toContain('> Authorization: <hidden>');
+    expect(lines).toContain('< HTTP/1.1 302 Found');
+    expect(lines).toContain(`> GET ${secure.url}/hello`);
+    expect(lines).toContain('< HTTP/1.1 200 OK');
+    expect(lines.indexOf('< HTTP/1.1 302 Found')).toBeLessThan(lines.indexOf(`> GET ${secure.url}/hello`));
+    expect(lines.at(-1)).toMatch(/^\* timings: dns (-|[\d.]+ ms), connect [\d.]+ ms, tls [\d.]+ ms, first byte [\d.]+ ms, body [\d.]+ ms, total [\d.]+ ms$/);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+
+  it('downloads over https with --cacert, and refuses the unknown CA without it', async () => {
+    const saved = await runCli(cli, ['download', '--no-progress', '--cacert', caFile, '-P', dir, `${secure.url}/garden.txt`]);
+    expect(saved.code).toBe(0);
+    expect(readFileSync(join(dir, 'garden.txt'), 'utf8')).toBe('secret garden\n');
+    const refused = await runCli(cli, ['download', '--no-progress', '-P', join(dir, 'other'), `${secure.url}/garden.txt`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('STRAND_TLS_UNKNOWN_CA');
   });
 });
 

@@ -3,7 +3,16 @@
  * format, and option helpers.
  */
 
-import { StrandError } from '@strand/core';
+import { readFileSync } from 'node:fs';
+import {
+  BrowserLikePolicyForHTTPS,
+  HTTPConnectionPool,
+  HttpAgent,
+  InsecurePolicyForHTTPS,
+  StandardEndpointFactory,
+  StrandError,
+  type TLSPolicy,
+} from '@strand/core';
 import type { Writable } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
@@ -88,6 +97,42 @@ export function write(stream: Writable, chunk: string | Uint8Array): Promise<voi
     if (ok) resolve();
     else stream.once('drain', resolve);
   });
+}
+
+/** The TLS options every command takes (curl's spelling). */
+export const TLS_OPTIONS = {
+  cacert: { type: 'string' },
+  insecure: { type: 'boolean', short: 'k' },
+} as const;
+
+/** The help lines of {@link TLS_OPTIONS}. */
+export const TLS_USAGE = `      --cacert FILE       trust only the CA certificates in FILE (PEM) for https
+  -k, --insecure          do not verify the server's certificate (never in production)
+`;
+
+/**
+ * The agent a command sends through: null for the default (TLS verified against Node's trust
+ * store), else an agent whose TLS policy trusts `--cacert`'s roots or, with `--insecure`,
+ * nothing at all. Connections are not kept: a command makes few requests and exits.
+ */
+export function commandAgent(values: { cacert?: string | undefined; insecure?: boolean | undefined }): HttpAgent | null {
+  if (values.cacert !== undefined && values.insecure === true) throw new UsageError('use either --cacert or --insecure, not both');
+  let tlsPolicy: TLSPolicy;
+  if (values.insecure === true) {
+    tlsPolicy = new InsecurePolicyForHTTPS();
+  } else if (values.cacert !== undefined) {
+    let ca: Buffer;
+    try {
+      ca = readFileSync(values.cacert);
+    } catch (cause) {
+      throw new UsageError(`--cacert: cannot read "${values.cacert}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--cacert: "${values.cacert}" holds no PEM certificate`);
+    tlsPolicy = new BrowserLikePolicyForHTTPS({ ca });
+  } else {
+    return null;
+  }
+  return new HttpAgent({ pool: new HTTPConnectionPool({ persistent: false }), endpointFactory: new StandardEndpointFactory({ tlsPolicy }) });
 }
 
 /** What {@link parseCommandLine} returns for `options`. */

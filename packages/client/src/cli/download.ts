@@ -14,7 +14,21 @@ import { HTTPClient } from '../client.js';
 import { HTTPStatusError } from '../errors.js';
 import { mapConcurrent } from '../limiter.js';
 import type { ClientRequestOptions } from '../types.js';
-import { type CommandIO, EXIT, UsageError, errorLine, formatBytes, nonNegativeInteger, parseCommandLine, positiveInteger, seconds, write } from './common.js';
+import {
+  type CommandIO,
+  EXIT,
+  TLS_OPTIONS,
+  TLS_USAGE,
+  UsageError,
+  commandAgent,
+  errorLine,
+  formatBytes,
+  nonNegativeInteger,
+  parseCommandLine,
+  positiveInteger,
+  seconds,
+  write,
+} from './common.js';
 
 export const DOWNLOAD_USAGE = `Usage: strand download [URL...] [options]
 
@@ -30,7 +44,7 @@ Options:
       --timeout SECONDS   give up on one URL after this long
       --max-redirs N      follow at most N redirects per URL (default 20)
       --no-progress       no progress bar, even on a terminal
-  -h, --help              this help
+${TLS_USAGE}  -h, --help              this help
 
 Exit status: 0 when every URL was saved, 1 when any failed (each failure is listed).
 `;
@@ -43,6 +57,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'max-redirs': { type: 'string' },
   'no-progress': { type: 'boolean' },
+  ...TLS_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -140,7 +155,8 @@ export async function runDownload(argv: readonly string[], io: CommandIO): Promi
   await mkdir(dir, { recursive: true });
   const items = planDownloads(urls, dir);
 
-  const client = new HTTPClient({ cookieJar: null, persistent: false });
+  const agent = commandAgent(values);
+  const client = agent === null ? new HTTPClient({ cookieJar: null, persistent: false }) : new HTTPClient({ agent, cookieJar: null });
   const base: ClientRequestOptions = { unbuffered: true, decompress: false, maxBodySize: Infinity };
   if (total !== undefined) base.timeout = total;
   if (maxRedirects !== undefined) base.maxRedirects = maxRedirects;

@@ -7,10 +7,11 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { FileBodyProducer } from '@strand/core';
+import type { Agent } from '@strand/core';
 import { HTTPClient } from '../client.js';
 import type { ClientResponse } from '../response.js';
 import type { ClientRequestOptions, FileInit, TimeoutPhases } from '../types.js';
-import { type CommandIO, EXIT, UsageError, errorLine, nonNegativeInteger, parseCommandLine, seconds, write } from './common.js';
+import { type CommandIO, EXIT, TLS_OPTIONS, TLS_USAGE, UsageError, commandAgent, errorLine, nonNegativeInteger, parseCommandLine, seconds, write } from './common.js';
 
 export const FETCH_USAGE = `Usage: strand [METHOD] URL [options]
 
@@ -29,11 +30,13 @@ Options:
       --timeout SECONDS   give up after this long in all (decimals allowed)
       --connect-timeout S give up connecting after this long
   -i, --print-headers     print the status line and headers before the body
+  -v, --verbose           print each request and response head, and the timings, to stderr
+                          (credentials in Authorization, Proxy-Authorization and Cookie hidden)
       --no-body           do not print the body
   -o, --output FILE       write the body to FILE instead of stdout
   -f, --fail              exit 22 without printing the body on an HTTP status >= 400
       --raw               do not ask for or decode compressed bodies
-  -h, --help              this help
+${TLS_USAGE}  -h, --help              this help
       --version           print the version
 
   strand download --help  fetch many URLs with a concurrency limit
@@ -52,6 +55,8 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'connect-timeout': { type: 'string' },
   'print-headers': { type: 'boolean', short: 'i' },
+  verbose: { type: 'boolean', short: 'v' },
+  ...TLS_OPTIONS,
   'no-body': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   fail: { type: 'boolean', short: 'f' },
@@ -66,6 +71,9 @@ export interface FetchCommand {
   readonly url: string;
   readonly options: ClientRequestOptions;
   readonly printHeaders: boolean;
+  readonly verbose: boolean;
+  /** The agent `--cacert` / `--insecure` ask for, or null for the default. */
+  readonly agent: Agent | null;
   readonly noBody: boolean;
   readonly output: string | null;
   readonly fail: boolean;
@@ -184,22 +192,62 @@ export async function parseFetch(argv: readonly string[], io: CommandIO, version
     method,
     url,
     options,
+    agent: commandAgent(values),
     printHeaders: values['print-headers'] === true,
+    verbose: values.verbose === true,
     noBody: values['no-body'] === true,
     output: values.output ?? null,
     fail: values.fail === true,
   };
 }
 
+function statusLine(response: ClientResponse): string {
+  return `HTTP/${response.version.join('.')} ${response.code}${response.phrase === '' ? '' : ` ${response.phrase}`}`;
+}
+
 function head(response: ClientResponse): string {
-  let text = `HTTP/${response.version.join('.')} ${response.code}${response.phrase === '' ? '' : ` ${response.phrase}`}\r\n`;
+  let text = `${statusLine(response)}\r\n`;
   for (const [name, value] of response.headers) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
 }
 
+/** Request headers whose values `--verbose` does not print. */
+const HIDDEN = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/**
+ * What `--verbose` prints before the body: for each hop of the redirect chain, `> ` the request
+ * (method, URL, the headers Strand was asked to send) and `< ` the response head.
+ */
+function verboseHeads(response: ClientResponse): string {
+  let text = '';
+  for (const hop of [...response.history(), response]) {
+    const request = hop.request;
+    text += `> ${request.method} ${redactURL(request.uri)}\n`;
+    for (const [name, value] of request.headers) text += `> ${name}: ${HIDDEN.has(name.toLowerCase()) ? '<hidden>' : value}\n`;
+    text += `< ${statusLine(hop)}\n`;
+    for (const [name, value] of hop.headers) text += `< ${name}: ${value}\n`;
+  }
+  return text;
+}
+
+/** What `--verbose` prints after the body: `* ` the timings (a phase that did not happen is `-`). */
+function verboseTimings(response: ClientResponse): string {
+  const t = response.timings;
+  const ms = (value: number | undefined): string => (value === undefined ? '-' : `${value.toFixed(1)} ms`);
+  return `* timings: dns ${ms(t.dns)}, connect ${ms(t.connect)}, tls ${ms(t.tls)}, first byte ${ms(t.firstByte)}, body ${ms(t.body)}, total ${ms(t.total)}\n`;
+}
+
+/** A URL without its password. */
+function redactURL(uri: string): string {
+  const url = new URL(uri);
+  if (url.password === '') return uri;
+  url.password = '***';
+  return url.href;
+}
+
 /** Runs one fetch; resolves with the exit code. Errors are printed as one line. */
 export async function runFetch(command: FetchCommand, io: CommandIO): Promise<number> {
-  const client = new HTTPClient({ persistent: false, cookieJar: null });
+  const client = command.agent === null ? new HTTPClient({ persistent: false, cookieJar: null }) : new HTTPClient({ agent: command.agent, cookieJar: null });
   let response: ClientResponse;
   try {
     response = await client.request(command.method, command.url, command.options);
@@ -208,6 +256,7 @@ export async function runFetch(command: FetchCommand, io: CommandIO): Promise<nu
     return EXIT.FAILED;
   }
   try {
+    if (command.verbose) await write(io.stderr, verboseHeads(response));
     if (command.fail && response.code >= 400) {
       await response.dump();
       await write(io.stderr, errorLine(new Error(`HTTP ${response.code}${response.phrase === '' ? '' : ` ${response.phrase}`} (${response.url})`)));
@@ -221,6 +270,7 @@ export async function runFetch(command: FetchCommand, io: CommandIO): Promise<nu
     } else {
       for await (const chunk of response) await write(io.stdout, chunk);
     }
+    if (command.verbose) await write(io.stderr, verboseTimings(response));
     return EXIT.OK;
   } catch (error) {
     await write(io.stderr, errorLine(error));
