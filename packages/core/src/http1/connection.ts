@@ -316,7 +316,19 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   onBody(chunk: Buffer): void {
-    (this.pipe as BodyPipe).push(this.copyBody ? copyOf(chunk) : chunk);
+    const pipe = this.pipe as BodyPipe;
+    if (this.copyBody) {
+      // Bytes in the shared read buffer: copied into the consumer's own buffer when it offers
+      // one (readBody would copy them there anyway), else into a buffer of their own.
+      const window = pipe.receiveBuffer();
+      if (window !== null && window.length >= chunk.length) {
+        chunk.copy(window, 0);
+        pipe.push(window.length === chunk.length ? window : window.subarray(0, chunk.length));
+        return;
+      }
+      chunk = copyOf(chunk);
+    }
+    pipe.push(chunk);
   }
 
   onTrailers(rawTrailers: string[]): void {
