@@ -91,8 +91,13 @@ export class BodyPipe implements BodyTransport {
    */
   receiveBuffer(): Buffer | null {
     const protocol = this.protocol;
-    if (protocol === null || protocol.receiveBuffer === undefined || this.paused || this.delivering || this.endReason !== null || this.queueHead !== this.queue.length) return null;
+    if (protocol === null || protocol.receiveBuffer === undefined || !this.flowing) return null;
     return protocol.receiveBuffer();
+  }
+
+  /** True while a consumer is attached and takes chunks as they come: not paused, nothing queued, not ended. */
+  get flowing(): boolean {
+    return this.protocol !== null && !this.paused && !this.delivering && this.endReason === null && this.queueHead === this.queue.length;
   }
 
   /** Source side: a body chunk. */

@@ -35,10 +35,14 @@ function pattern(seed: number, size: number): Buffer {
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
-/** Serves /pattern?seed=S&size=N in 8 KiB writes, yielding to the event loop between them, so reads of concurrent responses interleave. */
+/**
+ * Serves /pattern?seed=S&size=N[&piece=P] in writes of P bytes (default 8 KiB), yielding to the
+ * event loop between them, so reads of concurrent responses interleave.
+ */
 const patternHandler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   const url = new URL(req.url ?? '/', 'http://x');
   const body = pattern(Number(url.searchParams.get('seed')), Number(url.searchParams.get('size')));
+  const pieceSize = Number(url.searchParams.get('piece') ?? 8192);
   res.setHeader('content-length', body.length);
   let offset = 0;
   const pump = (): void => {
@@ -46,7 +50,7 @@ const patternHandler = (req: http.IncomingMessage, res: http.ServerResponse): vo
       res.end();
       return;
     }
-    const piece = body.subarray(offset, offset + 8192);
+    const piece = body.subarray(offset, offset + pieceSize);
     offset += piece.length;
     if (res.write(piece)) setImmediate(pump);
     else res.once('drain', pump);
@@ -85,8 +89,9 @@ describe('direct socket reads over TCP', () => {
 
   it('never overwrites the chunks a streaming consumer keeps while other sockets go on reading', async () => {
     const seeds = [1, 2, 3, 4];
-    const size = 300_000;
-    const responses = await Promise.all(seeds.map((seed) => agent.request('GET', `${server.url}/pattern?seed=${seed}&size=${size}`)));
+    const size = 600_000;
+    // Small and large writes: reads that fill a read buffer and reads that do not.
+    const responses = await Promise.all(seeds.map((seed) => agent.request('GET', `${server.url}/pattern?seed=${seed}&size=${size}&piece=${seed % 2 === 0 ? 8192 : 200_000}`)));
     const protocols = responses.map((response) => {
       const protocol = new KeepingProtocol();
       response.deliverBody(protocol);
@@ -140,6 +145,76 @@ describe('direct socket reads over TCP', () => {
     // Many more reads through the shared buffer.
     await Promise.all([22, 23, 24].map(async (seed) => readBody(await agent.request('GET', `${server.url}/pattern?seed=${seed}&size=5000`))));
     expect(sha(early)).toBe(sha(pattern(21, 100)));
+  });
+});
+
+describe('direct socket reads: streaming consumers', () => {
+  it('gives a consumer that keeps chunks of a chunked body every byte, in order', async () => {
+    const body = pattern(51, 300_000);
+    const server = await startHttpServer((_req, res) => {
+      res.setHeader('transfer-encoding', 'chunked');
+      let offset = 0;
+      const pump = (): void => {
+        if (offset >= body.length) {
+          res.end();
+          return;
+        }
+        const piece = body.subarray(offset, offset + 5000 + (offset % 7919));
+        offset += piece.length;
+        if (res.write(piece)) setImmediate(pump);
+        else res.once('drain', pump);
+      };
+      pump();
+    });
+    const agent = new HttpAgent({ pool: new HTTPConnectionPool() });
+    try {
+      const [a, b] = await Promise.all([agent.request('GET', `${server.url}/a`), agent.request('GET', `${server.url}/b`)]);
+      const keepA = new KeepingProtocol();
+      const keepB = new KeepingProtocol();
+      a.deliverBody(keepA);
+      b.deliverBody(keepB);
+      expect(await keepA.ended).toBeInstanceOf(ResponseDone);
+      expect(await keepB.ended).toBeInstanceOf(ResponseDone);
+      expect(sha(Buffer.concat(keepA.chunks))).toBe(sha(body));
+      expect(sha(Buffer.concat(keepB.chunks))).toBe(sha(body));
+    } finally {
+      await agent.pool.closeCachedConnections();
+      await server.close();
+    }
+  });
+
+  it('keeps a body that trickles in small reads in small buffers, not one read buffer per chunk', async () => {
+    const pieces = 60;
+    const rest = Buffer.alloc(100_000, 0x2e);
+    const server = await startRawServer((socket) => {
+      onRequestHead(socket, () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${pieces * 10 + rest.length}\r\n\r\n`);
+        let sent = 0;
+        const timer = setInterval(() => {
+          socket.write('0123456789');
+          if (++sent < pieces) return;
+          clearInterval(timer);
+          socket.write(rest);
+        }, 2);
+        socket.on('close', () => clearInterval(timer));
+      });
+    });
+    const agent = new HttpAgent({ pool: new HTTPConnectionPool() });
+    try {
+      const response = await agent.request('GET', `${server.url}/`);
+      const keep = new KeepingProtocol();
+      response.deliverBody(keep);
+      expect(await keep.ended).toBeInstanceOf(ResponseDone);
+      expect(Buffer.concat(keep.chunks).equals(Buffer.concat([Buffer.from('0123456789'.repeat(pieces)), rest]))).toBe(true);
+      const small = keep.chunks.filter((chunk) => chunk.length <= 100);
+      expect(small.length).toBeGreaterThan(10);
+      // Memory the small chunks hold on to: far less than a 64 KiB read buffer each.
+      const held = [...new Set(small.map((chunk) => chunk.buffer))].reduce((sum, buffer) => sum + buffer.byteLength, 0);
+      expect(held).toBeLessThan(small.length * 16 * 1024);
+    } finally {
+      await agent.pool.closeCachedConnections();
+      await server.close();
+    }
   });
 });
 

@@ -147,6 +147,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private watched = false;
   /** The bytes being parsed are a view of the shared scratch buffer: body bytes are copied out. */
   private copyBody = false;
+  /** A fresh buffer the next body read may go into, handed to the consumer with the bytes. */
+  private spare: Buffer | null = null;
 
   constructor(socket: Duplex, key: string, owner: ConnectionOwner, limits?: ParserLimits, clock: Clock = systemClock) {
     this.socket = socket;
@@ -398,22 +400,34 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   // ---- ReadSink: a direct-read socket delivers here instead of 'data' events ----
 
   socketRead(chunk: Buffer, owned: boolean): void {
+    const spare = this.spare;
+    if (owned && spare !== null && chunk.buffer === spare.buffer) {
+      // A read into the spare buffer: the consumer gets the buffer with the bytes, unless they
+      // fill little of it; then they are copied out and the buffer serves the next read.
+      if (chunk.length * 2 >= spare.length) this.spare = null;
+      else owned = false;
+    }
     this.copyBody = !owned;
     this.onData(chunk);
     this.copyBody = false;
   }
 
   /**
-   * While a Content-Length body is flowing to a consumer that offers its own buffer (readBody),
-   * the next read goes straight into that buffer, never past the body's end.
+   * While a body flows to its consumer, the next read goes straight to where the bytes will be
+   * kept: into the consumer's own buffer when it offers one (readBody of a known length; never
+   * past the body's end), else into a fresh buffer that the consumer then gets with the bytes
+   * (Node's own way, without the copy out of the shared buffer).
    */
   readWindow(): Buffer | null {
     if (this.state !== 'receiving') return null;
-    const remaining = this.parser.lengthRemaining;
-    if (remaining < MIN_READ_WINDOW) return null;
-    const window = (this.pipe as BodyPipe).receiveBuffer();
-    if (window === null || window.length === 0) return null;
-    return window.length > remaining ? window.subarray(0, remaining) : window;
+    const pipe = this.pipe as BodyPipe;
+    if (!pipe.flowing) return null;
+    const remaining = this.parser.lengthRemaining; // 0 unless a Content-Length body is in progress
+    if (remaining !== 0 && remaining < MIN_READ_WINDOW) return null;
+    const own = pipe.receiveBuffer();
+    if (own !== null && own.length > 0) return remaining !== 0 && own.length > remaining ? own.subarray(0, remaining) : own;
+    const spare = this.spare ?? (this.spare = Buffer.allocUnsafeSlow(SPARE_READ_BYTES));
+    return remaining !== 0 && remaining < spare.length ? spare.subarray(0, remaining) : spare;
   }
 
   // ---- socket events (bound once per connection) ----
@@ -610,8 +624,9 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     }
   }
 
-  /** Releases what the exchange held: the abort listener, the timeout registration, the GC watch. */
+  /** Releases what the exchange held: the abort listener, the timeout registration, the GC watch, the spare read buffer. */
   private endExchange(now?: number): void {
+    this.spare = null;
     const signal = this.signal;
     if (signal !== null) {
       this.signal = null;
@@ -660,6 +675,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
 /** A body this close to its end is not worth a read of its own into the consumer's buffer. */
 const MIN_READ_WINDOW = 4096;
+/** Size of a connection's spare read buffer: one socket read (libuv's usual 64 KiB). */
+const SPARE_READ_BYTES = 64 * 1024;
 
 /** A private copy of bytes that live in the shared read buffer (small ones come from Node's pool). */
 function copyOf(chunk: Buffer): Buffer {
