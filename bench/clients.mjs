@@ -4,7 +4,10 @@
 // loops of a run share what the factory built (one agent / dispatcher / pool sized for them).
 //
 // ctx: { url, origin, host, port, path, method, body (Buffer|null), contentType, connections,
-//        https, ca (PEM string|null), scenario }
+//        https, ca (PEM string|null), scenario, stream }
+//
+// With `ctx.stream` the body is consumed the library's streaming way and only counted (nothing
+// is kept), like the raw sockets and undici-dispatch always do.
 //
 // To add a client: add a factory below and its name to CLIENTS; `availability` may skip it.
 import * as http from 'node:http';
@@ -73,6 +76,14 @@ function statusError(status) {
   return new Error(`unexpected status ${status}`);
 }
 
+/** Reads a Node Readable or a web ReadableStream to its end, counting bytes, keeping none. */
+async function countStream(stream, status) {
+  let n = 0;
+  for await (const chunk of stream) n += chunk.byteLength;
+  if (status !== 200) throw statusError(status);
+  return n;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strand
 
@@ -112,6 +123,22 @@ async function strandCore(ctx) {
   const { readBody, BytesProducer } = core;
   const { url, method, body } = ctx;
   const headers = body === null ? null : { 'content-type': ctx.contentType };
+  if (ctx.stream) {
+    return {
+      async once() {
+        const response = await agent.request(method, url, headers, body === null ? null : new BytesProducer(body));
+        if (response.code !== 200) throw statusError(response.code);
+        return new Promise((resolve, reject) => {
+          let n = 0;
+          response.deliverBody({
+            dataReceived: (chunk) => (n += chunk.length),
+            connectionLost: (reason) => (reason instanceof core.StrandError ? reject(reason) : resolve(n)),
+          });
+        });
+      },
+      close,
+    };
+  }
   return {
     async once() {
       const response = await agent.request(method, url, headers, body === null ? null : new BytesProducer(body));
@@ -132,6 +159,21 @@ async function strandClient(ctx) {
   const { agent, close } = await strandAgentFor(ctx);
   const httpClient = new client.HTTPClient({ agent });
   const options = ctx.body === null ? {} : { data: ctx.body, headers: { 'content-type': ctx.contentType } };
+  if (ctx.stream) {
+    options.unbuffered = true;
+    return {
+      async once() {
+        const response = await httpClient.request(ctx.method, ctx.url, options);
+        if (response.code !== 200) throw statusError(response.code);
+        let n = 0;
+        await response.collect((chunk) => {
+          n += chunk.length;
+        });
+        return n;
+      },
+      close,
+    };
+  }
   return {
     async once() {
       const response = await httpClient.request(ctx.method, ctx.url, options);
@@ -159,6 +201,7 @@ async function undiciRequest(ctx) {
   return {
     async once() {
       const { statusCode, body } = await undici.request(ctx.url, options);
+      if (ctx.stream) return countStream(body, statusCode);
       const data = await body.arrayBuffer();
       if (statusCode !== 200) throw statusError(statusCode);
       return data.byteLength;
@@ -219,6 +262,7 @@ async function undiciFetch(ctx) {
   return {
     async once() {
       const response = await undici.fetch(ctx.url, init);
+      if (ctx.stream) return countStream(response.body, response.status);
       const data = await response.arrayBuffer();
       if (response.status !== 200) throw statusError(response.status);
       return data.byteLength;
@@ -244,6 +288,10 @@ async function nodeHttp(ctx) {
     once() {
       return new Promise((resolve, reject) => {
         const req = request(options, (res) => {
+          if (ctx.stream) {
+            countStream(res, res.statusCode).then(resolve, reject);
+            return;
+          }
           const chunks = [];
           let length = 0;
           res.on('data', (chunk) => {
@@ -278,6 +326,15 @@ async function gotClient(ctx) {
   });
   return {
     async once() {
+      if (ctx.stream) {
+        const stream = client.stream(ctx.url);
+        let status = 0;
+        stream.once('response', (response) => (status = response.statusCode));
+        let n = 0;
+        for await (const chunk of stream) n += chunk.length;
+        if (status !== 200) throw statusError(status);
+        return n;
+      }
       const response = await client(ctx.url);
       if (response.statusCode !== 200) throw statusError(response.statusCode);
       return response.body.length;
@@ -300,6 +357,10 @@ async function axiosClient(ctx) {
   if (ctx.body !== null) Object.assign(config, { data: ctx.body, headers: { 'content-type': ctx.contentType } });
   return {
     async once() {
+      if (ctx.stream) {
+        const response = await client.request({ ...config, responseType: 'stream' });
+        return countStream(response.data, response.status);
+      }
       const response = await client.request(config);
       if (response.status !== 200) throw statusError(response.status);
       return response.data.length;
@@ -316,6 +377,7 @@ async function nodeFetch(ctx) {
   return {
     async once() {
       const response = await fetch(ctx.url, init);
+      if (ctx.stream) return countStream(response.body, response.status);
       const data = await response.arrayBuffer();
       if (response.status !== 200) throw statusError(response.status);
       return data.byteLength;

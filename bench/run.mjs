@@ -5,8 +5,8 @@
 // Options:
 //   --quick               one short round; report to bench/out/quick.md
 //   --rounds N            rounds (default 5 full, 1 quick)
-//   --duration MS         measured time per run (default 700 full, 500 quick)
-//   --warmup MS           longest warm-up per run (default 700 full, 500 quick); a run warms up
+//   --duration MS         measured time per run (default 600 full, 500 quick)
+//   --warmup MS           longest warm-up per run (default 500 full and quick); a run warms up
 //                         for the scenario's warmupRequests, at least 300 ms (150 quick)
 //   --scenario a,b        only these scenarios (also enables non-default ones, e.g. json-50)
 //   --client x,y          only these clients (undici-request is kept for the ratios)
@@ -44,8 +44,9 @@ if (flag('--list')) {
 
 const quick = flag('--quick');
 const rounds = Number(option('--rounds') ?? (quick ? 1 : 5));
-const durationMs = Number(option('--duration') ?? (quick ? 500 : 700));
-const warmupMs = Number(option('--warmup') ?? (quick ? 500 : 700));
+// Full-run defaults keep the whole matrix (5 rounds, 11 clients, 9 scenarios) under 10 minutes.
+const durationMs = Number(option('--duration') ?? (quick ? 500 : 600));
+const warmupMs = Number(option('--warmup') ?? 500);
 const warmupMinMs = Math.min(warmupMs, quick ? 150 : 300);
 const scenarioFilter = option('--scenario')?.split(',').map((s) => s.trim()).filter(Boolean);
 const clientFilter = option('--client')?.split(',').map((s) => s.trim()).filter(Boolean);

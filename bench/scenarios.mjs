@@ -13,7 +13,7 @@ export const CHUNK_COUNT = 16;
 export const MIB = 1024 * 1024;
 
 /**
- * name -> { path, method, connections, warmupRequests, https?, body?, contentType?, chunked?,
+ * name -> { path, method, connections, warmupRequests, https?, body?, contentType?, chunked?, stream?,
  *           nodeServer? (always served by bench/node-server.mjs), expectBytes, about, inMemory?,
  *           default? }
  * `default: false` scenarios run only when named in `--scenario`.
@@ -23,6 +23,7 @@ export const SCENARIOS = {
   'small-50': { path: '/small', method: 'GET', connections: 50, warmupRequests: 3000, expectBytes: SMALL_BODY.length, about: `GET /small (${SMALL_BODY.length}-byte body), 50 connections: requests/s` },
   'json-50': { path: '/json', method: 'GET', connections: 50, warmupRequests: 3000, expectBytes: JSON_DOC.length, default: false, about: `GET /json (${JSON_DOC.length}-byte JSON, read as bytes), 50 connections` },
   'large-1mib': { path: '/1mib', method: 'GET', connections: 4, warmupRequests: 200, expectBytes: MIB, about: 'GET a 1 MiB static file, 4 connections, whole body buffered: MB/s' },
+  'large-1mib-stream': { path: '/1mib', method: 'GET', connections: 4, warmupRequests: 200, stream: true, expectBytes: MIB, about: "GET a 1 MiB static file, 4 connections, body streamed and counted, not kept (each library's streaming way): MB/s, like for like with the raw sockets" },
   'large-64mib': { path: '/64mib', method: 'GET', connections: 1, warmupRequests: 4, expectBytes: 64 * MIB, about: 'GET a 64 MiB static file, 1 connection, whole body buffered: MB/s' },
   'post-1kib-json': { path: '/post', method: 'POST', connections: 50, warmupRequests: 3000, body: POST_BODY, contentType: 'application/json', expectBytes: 3, about: `POST a ${POST_BODY.length}-byte JSON body (Content-Length), 3-byte answer, 50 connections` },
   // Served by the Node server even when nginx runs: nginx makes chunked bodies only through SSI

@@ -29,6 +29,8 @@ const ctx = {
   body: scenario.body ?? null,
   contentType: scenario.contentType ?? null,
   connections: config.connections,
+  /** Read the body as a stream, counting bytes, keeping none (the raw sockets always do). */
+  stream: scenario.stream === true,
   https: config.https === true,
   ca: config.caFile ? readFileSync(config.caFile, 'utf8') : null,
 };
