@@ -39,6 +39,14 @@ export interface HTTPClientOptions extends DefaultRequestOptions {
   /** `false`: the default agent gets its own non-persistent pool (not with `agent` or `pool`). */
   persistent?: boolean;
   /**
+   * Where relative URLs point: `new HTTPClient({ baseUrl: 'http://127.0.0.1:8080/api' })` sends
+   * `client.get('users')` and `client.get('/users')` to `http://127.0.0.1:8080/api/users` (the
+   * path is appended, as axios's `baseURL` does; not resolved the WHATWG way, which would drop
+   * `api`). An absolute URL is used as it is. Must be an absolute `http:`/`https:` URL without
+   * query or fragment.
+   */
+  baseUrl?: string | URL;
+  /**
    * Where cookies are kept between requests: a tough-cookie jar (default: a new one, see
    * {@link createCookieJar}), or `null` to keep none (cookies still follow a redirect chain).
    */
@@ -53,7 +61,27 @@ export interface HTTPClientOptions extends DefaultRequestOptions {
   maxConcurrentRequests?: number;
 }
 
-const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests']);
+const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'baseUrl', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests']);
+
+/** A URL with a scheme (`http:`, `https:`, `mailto:`…): not relative to a base. */
+const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
+/** Checks `baseUrl` and returns it without trailing slashes, ready for appending a path. */
+function normalizeBaseUrl(baseUrl: unknown): string | null {
+  if (baseUrl === undefined) return null;
+  if (typeof baseUrl !== 'string' && !(baseUrl instanceof URL)) throw new InvalidArgumentError(`baseUrl must be a string or a URL, got ${describe(baseUrl)}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(String(baseUrl));
+  } catch {
+    throw new InvalidArgumentError(`baseUrl must be an absolute http: or https: URL, got ${JSON.stringify(String(baseUrl))}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`baseUrl must be an http: or https: URL, got ${parsed.protocol}`);
+  if (parsed.search !== '' || parsed.hash !== '' || String(baseUrl).includes('?') || String(baseUrl).includes('#')) {
+    throw new InvalidArgumentError('baseUrl cannot have a query or a fragment: give query parameters with params');
+  }
+  return parsed.href.replace(/\/+$/, '');
+}
 
 /** Options of {@link HTTPClient.getMany}: request options plus the concurrency. */
 export interface ManyOptions extends ClientRequestOptions, Pick<MapConcurrentOptions, 'onSettled'> {
@@ -77,6 +105,8 @@ export class HTTPClient {
   /** The client's agent, or null when requests use the pool rules (`pool`, `persistent`, the global pool). */
   readonly agent: Agent | null;
   private readonly pool: HTTPConnectionPool | null;
+  /** `baseUrl` without trailing slashes, or null. */
+  private readonly baseUrl: string | null;
   private readonly defaults: NormalizedDefaults;
   private readonly convert: DataToBodyProducer | null;
   private readonly limiter: Semaphore;
@@ -106,6 +136,7 @@ export class HTTPClient {
       throw new InvalidArgumentError(`cookieJar must be a tough-cookie CookieJar or null, got ${describe(jar)}`);
     }
     this.agent = agent;
+    this.baseUrl = normalizeBaseUrl(options.baseUrl);
     this.pool = options.pool ?? (options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null);
     this.cookieJar = jar;
     this.convert = options.dataToBodyProducer ?? null;
@@ -131,6 +162,8 @@ export class HTTPClient {
    */
   async request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
     const started = performance.now();
+    const prefix = this.baseUrl;
+    if (prefix !== null && typeof url === 'string' && !ABSOLUTE_URL.test(url)) url = url === '' ? prefix : `${prefix}/${url.replace(/^\/+/, '')}`;
     const req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
     const base = this.baseAgent(req);
     const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
