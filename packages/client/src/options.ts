@@ -19,6 +19,7 @@ import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipa
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
 import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, TimeoutInit, TimeoutPhases } from './types.js';
 import { DEFAULT_USER_AGENT } from './version.js';
+import { DECODER_ACCEPT_ENCODING } from './core-wrappers.js';
 
 /** Credentials, checked. */
 export interface NormalizedAuth {
@@ -32,6 +33,8 @@ export interface NormalizedDefaults {
   readonly headers: Headers;
   /** `headers` plus the default User-Agent when they have none: what a request without headers of its own sends. Never changed; copy it. */
   readonly requestHeaders: Headers;
+  /** `requestHeaders` plus the decoder's `Accept-Encoding` when they have none: the same, for a request that decompresses. Never changed; copy it. */
+  readonly decodingRequestHeaders: Headers;
   readonly params: ReadonlyArray<readonly [string, string]>;
   readonly auth: NormalizedAuth | null;
   readonly allowRedirects: boolean;
@@ -246,9 +249,12 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
   const headers = headersFrom(options.headers, 'headers');
   const requestHeaders = headers.clone();
   if (!requestHeaders.has('user-agent')) requestHeaders.set('User-Agent', DEFAULT_USER_AGENT);
+  const decodingRequestHeaders = requestHeaders.clone();
+  if (!decodingRequestHeaders.has('accept-encoding')) decodingRequestHeaders.set('Accept-Encoding', DECODER_ACCEPT_ENCODING);
   const defaults = {
     headers,
     requestHeaders,
+    decodingRequestHeaders,
     params: options.params === undefined ? [] : readFields(options.params, 'params', true),
     auth: normalizeAuth(options.auth),
     allowRedirects: bool(options.allowRedirects, 'allowRedirects', true),
@@ -326,7 +332,9 @@ export function normalizeRequest(
     // `add` appends, as `set` does for a name that is absent.
     if (!headers.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
   } else {
-    headers = defaults.requestHeaders.clone();
+    // A request that decompresses starts from headers that already carry the decoder's Accept-Encoding.
+    const decompress = opts.decompress === undefined ? defaults.decompress : opts.decompress === true;
+    headers = (decompress ? defaults.decodingRequestHeaders : defaults.requestHeaders).clone();
   }
 
   let cookies: Array<[string, string]> = [];

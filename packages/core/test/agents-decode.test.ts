@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_DECODED_BYTES,
   DecodingError,
   HTTPConnectionPool,
+  Headers,
   HttpAgent,
   InvalidArgumentError,
   type Response,
@@ -249,6 +250,24 @@ describe('ContentDecoderAgent: Accept-Encoding', () => {
 
   it("keeps the caller's own Accept-Encoding", async () => {
     expect(await text(await agent.request('GET', url('/echo-accept'), { 'accept-encoding': 'identity' }))).toBe('identity');
+  });
+
+  it('passes on a Headers that asks for encodings already, and copies one that does not rather than change it', async () => {
+    const inner = new HttpAgent({ pool });
+    const seen: unknown[] = [];
+    const decoding = new ContentDecoderAgent({
+      request: (method, uri, headers, ...rest) => {
+        seen.push(headers);
+        return inner.request(method, uri, headers, ...rest);
+      },
+    });
+    const asking = new Headers({ 'Accept-Encoding': 'gzip', 'X-Trace': '1' });
+    const plain = new Headers({ 'X-Trace': '2' });
+    await readBody(await decoding.request('GET', url('/echo-accept'), asking));
+    expect(await text(await decoding.request('GET', url('/echo-accept'), plain))).toBe(decoding.acceptEncoding);
+    expect(seen[0]).toBe(asking);
+    expect(seen[1]).not.toBe(plain);
+    expect(plain.has('accept-encoding')).toBe(false);
   });
 });
 

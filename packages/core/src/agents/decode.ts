@@ -10,7 +10,7 @@ import type { Agent, RequestOptions } from '../agent.js';
 import { type BodyProducer, UNKNOWN_LENGTH } from '../body.js';
 import type { BodyProtocol, BodySource, BodyTransport } from '../body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, DecodingError, InvalidArgumentError, StrandError } from '../errors.js';
-import type { HeadersInit } from '../headers.js';
+import { Headers, type HeadersInit } from '../headers.js';
 import { Response } from '../response.js';
 import { type ContentDecoder, defaultDecoders } from './decoders.js';
 import { abandonBody, copyHeaders } from './shared.js';
@@ -84,10 +84,16 @@ export class ContentDecoderAgent implements Agent {
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
+    const response = await this.agent.request(method, uri, this.withAcceptEncoding(headers, uri), body, options);
+    return this.decode(method, response);
+  }
+
+  /** The caller's headers with `Accept-Encoding` added; a `Headers` that has one already is passed on as it is (nothing here changes it). */
+  private withAcceptEncoding(headers: HeadersInit | null | undefined, uri: string | URL): Headers {
+    if (headers instanceof Headers && headers.has('accept-encoding')) return headers;
     const copy = copyHeaders(headers, uri);
     if (!copy.has('accept-encoding')) copy.add('Accept-Encoding', this.acceptEncoding);
-    const response = await this.agent.request(method, uri, copy, body, options);
-    return this.decode(method, response);
+    return copy;
   }
 
   private decode(method: string, response: Response): Response {
