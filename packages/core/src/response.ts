@@ -305,7 +305,14 @@ class BufferingReceiver implements BodyProtocol {
       this.chunks.push(target.subarray(0, offset));
       this.target = null;
     }
-    this.chunks.push(chunk);
+    const chunks = this.chunks;
+    const last = chunks.length === 0 ? undefined : chunks[chunks.length - 1];
+    if (last !== undefined && last.buffer === chunk.buffer && last.byteOffset + last.length === chunk.byteOffset) {
+      // Neighbours in one buffer (the pieces of a chunked body read together): one view, no copy.
+      chunks[chunks.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + chunk.length);
+      return;
+    }
+    chunks.push(chunk);
   }
 
   /** Lets a connection read the rest of a body of known length straight into the result. */

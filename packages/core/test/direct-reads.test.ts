@@ -149,7 +149,7 @@ describe('direct socket reads over TCP', () => {
 });
 
 describe('direct socket reads: streaming consumers', () => {
-  it('gives a consumer that keeps chunks of a chunked body every byte, in order', async () => {
+  it('gives consumers of a chunked body every byte, in order, kept chunk by chunk or read whole', async () => {
     const body = pattern(51, 300_000);
     const server = await startHttpServer((_req, res) => {
       res.setHeader('transfer-encoding', 'chunked');
@@ -168,15 +168,17 @@ describe('direct socket reads: streaming consumers', () => {
     });
     const agent = new HttpAgent({ pool: new HTTPConnectionPool() });
     try {
-      const [a, b] = await Promise.all([agent.request('GET', `${server.url}/a`), agent.request('GET', `${server.url}/b`)]);
+      const [a, b, c] = await Promise.all([agent.request('GET', `${server.url}/a`), agent.request('GET', `${server.url}/b`), agent.request('GET', `${server.url}/c`)]);
       const keepA = new KeepingProtocol();
       const keepB = new KeepingProtocol();
       a.deliverBody(keepA);
       b.deliverBody(keepB);
+      const whole = readBody(c);
       expect(await keepA.ended).toBeInstanceOf(ResponseDone);
       expect(await keepB.ended).toBeInstanceOf(ResponseDone);
       expect(sha(Buffer.concat(keepA.chunks))).toBe(sha(body));
       expect(sha(Buffer.concat(keepB.chunks))).toBe(sha(body));
+      expect(sha(await whole)).toBe(sha(body));
     } finally {
       await agent.pool.closeCachedConnections();
       await server.close();

@@ -145,8 +145,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private lastActivity = 0;
   private timings: ExchangeTimings | null = null;
   private watched = false;
-  /** The bytes being parsed are a view of the shared scratch buffer: body bytes are copied out. */
-  private copyBody = false;
+  /**
+   * The read being parsed when its bytes are not ours to keep (a view of the shared scratch
+   * buffer): body bytes are copied out of it. Null otherwise.
+   */
+  private borrowedRead: Buffer | null = null;
+  /** Where the body bytes of the borrowed read are copied, side by side; `arenaUsed` bytes are taken. */
+  private arena: Buffer | null = null;
+  private arenaUsed = 0;
   /** A fresh buffer the next body read may go into, handed to the consumer with the bytes. */
   private spare: Buffer | null = null;
 
@@ -319,16 +325,17 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
   onBody(chunk: Buffer): void {
     const pipe = this.pipe as BodyPipe;
-    if (this.copyBody) {
+    const read = this.borrowedRead;
+    if (read !== null) {
       // Bytes in the shared read buffer: copied into the consumer's own buffer when it offers
-      // one (readBody would copy them there anyway), else into a buffer of their own.
+      // one (readBody would copy them there anyway), else next to the read's other body bytes.
       const window = pipe.receiveBuffer();
       if (window !== null && window.length >= chunk.length) {
         chunk.copy(window, 0);
         pipe.push(window.length === chunk.length ? window : window.subarray(0, chunk.length));
         return;
       }
-      chunk = copyOf(chunk);
+      chunk = this.copyToArena(read, chunk);
     }
     pipe.push(chunk);
   }
@@ -397,6 +404,23 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     if (this.state === 'receiving') this.fail(reason);
   }
 
+  /**
+   * A private copy of `piece`, a body piece of the borrowed `read`. The pieces of one read are
+   * copied side by side into one buffer, big enough for the rest of the read: one allocation per
+   * read rather than per chunk of a chunked body, and a consumer can join neighbours for free.
+   */
+  private copyToArena(read: Buffer, piece: Buffer): Buffer {
+    let arena = this.arena;
+    let used = this.arenaUsed;
+    if (arena === null || used + piece.length > arena.length) {
+      arena = this.arena = Buffer.allocUnsafe(read.byteOffset + read.length - piece.byteOffset);
+      used = 0;
+    }
+    piece.copy(arena, used);
+    this.arenaUsed = used + piece.length;
+    return arena.subarray(used, used + piece.length);
+  }
+
   // ---- ReadSink: a direct-read socket delivers here instead of 'data' events ----
 
   socketRead(chunk: Buffer, owned: boolean): void {
@@ -407,9 +431,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       if (chunk.length * 2 >= spare.length) this.spare = null;
       else owned = false;
     }
-    this.copyBody = !owned;
+    if (owned) {
+      this.onData(chunk);
+      return;
+    }
+    this.borrowedRead = chunk;
     this.onData(chunk);
-    this.copyBody = false;
+    this.borrowedRead = null;
+    this.arena = null;
   }
 
   /**
@@ -677,13 +706,6 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 const MIN_READ_WINDOW = 4096;
 /** Size of a connection's spare read buffer: one socket read (libuv's usual 64 KiB). */
 const SPARE_READ_BYTES = 64 * 1024;
-
-/** A private copy of bytes that live in the shared read buffer (small ones come from Node's pool). */
-function copyOf(chunk: Buffer): Buffer {
-  const copy = Buffer.allocUnsafe(chunk.length);
-  chunk.copy(copy, 0);
-  return copy;
-}
 
 const abandonedBodies = new FinalizationRegistry<{ connection: HTTP11Connection; exchange: number }>((held) => {
   held.connection.abandoned(held.exchange);
