@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import { directReadSocket } from './direct-reads.js';
+import { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './tls-sessions.js';
 import { rejectUnknownOptions } from './validate.js';
 import {
   CancelledError,
@@ -118,6 +119,12 @@ export interface StandardEndpointOptions extends ConnectOptions {
    * not reach local sockets such as `/var/run/docker.sock` unless you asked for it.
    */
   unixSockets?: boolean;
+  /**
+   * TLS sessions kept for resumption, one per `https:` endpoint (host, port, policy), least
+   * recently used dropped first: a new connection to a host seen before resumes the session
+   * instead of a full handshake. Default 100; 0 turns resumption off.
+   */
+  tlsSessionCacheSize?: number;
 }
 
 /** Options of {@link UnixSocketEndpointFactory} and {@link UnixSocketEndpoint}. */
@@ -171,13 +178,18 @@ export class StandardEndpointFactory implements EndpointFactory {
   private readonly options: ResolvedConnectOptions;
   private readonly unixOptions: ResolvedConnectOptions;
   private readonly unixSockets: boolean;
+  private readonly tlsSessions: TLSSessionCache;
 
   constructor(options: StandardEndpointOptions = {}) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('StandardEndpointFactory options must be an object');
     rejectUnknownOptions(options, STANDARD_ENDPOINT_OPTIONS, 'StandardEndpointFactory');
-    const { tlsPolicy, unixSockets, ...connect } = options;
+    const { tlsPolicy, unixSockets, tlsSessionCacheSize = DEFAULT_TLS_SESSION_CACHE_SIZE, ...connect } = options;
     if (tlsPolicy !== undefined) checkPolicy(tlsPolicy);
     if (unixSockets !== undefined && typeof unixSockets !== 'boolean') throw new InvalidArgumentError(`unixSockets must be a boolean, got ${String(unixSockets)}`);
+    if (!Number.isSafeInteger(tlsSessionCacheSize) || tlsSessionCacheSize < 0) {
+      throw new InvalidArgumentError(`tlsSessionCacheSize must be a non-negative integer, got ${String(tlsSessionCacheSize)}`);
+    }
+    this.tlsSessions = new TLSSessionCache(tlsSessionCacheSize);
     this.tlsPolicy = tlsPolicy ?? defaultTLSPolicy();
     this.options = resolveConnectOptions(connect);
     this.unixOptions = resolveConnectOptions(unixOnly(connect));
@@ -189,7 +201,7 @@ export class StandardEndpointFactory implements EndpointFactory {
       case 'http:':
         return new TCPEndpoint(hostOf(uri), portOf(uri, 80), this.options);
       case 'https:':
-        return new TLSEndpoint(hostOf(uri), portOf(uri, 443), this.tlsPolicy, this.options);
+        return new TLSEndpoint(hostOf(uri), portOf(uri, 443), this.tlsPolicy, this.options, this.tlsSessions);
       case UNIX_SOCKET_SCHEME:
         if (!this.unixSockets) throw new InvalidRequestError(`${UNIX_SOCKET_SCHEME} URLs are off: pass unixSockets: true to StandardEndpointFactory`, { url: uri });
         return new UnixSocketEndpoint(unixSocketPath(uri), this.unixOptions);
@@ -264,11 +276,16 @@ export class TLSEndpoint implements Endpoint {
   readonly origin: string;
   private readonly options: ResolvedConnectOptions;
 
+  /**
+   * @param sessions - where TLS sessions are kept for resumption (a {@link StandardEndpointFactory}
+   *   passes its own); without one every connection makes a full handshake.
+   */
   constructor(
     readonly host: string,
     readonly port: number,
     readonly policy: TLSPolicy = defaultTLSPolicy(),
     options: ConnectOptions = {},
+    private readonly sessions: TLSSessionCache | null = null,
   ) {
     checkHostPort(host, port);
     checkPolicy(policy);
@@ -282,8 +299,17 @@ export class TLSEndpoint implements Endpoint {
     return openSocket('tls', this.origin, options, signal, milestones, () => {
       // The endpoint decides where the socket goes; a policy only shapes the handshake.
       const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = this.policy.creatorForNetloc(host, port);
+      const sessions = this.sessions;
+      const key = this.key;
+      const session = sessions?.get(key);
       // Node's tls.connect passes `onread` on to the socket (its types do not list it).
-      return directReadSocket((onread) => tls.connect({ ...policyOptions, ...options.net, host, port, onread } as tls.ConnectionOptions));
+      const socket = directReadSocket((onread) => tls.connect({ ...policyOptions, ...options.net, host, port, onread, ...(session === undefined ? {} : { session }) } as tls.ConnectionOptions));
+      if (sessions !== null) {
+        socket.on('session', (ticket: Buffer) => sessions.set(key, ticket));
+        // A connection that fails may have failed over its session: do not offer it again.
+        if (session !== undefined) socket.once('error', () => sessions.delete(key));
+      }
+      return socket;
     });
   }
 }
@@ -364,7 +390,7 @@ function unixOnly(options: ConnectOptions): UnixSocketOptions {
 
 /** Validates `options` once (errors name the option) and caches the result per options object. */
 const CONNECT_OPTIONS = ['connectTimeout', 'clock', 'localAddress', 'family', 'autoSelectFamily', 'autoSelectFamilyAttemptTimeout', 'lookup', 'noDelay', 'keepAlive'] as const;
-const STANDARD_ENDPOINT_OPTIONS = ['tlsPolicy', 'unixSockets', ...CONNECT_OPTIONS] as const;
+const STANDARD_ENDPOINT_OPTIONS = ['tlsPolicy', 'unixSockets', 'tlsSessionCacheSize', ...CONNECT_OPTIONS] as const;
 
 function resolveConnectOptions(options: ConnectOptions): ResolvedConnectOptions {
   if (options instanceof ResolvedConnectOptions) return options;
