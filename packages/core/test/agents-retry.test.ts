@@ -14,6 +14,7 @@ import {
   HttpAgent,
   InvalidArgumentError,
   ManualClock,
+  RequestTransmissionFailedError,
   ResponseFailedError,
   ResponseNeverReceivedError,
   type Response,
@@ -311,6 +312,37 @@ describe('RetryAgent: connection errors', () => {
     expect(heads).toBe(1);
     expect(events).toHaveLength(0);
     await fresh.closeCachedConnections();
+  });
+
+  it('sends a PUT again, whole, when the connection broke while its replayable body was being sent', async () => {
+    const size = 8 * 1024 * 1024;
+    let heads = 0;
+    raw = await startRawServer((socket) =>
+      onRequestHead(socket, (_head, rest) => {
+        heads++;
+        if (heads === 1) {
+          // Stop reading and reset while the client is still writing the 8 MiB body.
+          socket.pause();
+          setTimeout(() => socket.resetAndDestroy(), 20);
+          return;
+        }
+        let received = rest.length;
+        const answer = (): void => {
+          if (received < size) return;
+          socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${String(received).length}\r\n\r\n${received}`);
+        };
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          answer();
+        });
+        answer();
+      }),
+    );
+    const response = await drive(retrying().request('PUT', `${raw.url}/upload`, null, new BytesProducer(Buffer.alloc(size, 0x61))));
+    expect(await text(response)).toBe(String(size));
+    expect(heads).toBe(2);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.error).toBeInstanceOf(RequestTransmissionFailedError);
   });
 
   it('retries a GET whose response head timed out, but not a POST', async () => {
