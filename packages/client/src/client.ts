@@ -70,16 +70,16 @@ const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 function normalizeBaseUrl(baseUrl: unknown): string | null {
   if (baseUrl === undefined) return null;
   if (typeof baseUrl !== 'string' && !(baseUrl instanceof URL)) throw new InvalidArgumentError(`baseUrl must be a string or a URL, got ${describe(baseUrl)}`);
+  const text = String(baseUrl);
   let parsed: URL;
   try {
-    parsed = new URL(String(baseUrl));
+    parsed = new URL(text);
   } catch {
-    throw new InvalidArgumentError(`baseUrl must be an absolute http: or https: URL, got ${JSON.stringify(String(baseUrl))}`);
+    throw new InvalidArgumentError(`baseUrl must be an absolute http: or https: URL, got ${JSON.stringify(text)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidArgumentError(`baseUrl must be an http: or https: URL, got ${parsed.protocol}`);
-  if (parsed.search !== '' || parsed.hash !== '' || String(baseUrl).includes('?') || String(baseUrl).includes('#')) {
-    throw new InvalidArgumentError('baseUrl cannot have a query or a fragment: give query parameters with params');
-  }
+  // Any '?' or '#' starts a query or a fragment (even an empty one, which `search`/`hash` do not show).
+  if (text.includes('?') || text.includes('#')) throw new InvalidArgumentError('baseUrl cannot have a query or a fragment: give query parameters with params');
   return parsed.href.replace(/\/+$/, '');
 }
 

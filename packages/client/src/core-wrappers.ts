@@ -18,9 +18,6 @@ export function wrapWithCoreRedirectAgent(agent: Agent, settings: RedirectSettin
   return settings.browserLike ? new BrowserLikeRedirectAgent(agent, options) : new RedirectAgent(agent, options);
 }
 
-/** The `Accept-Encoding` core's decoder sends with its default decoders: the client puts it in its default headers, so the decoder need not copy them. */
-export const DECODER_ACCEPT_ENCODING: string = new ContentDecoderAgent({ request: () => Promise.reject(new Error('unused')) }).acceptEncoding;
-
 /** Wraps `agent` in core's content decoder (zstd where Node has it, br, gzip, deflate), bounding the decoded size. */
 export function wrapWithCoreContentDecoder(agent: Agent, maxDecodedBytes: number): Agent {
   // No decoder list: core then uses its default decoders, checked once per process rather than per request.

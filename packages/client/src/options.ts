@@ -6,6 +6,7 @@
 import {
   type Agent,
   type BodyProducer,
+  ContentDecoderAgent,
   HTTPConnectionPool,
   Headers,
   type HeadersInit,
@@ -19,7 +20,6 @@ import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipa
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
 import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, TimeoutInit, TimeoutPhases } from './types.js';
 import { DEFAULT_USER_AGENT } from './version.js';
-import { DECODER_ACCEPT_ENCODING } from './core-wrappers.js';
 
 /** Credentials, checked. */
 export interface NormalizedAuth {
@@ -250,7 +250,8 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
   const requestHeaders = headers.clone();
   if (!requestHeaders.has('user-agent')) requestHeaders.set('User-Agent', DEFAULT_USER_AGENT);
   const decodingRequestHeaders = requestHeaders.clone();
-  if (!decodingRequestHeaders.has('accept-encoding')) decodingRequestHeaders.set('Accept-Encoding', DECODER_ACCEPT_ENCODING);
+  // The value core's decoder (wrapWithCoreContentDecoder: default decoders) would add, so it need not copy the headers.
+  if (!decodingRequestHeaders.has('accept-encoding')) decodingRequestHeaders.set('Accept-Encoding', ContentDecoderAgent.defaultAcceptEncoding);
   const defaults = {
     headers,
     requestHeaders,
@@ -326,6 +327,7 @@ export function normalizeRequest(
   if (opts.params !== undefined) appendParams(target, [...defaults.params, ...readFields(opts.params, 'params', true)]);
   else appendParams(target, defaults.params);
 
+  const decompress = bool(opts.decompress, 'decompress', defaults.decompress);
   let headers: Headers;
   if (opts.headers !== undefined) {
     headers = mergeHeaders(defaults.headers, headersFrom(opts.headers, 'headers'));
@@ -333,7 +335,6 @@ export function normalizeRequest(
     if (!headers.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
   } else {
     // A request that decompresses starts from headers that already carry the decoder's Accept-Encoding.
-    const decompress = opts.decompress === undefined ? defaults.decompress : opts.decompress === true;
     headers = (decompress ? defaults.decodingRequestHeaders : defaults.requestHeaders).clone();
   }
 
@@ -373,7 +374,7 @@ export function normalizeRequest(
     hasTimeout: timeout === defaults.timeout ? defaults.hasTimeout : Object.keys(timeout).length > 0,
     unbuffered: bool(opts.unbuffered, 'unbuffered', defaults.unbuffered),
     maxBodySize: count(opts.maxBodySize, 'maxBodySize', defaults.maxBodySize, true),
-    decompress: bool(opts.decompress, 'decompress', defaults.decompress),
+    decompress,
     throwForStatus: bool(opts.throwForStatus, 'throwForStatus', defaults.throwForStatus),
     signal,
     agent,

@@ -8,7 +8,7 @@
  * sockets, or — when a body consumer offers one — straight into the consumer's own buffer (a
  * `readBody` of known length is read from the kernel into the Buffer it resolves with, no copy).
  *
- * Until a sink attaches (and after it detaches) the socket behaves as any socket: what it reads
+ * Until a sink attaches the socket behaves as any socket: what it reads
  * is copied and pushed into its `Readable` side, so `'data'`, `pipe()` and `for await` work, and
  * a sink that attaches later drains those bytes first.
  *
@@ -100,11 +100,5 @@ export class DirectReads {
       let chunk: unknown;
       while (this.sink === sink && (chunk = socket.read()) !== null) sink.socketRead(chunk as Buffer, true);
     });
-  }
-
-  /** Stops delivering to the sink; later reads go to the socket's `Readable` side. */
-  detach(): void {
-    this.sink = null;
-    this.window = null;
   }
 }

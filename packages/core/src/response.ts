@@ -293,11 +293,7 @@ class BufferingReceiver implements BodyProtocol {
     }
     if (target === null && this.chunks.length === 1 && this.total <= this.expected) {
       // A second piece of a body of known length: from now on, copy into place.
-      const whole = Buffer.allocUnsafe(this.expected);
-      (this.chunks[0] as Buffer).copy(whole, 0);
-      chunk.copy(whole, offset);
-      this.chunks.length = 0;
-      this.target = whole;
+      chunk.copy(this.startTarget(), offset);
       return;
     }
     if (target !== null) {
@@ -318,15 +314,17 @@ class BufferingReceiver implements BodyProtocol {
   /** Lets a connection read the rest of a body of known length straight into the result. */
   receiveBuffer(): Buffer | null {
     if (this.failed || this.expected <= 0 || this.expected > this.maxBytes) return null;
-    let target = this.target;
-    if (target === null) {
-      if (this.chunks.length > 1) return null;
-      target = Buffer.allocUnsafe(this.expected);
-      if (this.chunks.length === 1) (this.chunks[0] as Buffer).copy(target, 0);
-      this.chunks.length = 0;
-      this.target = target;
-    }
-    return this.total < target.length ? target.subarray(this.total) : null;
+    const target = this.target ?? (this.chunks.length > 1 ? null : this.startTarget());
+    return target !== null && this.total < target.length ? target.subarray(this.total) : null;
+  }
+
+  /** A buffer of the announced length, holding the one piece kept so far: later bytes go into place. */
+  private startTarget(): Buffer {
+    const target = Buffer.allocUnsafe(this.expected);
+    if (this.chunks.length === 1) (this.chunks[0] as Buffer).copy(target, 0);
+    this.chunks.length = 0;
+    this.target = target;
+    return target;
   }
 
   connectionLost(reason: BodyEndReason): void {

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import {
+  type Agent,
   BrowserLikePolicyForHTTPS,
   HTTPConnectionPool,
   HttpAgent,
@@ -14,6 +15,7 @@ import {
   type TLSPolicy,
 } from '@strand/core';
 import type { Writable } from 'node:stream';
+import { HTTPClient } from '../client.js';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Where a command reads and writes; the real process streams, or test doubles. */
@@ -133,6 +135,11 @@ export function commandAgent(values: { cacert?: string | undefined; insecure?: b
     return null;
   }
   return new HttpAgent({ pool: new HTTPConnectionPool({ persistent: false }), endpointFactory: new StandardEndpointFactory({ tlsPolicy }) });
+}
+
+/** The client a command sends through: no cookies kept, connections closed after use, on `agent` when TLS options gave one. */
+export function commandClient(agent: Agent | null): HTTPClient {
+  return agent === null ? new HTTPClient({ persistent: false, cookieJar: null }) : new HTTPClient({ agent, cookieJar: null });
 }
 
 /** What {@link parseCommandLine} returns for `options`. */

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
-import { HTTPClient } from '../client.js';
 import { HTTPStatusError } from '../errors.js';
 import { mapConcurrent } from '../limiter.js';
 import type { ClientRequestOptions } from '../types.js';
@@ -21,6 +20,7 @@ import {
   TLS_USAGE,
   UsageError,
   commandAgent,
+  commandClient,
   errorLine,
   formatBytes,
   nonNegativeInteger,
@@ -155,8 +155,7 @@ export async function runDownload(argv: readonly string[], io: CommandIO): Promi
   await mkdir(dir, { recursive: true });
   const items = planDownloads(urls, dir);
 
-  const agent = commandAgent(values);
-  const client = agent === null ? new HTTPClient({ cookieJar: null, persistent: false }) : new HTTPClient({ agent, cookieJar: null });
+  const client = commandClient(commandAgent(values));
   const base: ClientRequestOptions = { unbuffered: true, decompress: false, maxBodySize: Infinity };
   if (total !== undefined) base.timeout = total;
   if (maxRedirects !== undefined) base.maxRedirects = maxRedirects;

@@ -8,10 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { FileBodyProducer } from '@strand/core';
 import type { Agent } from '@strand/core';
-import { HTTPClient } from '../client.js';
 import type { ClientResponse } from '../response.js';
 import type { ClientRequestOptions, FileInit, TimeoutPhases } from '../types.js';
-import { type CommandIO, EXIT, TLS_OPTIONS, TLS_USAGE, UsageError, commandAgent, errorLine, nonNegativeInteger, parseCommandLine, seconds, write } from './common.js';
+import { type CommandIO, EXIT, TLS_OPTIONS, TLS_USAGE, UsageError, commandAgent, commandClient, errorLine, nonNegativeInteger, parseCommandLine, seconds, write } from './common.js';
 
 export const FETCH_USAGE = `Usage: strand [METHOD] URL [options]
 
@@ -247,7 +246,7 @@ function redactURL(uri: string): string {
 
 /** Runs one fetch; resolves with the exit code. Errors are printed as one line. */
 export async function runFetch(command: FetchCommand, io: CommandIO): Promise<number> {
-  const client = command.agent === null ? new HTTPClient({ persistent: false, cookieJar: null }) : new HTTPClient({ agent: command.agent, cookieJar: null });
+  const client = commandClient(command.agent);
   let response: ClientResponse;
   try {
     response = await client.request(command.method, command.url, command.options);

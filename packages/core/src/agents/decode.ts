@@ -67,10 +67,14 @@ export class ContentDecoderAgent implements Agent {
    * @param agent - the agent to wrap.
    * @param decoders - the codings to accept and decode. Default: {@link defaultDecoders}.
    */
+  /** The `Accept-Encoding` value an agent with the {@link defaultDecoders} sends. */
+  static get defaultAcceptEncoding(): string {
+    return defaultDecoderTable().acceptEncoding;
+  }
+
   constructor(agent: Agent, decoders?: Iterable<ContentDecoder>, options: ContentDecoderOptions = {}) {
     this.agent = agent;
-    // The default decoders (frozen, fixed for the process) are checked once, not per agent.
-    const table = decoders === undefined ? (defaultTable ??= decoderTable(defaultDecoders())) : decoderTable(decoders);
+    const table = decoders === undefined ? defaultDecoderTable() : decoderTable(decoders);
     this.decoders = table.decoders;
     this.acceptEncoding = table.acceptEncoding;
     this.maxDecodedBytes = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
@@ -129,6 +133,11 @@ interface DecoderTable {
 
 /** The table of {@link defaultDecoders}, made on first use. */
 let defaultTable: DecoderTable | undefined;
+
+/** The default decoders (frozen, fixed for the process) are checked once, not per agent. */
+function defaultDecoderTable(): DecoderTable {
+  return (defaultTable ??= decoderTable(defaultDecoders()));
+}
 
 /** Checks `decoders` and builds their table. */
 function decoderTable(decoders: Iterable<ContentDecoder>): DecoderTable {

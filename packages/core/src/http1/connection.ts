@@ -454,9 +454,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     const remaining = this.parser.lengthRemaining; // 0 unless a Content-Length body is in progress
     if (remaining !== 0 && remaining < MIN_READ_WINDOW) return null;
     const own = pipe.receiveBuffer();
-    if (own !== null && own.length > 0) return remaining !== 0 && own.length > remaining ? own.subarray(0, remaining) : own;
-    const spare = this.spare ?? (this.spare = Buffer.allocUnsafeSlow(SPARE_READ_BYTES));
-    return remaining !== 0 && remaining < spare.length ? spare.subarray(0, remaining) : spare;
+    const window = own !== null && own.length > 0 ? own : (this.spare ??= Buffer.allocUnsafeSlow(SPARE_READ_BYTES));
+    return remaining !== 0 && window.length > remaining ? window.subarray(0, remaining) : window;
   }
 
   // ---- socket events (bound once per connection) ----
