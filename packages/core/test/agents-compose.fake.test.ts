@@ -18,6 +18,7 @@ import {
   readBody,
 } from '../src/index.js';
 import { history } from './support/agents-helpers.js';
+import { trackFakeAgents } from './support/fake-agents.js';
 
 expect.extend(strandMatchers);
 
@@ -40,7 +41,7 @@ class WatchedClock extends ManualClock {
 const CATALOG = { items: Array.from({ length: 200 }, (_, i) => ({ sku: `SKU-${i}`, price: i * 3 })) };
 const CATALOG_GZ = zlib.gzipSync(JSON.stringify(CATALOG));
 
-let fake: FakeAgent | null = null;
+const track = trackFakeAgents();
 let clock: WatchedClock;
 let events: RetryEvent[];
 
@@ -49,21 +50,10 @@ beforeEach(() => {
   events = [];
 });
 
-afterEach(async () => {
-  const current = fake;
-  fake = null;
-  if (current === null) return;
-  try {
-    current.assertNoPending();
-  } finally {
-    await current.close();
-  }
-});
-
 /** retry -> redirect -> decode -> the fake agent answering from `sequence`. */
 function stack(sequence: RequestSequence): { agent: Agent; fake: FakeAgent } {
   // The fake's own clock (pool timers) is a second manual clock, never advanced: no real timers.
-  fake = createFakeAgent(sequence, { clock: new ManualClock() });
+  const fake = track(createFakeAgent(sequence, { clock: new ManualClock() }));
   const agent = new RetryAgent(new RedirectAgent(new ContentDecoderAgent(fake)), { clock, random: () => 0.5, onRetry: (e) => events.push(e) });
   return { agent, fake };
 }
@@ -157,7 +147,7 @@ describe('retry -> redirect -> decode over a scripted fake', () => {
     await response.dump();
     expect(() => sequence.assertAllConsumed()).toThrow(/unexpected request #2: GET http:\/\/shop\.test\/elsewhere/);
     expect(f).toHaveReceivedNthRequest(2, { path: '/elsewhere' });
-    fake = null; // its recorded failure is this test's subject, not a leftover
+    track(null); // its recorded failure is this test's subject, not a leftover
     await f.close();
   });
 });

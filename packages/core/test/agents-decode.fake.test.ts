@@ -29,6 +29,8 @@ import {
   UNKNOWN_LENGTH,
   readBody,
 } from '../src/index.js';
+import { trackFakeAgents } from './support/fake-agents.js';
+import { failureOf } from './support/failures.js';
 
 expect.extend(strandMatchers);
 
@@ -48,32 +50,10 @@ function noise(size: number): Buffer {
   return bytes;
 }
 
-let fake: FakeAgent | null = null;
+const track = trackFakeAgents();
 
 function serve(routes: readonly Route[]): FakeAgent {
-  fake = createFakeAgent(routes);
-  return fake;
-}
-
-afterEach(async () => {
-  const current = fake;
-  fake = null;
-  if (current === null) return;
-  try {
-    current.assertNoPending();
-  } finally {
-    await current.close();
-  }
-});
-
-/** The error `promise` rejects with; fails the test if it fulfils. */
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error,
-  );
+  return track(createFakeAgent(routes));
 }
 
 /**

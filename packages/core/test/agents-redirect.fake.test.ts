@@ -15,51 +15,26 @@ import {
   FileBodyProducer,
   RedirectAgent,
   RedirectError,
-  type Response,
   TooManyRedirectsError,
-  readBody,
 } from '../src/index.js';
-import { UserinfoAuthAgent, history } from './support/agents-helpers.js';
+import { UserinfoAuthAgent, history, text } from './support/agents-helpers.js';
+import { trackFakeAgents } from './support/fake-agents.js';
+import { failureOf } from './support/failures.js';
 
 expect.extend(strandMatchers);
 
-let fake: FakeAgent | null = null;
+const track = trackFakeAgents();
 
-/** A fake agent answering with `routes`; an unmatched request fails the test in `afterEach`. */
+/** A fake agent answering with `routes`; an unmatched request fails the test after it. */
 function serve(routes: readonly Route[]): FakeAgent {
-  fake = createFakeAgent(routes);
-  return fake;
+  return track(createFakeAgent(routes));
 }
-
-afterEach(async () => {
-  const current = fake;
-  fake = null;
-  if (current === null) return;
-  try {
-    current.assertNoPending(); // no request went to a route the test did not expect
-  } finally {
-    await current.close();
-  }
-});
 
 /** A route answering `url` (any method) with a redirect to `location`. */
 function redirect(url: string, status: number, location: string, body = ''): Route {
   return { url, reply: { status, headers: { Location: location }, body } };
 }
 
-/** The error `promise` rejects with; fails the test if it fulfils. */
-async function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
-
-async function text(response: Response): Promise<string> {
-  return (await readBody(response)).toString('utf8');
-}
 
 describe('RedirectAgent over the fake agent: chains and Locations', () => {
   it('follows 301, 302, 307 and 308 in one chain and returns the final response', async () => {

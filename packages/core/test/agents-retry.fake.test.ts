@@ -21,6 +21,7 @@ import {
   TimeoutError,
   readBody,
 } from '../src/index.js';
+import { failureOf } from './support/failures.js';
 
 const URL_FLAKY = 'http://api.test/flaky';
 
@@ -77,19 +78,6 @@ async function expectBackoff(ms: number): Promise<SpyCall> {
   clock.advance(1);
   await until(() => spy.calls.length === before + 1, `attempt ${before + 1}`);
   return spy.nextCall();
-}
-
-/**
- * The error `promise` rejects with (a handler is attached at once, so an early rejection is
- * never reported as unhandled); fails the test if it fulfils instead.
- */
-function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error,
-  );
 }
 
 describe('RetryAgent over an agent spy: the attempts', () => {

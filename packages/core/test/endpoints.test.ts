@@ -18,7 +18,6 @@ import {
   ManualClock,
   RequestNotSentError,
   StandardEndpointFactory,
-  StrandError,
   TCPEndpoint,
   TimeoutError,
   TLSEndpoint,
@@ -28,6 +27,7 @@ import {
   unixSocketPath,
   unixSocketURL,
 } from '../src/index.js';
+import { strandFailureOf } from './support/failures.js';
 import { type LoopbackServer, pem, serverCert, startHttpServer, startHttpsServer } from './fixtures/tls/servers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -53,15 +53,6 @@ async function get(agent: HttpAgent, url: string, headers?: Record<string, strin
   return { code: response.code, body: (await readBody(response)).toString() };
 }
 
-async function failure(promise: Promise<unknown>): Promise<StrandError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StrandError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 /** Sends a raw HTTP/1.1 request over a connected Duplex and returns the raw response. */
 function rawExchange(socket: Duplex, head: string): Promise<string> {
@@ -153,7 +144,7 @@ describe('TCP endpoints', () => {
     const happy = agentOn(new StandardEndpointFactory({ lookup, autoSelectFamily: true }));
     expect(await get(happy, `http://dual.test:${port}/`)).toEqual({ code: 200, body: 'v6' });
     const firstOnly = agentOn(new StandardEndpointFactory({ lookup, autoSelectFamily: false }));
-    const error = await failure(firstOnly.request('GET', `http://dual.test:${port}/`));
+    const error = await strandFailureOf(firstOnly.request('GET', `http://dual.test:${port}/`));
     expect(error).toBeInstanceOf(ConnectionRefusedError);
     expect(error.message).toContain('127.0.0.1');
   });
@@ -168,7 +159,7 @@ describe('TCP endpoints', () => {
     const s = await httpServer({ host: '127.0.0.1' });
     const port = s.port;
     await s.close();
-    const error = await failure(new TCPEndpoint('127.0.0.1', port).connect());
+    const error = await strandFailureOf(new TCPEndpoint('127.0.0.1', port).connect());
     expect(error).toBeInstanceOf(ConnectionRefusedError);
     expect(error).toBeInstanceOf(RequestNotSentError);
     expect(error.code).toBe('STRAND_CONNECTION_REFUSED');
@@ -177,7 +168,7 @@ describe('TCP endpoints', () => {
 
   test('a name that does not resolve fails with DNSLookupError, whatever the resolver’s error code', async () => {
     const notFound = fakeResolver({});
-    const error = await failure(agentOn(new StandardEndpointFactory({ lookup: notFound })).request('GET', 'http://no-such-host.invalid/'));
+    const error = await strandFailureOf(agentOn(new StandardEndpointFactory({ lookup: notFound })).request('GET', 'http://no-such-host.invalid/'));
     expect(error).toBeInstanceOf(DNSLookupError);
     expect(error).toBeInstanceOf(ConnectError);
     expect(error.code).toBe('STRAND_DNS_LOOKUP_FAILED');
@@ -185,13 +176,13 @@ describe('TCP endpoints', () => {
     expect(notFound.calls).toEqual(['no-such-host.invalid']);
 
     const odd: LookupFunction = (_hostname, _options, callback) => callback(Object.assign(new Error('resolver exploded'), { code: 'EWHATEVER' }), '', 0);
-    const oddError = await failure(new TCPEndpoint('example.test', 80, { lookup: odd }).connect());
+    const oddError = await strandFailureOf(new TCPEndpoint('example.test', 80, { lookup: odd }).connect());
     expect(oddError).toBeInstanceOf(DNSLookupError);
     expect(oddError.message).toContain('resolver exploded');
   });
 
   test('TLS endpoints report DNS failures as DNSLookupError too', async () => {
-    const error = await failure(new TLSEndpoint('no-such-host.invalid', 443, undefined, { lookup: fakeResolver({}) }).connect());
+    const error = await strandFailureOf(new TLSEndpoint('no-such-host.invalid', 443, undefined, { lookup: fakeResolver({}) }).connect());
     expect(error).toBeInstanceOf(DNSLookupError);
   });
 });
@@ -210,7 +201,7 @@ describe('connect timeout, through the injected clock', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(settled).toBe(false);
     clock.advance(1);
-    const error = await failure(pending);
+    const error = await strandFailureOf(pending);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: 'STRAND_CONNECT_TIMEOUT', phase: 'connect', timeout: 5000, sent: false, url: 'http://hangs.test:80' });
     expect(endpoint.key).toMatch(/^http:\/\/hangs\.test:80 lookup=#\d+$/);
@@ -241,7 +232,7 @@ describe('connect timeout, through the injected clock', () => {
     const serverSide = seen[0];
     const closed = new Promise<void>((resolve) => serverSide?.once('close', () => resolve()));
     clock.advance(2000);
-    const error = await failure(pending);
+    const error = await strandFailureOf(pending);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error.code).toBe('STRAND_CONNECT_TIMEOUT');
     await closed; // the client gave the socket up
@@ -266,7 +257,7 @@ describe('connect timeout, through the injected clock', () => {
     const hanging: LookupFunction = () => resolverCalled();
     const agent = new HttpAgent({ pool: new HTTPConnectionPool({ clock }), endpointFactory: new StandardEndpointFactory({ lookup: hanging }), timeouts: { connect: 3000 } });
     cleanups.push(() => agent.pool.closeCachedConnections());
-    const pending = failure(agent.request('GET', 'http://hangs.test/'));
+    const pending = strandFailureOf(agent.request('GET', 'http://hangs.test/'));
     await called;
     clock.advance(3000);
     expect(await pending).toMatchObject({ code: 'STRAND_CONNECT_TIMEOUT', phase: 'connect' });
@@ -278,7 +269,7 @@ describe('cancellation while connecting', () => {
     const lookup = fakeResolver({});
     const controller = new AbortController();
     controller.abort(new Error('stop'));
-    const error = await failure(new TCPEndpoint('x.test', 80, { lookup }).connect(controller.signal));
+    const error = await strandFailureOf(new TCPEndpoint('x.test', 80, { lookup }).connect(controller.signal));
     expect(error).toBeInstanceOf(CancelledError);
     expect(lookup.calls).toEqual([]);
   });
@@ -291,7 +282,7 @@ describe('cancellation while connecting', () => {
     await called;
     const reason = new Error('user gave up');
     controller.abort(reason);
-    const error = await failure(pending);
+    const error = await strandFailureOf(pending);
     expect(error).toBeInstanceOf(CancelledError);
     expect(error.cause).toBe(reason);
   });
@@ -347,7 +338,7 @@ describe('Unix domain sockets', () => {
   });
 
   test('a missing socket fails with a ConnectError that says so', async () => {
-    const error = await failure(new UnixSocketEndpoint(path.join(dir, 'absent.sock')).connect());
+    const error = await strandFailureOf(new UnixSocketEndpoint(path.join(dir, 'absent.sock')).connect());
     expect(error).toBeInstanceOf(ConnectError);
     expect(error.message).toMatch(/no Unix socket/);
   });

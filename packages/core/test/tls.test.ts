@@ -11,7 +11,6 @@ import {
   InvalidArgumentError,
   RequestNotSentError,
   StandardEndpointFactory,
-  StrandError,
   TLSCertificateError,
   TLSCertificateExpiredError,
   TLSEndpoint,
@@ -23,6 +22,7 @@ import {
   readBody,
   tlsError,
 } from '../src/index.js';
+import { strandFailureOf } from './support/failures.js';
 import { type LoopbackServer, pem, serverCert, startHttpServer, startHttpsServer } from './fixtures/tls/servers.js';
 
 const ca = pem('ca.pem');
@@ -48,15 +48,6 @@ async function get(agent: HttpAgent, url: string): Promise<{ code: number; body:
   return { code: response.code, body: (await readBody(response)).toString() };
 }
 
-async function failure(promise: Promise<unknown>): Promise<StrandError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof StrandError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((agent) => agent.pool.closeCachedConnections()));
@@ -107,7 +98,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
 
   test('refuses a certificate for another name with TLSHostnameMismatchError naming both names', async () => {
     const s = await server(serverCert('other-name'));
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHostnameMismatchError);
     expect(error).toBeInstanceOf(TLSCertificateError);
     expect(error.code).toBe('STRAND_TLS_HOSTNAME_MISMATCH');
@@ -118,14 +109,14 @@ describe('BrowserLikePolicyForHTTPS', () => {
 
   test('refuses a certificate whose IP SANs do not include the IP literal connected to', async () => {
     const s = await server(serverCert('other-name'));
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://127.0.0.1:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://127.0.0.1:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHostnameMismatchError);
     expect(error.message).toContain('127.0.0.1');
   });
 
   test('refuses an expired certificate with TLSCertificateExpiredError', async () => {
     const s = await server(serverCert('expired'));
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSCertificateExpiredError);
     expect(error.code).toBe('STRAND_TLS_CERT_EXPIRED');
     expect(error.message).toMatch(/expired/);
@@ -134,7 +125,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
 
   test('refuses a certificate signed by an unknown CA with TLSUnknownCAError', async () => {
     const s = await server(serverCert('unknown-ca-localhost'));
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSUnknownCAError);
     expect(error.code).toBe('STRAND_TLS_UNKNOWN_CA');
     expect(error.message).toMatch(/unknown CA/);
@@ -143,7 +134,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
 
   test('refuses a self-signed certificate with TLSUnknownCAError saying it is self-signed', async () => {
     const s = await server(serverCert('self-signed'));
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSUnknownCAError);
     expect(error.message).toMatch(/self-signed/);
   });
@@ -155,7 +146,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
     try {
       const agent = new HttpAgent();
       agents.push(agent);
-      const error = await failure(agent.request('GET', `https://localhost:${s.port}/`));
+      const error = await strandFailureOf(agent.request('GET', `https://localhost:${s.port}/`));
       expect(error).toBeInstanceOf(TLSUnknownCAError);
     } finally {
       if (saved === undefined) delete process.env['NODE_TLS_REJECT_UNAUTHORIZED'];
@@ -170,12 +161,12 @@ describe('BrowserLikePolicyForHTTPS', () => {
     expect(await get(agentWith(policy), `https://localhost:${s.port}/`)).toEqual({ code: 200, body: 'ok' });
     // Still a verifying policy: a certificate from another CA is refused.
     const other = await server(serverCert('unknown-ca-localhost'));
-    expect(await failure(agentWith(policy).request('GET', `https://localhost:${other.port}/`))).toBeInstanceOf(TLSUnknownCAError);
+    expect(await strandFailureOf(agentWith(policy).request('GET', `https://localhost:${other.port}/`))).toBeInstanceOf(TLSUnknownCAError);
   });
 
   test('TLS failures are connect errors: nothing of the request was sent', async () => {
     const s = await server(serverCert('expired'));
-    const error = await failure(agentWith(trustTestCA).request('POST', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('POST', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSError);
     expect(error).toBeInstanceOf(ConnectError);
     expect(error).toBeInstanceOf(RequestNotSentError);
@@ -185,7 +176,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
   test('fails with TLSHandshakeError when the server speaks plain HTTP', async () => {
     const plain = await startHttpServer({ host: '127.0.0.1' });
     servers.push(plain);
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://127.0.0.1:${plain.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://127.0.0.1:${plain.port}/`));
     expect(error).toBeInstanceOf(TLSHandshakeError);
     expect(error.code).toBe('STRAND_TLS_HANDSHAKE_FAILED');
     expect(error.message).toMatch(/does not speak TLS/);
@@ -193,7 +184,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
 
   test('fails with TLSHandshakeError when the server offers no HTTP/1.1 over ALPN', async () => {
     const s = await server({ ...serverCert('localhost'), ALPNProtocols: ['h2'] });
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHandshakeError);
     expect(error.message).toMatch(/HTTP\/1\.1 \(ALPN\)/);
   });
@@ -201,7 +192,7 @@ describe('BrowserLikePolicyForHTTPS', () => {
   test('an invalid CA or key fails the connection with InvalidArgumentError', async () => {
     const s = await server(serverCert('localhost'));
     const bad = new BrowserLikePolicyForHTTPS({ ca, cert: pem('client.pem'), key: 'not a key' });
-    const error = await failure(agentWith(bad).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(bad).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toMatch(/BrowserLikePolicyForHTTPS: invalid TLS options/);
     expect(s.connections).toBe(0);
@@ -224,7 +215,7 @@ describe('client certificates', () => {
 
   test('without a client certificate a TLS 1.2 server refuses the handshake: TLSHandshakeError', async () => {
     const s = await server({ ...requireClientCert, maxVersion: 'TLSv1.2' });
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHandshakeError);
     expect(error.message).toMatch(/client certificate/);
     expect(s.requests).toHaveLength(0);
@@ -235,7 +226,7 @@ describe('client certificates', () => {
     // the rejection (alert certificate_required) arrives while the response is awaited, not
     // while connecting; tlsError() names that alert when it is reported.
     const s = await server(requireClientCert);
-    const error = await failure(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(trustTestCA).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHandshakeError);
     expect(error.message).toMatch(/client certificate/);
     expect(s.requests).toHaveLength(0);
@@ -263,14 +254,14 @@ describe('HostnameMappingPolicy (one host whose certificate carries another name
   test('leaves other hosts alone: their certificates must still carry their own names', async () => {
     const s = await server(serverCert('other-name'));
     const policy = new HostnameMappingPolicy(trustTestCA, (hostname) => (hostname === 'example.com' ? 'strand-other.test' : undefined));
-    const error = await failure(agentWith(policy).request('GET', `https://localhost:${s.port}/`));
+    const error = await strandFailureOf(agentWith(policy).request('GET', `https://localhost:${s.port}/`));
     expect(error).toBeInstanceOf(TLSHostnameMismatchError);
   });
 
   test('still verifies the chain: a mapped name does not make an unknown CA acceptable', async () => {
     const s = await server(serverCert('unknown-ca-localhost'));
     const policy = new HostnameMappingPolicy(trustTestCA, { localhost: 'localhost' });
-    expect(await failure(agentWith(policy).request('GET', `https://localhost:${s.port}/`))).toBeInstanceOf(TLSUnknownCAError);
+    expect(await strandFailureOf(agentWith(policy).request('GET', `https://localhost:${s.port}/`))).toBeInstanceOf(TLSUnknownCAError);
   });
 
   test('a hand-written policy delegating to another with a different name works the same (the Twisted guide’s example)', async () => {
