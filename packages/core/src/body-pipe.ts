@@ -146,14 +146,7 @@ export class BodyPipe implements BodyTransport {
 
   stopProducing(): void {
     if (this.finished) return;
-    const reason = new CancelledError('response body abandoned by its consumer');
-    this.queue.length = 0;
-    this.queueHead = 0;
-    if (this.endReason === null) {
-      this.endReason = reason;
-      this.source.stopBody(reason);
-    }
-    this.paused = false;
+    this.abandon(new CancelledError('response body abandoned by its consumer'));
     this.flush();
   }
 
@@ -191,15 +184,19 @@ export class BodyPipe implements BodyTransport {
       protocol.dataReceived(chunk);
     } catch (error) {
       // A consumer that throws has abandoned the body; tell it why, once.
-      const reason = new StrandError('STRAND_BODY_CONSUMER_FAILED', 'the body consumer threw while receiving data', { cause: error });
-      this.queue.length = 0;
-      this.queueHead = 0;
-      if (this.endReason === null) {
-        this.endReason = reason;
-        this.source.stopBody(reason);
-      }
-      this.paused = false;
+      this.abandon(new StrandError('STRAND_BODY_CONSUMER_FAILED', 'the body consumer threw while receiving data', { cause: error }));
     }
+  }
+
+  /** The consumer gave up on the body: what is queued is dropped and the source told, once; the end is delivered unpaused. */
+  private abandon(reason: StrandError): void {
+    this.queue.length = 0;
+    this.queueHead = 0;
+    if (this.endReason === null) {
+      this.endReason = reason;
+      this.source.stopBody(reason);
+    }
+    this.paused = false;
   }
 }
 
