@@ -4,9 +4,9 @@
 
 import { Readable } from 'node:stream';
 import { type BodyProducer, BytesProducer, FileBodyProducer, InvalidArgumentError, isBodyProducer } from '@strand/core';
-import { describe, encodeForm, isPlainObject, readFields } from './fields.js';
+import { describe, encodeForm, isFieldsInit, isPlainObject, readFields } from './fields.js';
 import { MultipartProducer, readFiles, textPart } from './multipart.js';
-import type { DataInit, FilesInit, FormInit } from './types.js';
+import type { DataInit, FilesInit, FormInit, ParamsInit } from './types.js';
 
 /**
  * Turns a `data` value that is not a form into a producer (treq's `data_to_body_producer`).
@@ -21,9 +21,17 @@ export interface PreparedBody {
   readonly contentType: string | null;
 }
 
-/** True for the form shapes of `data`: a plain object, a `URLSearchParams`, or an array of pairs. */
-export function isForm(data: unknown): data is FormInit {
-  return data instanceof URLSearchParams || isPlainObject(data) || Array.isArray(data);
+/**
+ * True for the containers of fields that are a form whatever `dataToBodyProducer` says: a plain
+ * object, a `URLSearchParams`, an array of pairs and a `Map`. Other iterables of pairs (a
+ * generator, a class of yours) are a form only when no producer takes them; see {@link dataBody}.
+ */
+function isFormContainer(data: unknown): data is FormInit {
+  return isPlainObject(data) || Array.isArray(data) || data instanceof URLSearchParams || data instanceof Map;
+}
+
+function formBody(data: ParamsInit | FormInit): PreparedBody {
+  return { producer: new BytesProducer(encodeForm(readFields(data, 'data', false))), contentType: 'application/x-www-form-urlencoded' };
 }
 
 /** The default conversion: strings (UTF-8), bytes, producers, Node `Readable`s and async iterables. */
@@ -39,18 +47,20 @@ export function defaultDataToBodyProducer(data: unknown): BodyProducer | undefin
   return undefined;
 }
 
-/** The body of `data`: a form is urlencoded; anything else goes through `convert`, then the default. */
+/**
+ * The body of `data`. A plain object, `URLSearchParams`, array of pairs or `Map` is a form
+ * (urlencoded, read by the same {@link readFields} as `params`); anything else goes through
+ * `convert`, then the default conversion; a synchronous iterable that neither takes is read as
+ * a form too (a generator of pairs).
+ */
 export function dataBody(data: DataInit, convert: DataToBodyProducer | null): PreparedBody {
-  if (isForm(data)) {
-    return { producer: new BytesProducer(encodeForm(readFields(data, 'data', false))), contentType: 'application/x-www-form-urlencoded' };
-  }
+  if (isFormContainer(data)) return formBody(data);
   const producer = convert?.(data) ?? defaultDataToBodyProducer(data);
-  if (producer === undefined || !isBodyProducer(producer)) {
-    throw new InvalidArgumentError(
-      `data must be a string, bytes, a form (object, URLSearchParams or [key, value] pairs), a BodyProducer, a Readable or an async iterable, got ${describe(data)}`,
-    );
-  }
-  return { producer, contentType: null };
+  if (producer !== undefined && isBodyProducer(producer)) return { producer, contentType: null };
+  if (isFieldsInit(data)) return formBody(data);
+  throw new InvalidArgumentError(
+    `data must be a string, bytes, a form (object, URLSearchParams, Map or [key, value] pairs), a BodyProducer, a Readable or an async iterable, got ${describe(data)}`,
+  );
 }
 
 /** The body of `json`: serialised once, now, so an unserialisable value fails before any I/O. */
@@ -69,7 +79,7 @@ export function jsonBody(value: unknown): PreparedBody {
 export function multipartBody(files: FilesInit, data: DataInit | undefined): PreparedBody {
   const parts = [];
   if (data !== undefined) {
-    if (!isForm(data)) throw new InvalidArgumentError(`data must be a form (object, URLSearchParams or [key, value] pairs) when files is given, got ${describe(data)}`);
+    if (isBodyProducer(data) || !isFieldsInit(data)) throw new InvalidArgumentError(`data must be a form (object, URLSearchParams, Map or [key, value] pairs) when files is given, got ${describe(data)}`);
     for (const [name, value] of readFields(data, 'data', false)) parts.push(textPart(name, value));
   }
   parts.push(...readFiles(files));

@@ -43,6 +43,17 @@ function fieldString(value: unknown, where: string): string {
 }
 
 /**
+ * True for every shape {@link readFields} reads, the one test `params` and `data` share: a
+ * `URLSearchParams`, a plain object, or any other synchronous iterable (an array of pairs, a
+ * `Map`, a generator…). Strings and bytes are iterable too but never fields.
+ */
+export function isFieldsInit(value: unknown): value is ParamsInit | FormInit {
+  if (value === null || typeof value !== 'object') return false;
+  if (isPlainObject(value)) return true;
+  return typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function' && !ArrayBuffer.isView(value);
+}
+
+/**
  * Reads `[key, value]` pairs out of an object, a `URLSearchParams` or an iterable of pairs.
  * `option` names the option in error messages. With `skipNullish`, `null`/`undefined` values
  * of an object are left out (for `params`); otherwise they are an error.
@@ -68,7 +79,7 @@ export function readFields(init: ParamsInit | FormInit, option: string, skipNull
     }
     return out;
   }
-  if (init !== null && typeof init === 'object' && typeof (init as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+  if (isFieldsInit(init)) {
     let i = 0;
     for (const entry of init as Iterable<unknown>) {
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {

@@ -20,14 +20,19 @@ export type ParamsInit =
   | Readonly<Record<string, FieldValue | readonly FieldValue[] | null | undefined>>
   | Iterable<readonly [string, FieldValue]>;
 
-/** A form, sent as `application/x-www-form-urlencoded` (or as the text fields of a multipart body). */
+/**
+ * A form, sent as `application/x-www-form-urlencoded` (or as the text fields of a multipart
+ * body): an object (an array value repeats the key), a `URLSearchParams`, or any iterable of
+ * `[key, value]` pairs — an array of pairs, a `Map`, a generator. Read as `params` are.
+ */
 export type FormInit = URLSearchParams | Readonly<Record<string, FieldValue | readonly FieldValue[]>> | Iterable<readonly [string, FieldValue]>;
 
 /** Bytes to send from memory, a stream, or a producer. */
 export type StreamLike = Readable | AsyncIterable<Uint8Array | string>;
 
 /**
- * A request body: a string (UTF-8), bytes, a form ({@link FormInit}, urlencoded), a
+ * A request body: a string (UTF-8), bytes, a form ({@link FormInit}: an object, `URLSearchParams`,
+ * `Map` or other iterable of pairs, urlencoded), a
  * `BodyProducer`, a Node `Readable` or an async iterable of chunks (sent chunked: a stream's
  * length is unknown; wrap it in a `FileBodyProducer` with a `length` to send `Content-Length`).
  */

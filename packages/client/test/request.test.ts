@@ -106,6 +106,24 @@ describe('sending requests', () => {
     expect(seen?.body.toString()).toBe('name=a+b&tags=x&tags=y%26z');
   });
 
+  it('urlencodes a Map, and any other iterable of pairs, as a form like params does', async () => {
+    await client.post(server.url, { data: new Map<string, string | number>([['name', 'a b'], ['n', 2]]) });
+    function* pairs(): Generator<[string, string]> {
+      yield ['k', 'v&w'];
+      yield ['k', 'x'];
+    }
+    await client.post(server.url, { data: pairs() });
+    expect(server.requests.map((r) => [r.headers['content-type'], r.body.toString()])).toEqual([
+      ['application/x-www-form-urlencoded', 'name=a+b&n=2'],
+      ['application/x-www-form-urlencoded', 'k=v%26w&k=x'],
+    ]);
+  });
+
+  it('sends a Map of data fields as text parts of a multipart body with files', async () => {
+    await client.post(server.url, { data: new Map([['title', 'hello']]), files: { f: Buffer.from('x') } });
+    expect(server.requests[0]?.body.toString()).toMatch(/name="title"\r\n\r\nhello\r\n/);
+  });
+
   it('keeps a Content-Type the caller set for a form', async () => {
     await client.post(server.url, { data: { a: '1' }, headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' } });
     expect(server.requests[0]?.headers['content-type']).toBe('application/x-www-form-urlencoded; charset=utf-8');
