@@ -213,7 +213,16 @@ export class TunnelEndpoint implements Endpoint {
     return startTLS(socket, this.host, this.port, this.tlsPolicy, `https://${this.authority}`, signal);
   }
 
-  /** Sends CONNECT and reads the answer; resolves when the tunnel is open. Destroys the socket otherwise. */
+  /**
+   * Sends CONNECT and reads the answer; resolves when the tunnel is open. Destroys the socket otherwise.
+   *
+   * The answer is read in paused mode (`'readable'` and `read()`), never by `'data'`: the socket
+   * must not be left flowing with no listener, or what the proxy sends right after its 2xx head
+   * would be emitted to no one. Bytes read past the end of the head are put back (`unshift`)
+   * before the promise resolves, so whoever takes the tunnel next — `tls.connect({ socket })`,
+   * which reads a socket's buffered bytes first, or an HTTP connection, which drains them when it
+   * attaches — receives them before anything read later.
+   */
   private handshake(socket: net.Socket, signal: AbortSignal | undefined): Promise<void> {
     const proxyName = this.connector.displayName;
     const where = `the proxy ${proxyName}`;
@@ -221,6 +230,7 @@ export class TunnelEndpoint implements Endpoint {
     return new Promise<void>((resolve, reject) => {
       let head: ResponseHead | null = null;
       let complete = false;
+      let settled = false;
       const handler: ResponseParserHandler = {
         onInformational() {},
         onHead(h) {
@@ -234,12 +244,16 @@ export class TunnelEndpoint implements Endpoint {
       };
       const parser = new ResponseParser(handler, this.limits);
       parser.reset('CONNECT');
-      const finish = (error: Error | null): void => {
-        socket.removeListener('data', onData);
+      /** Settles once: `rest` is what was read past the end of a 2xx head, handed back to the socket. */
+      const finish = (error: Error | null, rest: Buffer | null = null): void => {
+        if (settled) return;
+        settled = true;
+        socket.removeListener('readable', onReadable);
         socket.removeListener('error', onError);
         socket.removeListener('close', onClose);
         signal?.removeEventListener('abort', onAbort);
         if (error === null) {
+          if (rest !== null) socket.unshift(rest);
           resolve();
         } else {
           socket.on('error', ignoreError);
@@ -247,7 +261,7 @@ export class TunnelEndpoint implements Endpoint {
           reject(error);
         }
       };
-      const onData = (chunk: Buffer): void => {
+      const onChunk = (chunk: Buffer): void => {
         let consumed: number;
         try {
           consumed = parser.execute(chunk);
@@ -264,10 +278,13 @@ export class TunnelEndpoint implements Endpoint {
           finish(new ProxyError(`${where} refused CONNECT ${this.authority}: ${answer.code}${phrase}${hint}`, answer.code, Headers.fromRaw(answer.rawHeaders), { url: proxyName }));
           return;
         }
-        if (!complete) return;
-        const rest = consumed < chunk.length ? chunk.subarray(consumed) : null;
-        finish(null);
-        if (rest !== null) socket.unshift(rest);
+        // A 2xx to CONNECT has no content (RFC 9110 §9.3.6): the parser completes at the end of
+        // the head, and every byte after it is the tunnel's.
+        if (complete) finish(null, consumed < chunk.length ? chunk.subarray(consumed) : null);
+      };
+      const onReadable = (): void => {
+        let chunk: Buffer | null;
+        while (!settled && (chunk = socket.read() as Buffer | null) !== null) onChunk(chunk);
       };
       const onError = (error: NodeJS.ErrnoException): void => finish(connectError(error, proxyName));
       const onClose = (): void => finish(new ConnectError(`${where} closed the connection before answering CONNECT ${this.authority}`, { url: proxyName }));
@@ -276,7 +293,7 @@ export class TunnelEndpoint implements Endpoint {
         onAbort();
         return;
       }
-      socket.on('data', onData);
+      socket.on('readable', onReadable);
       socket.once('error', onError);
       socket.once('close', onClose);
       signal?.addEventListener('abort', onAbort, { once: true });
