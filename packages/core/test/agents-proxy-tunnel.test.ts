@@ -7,13 +7,16 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import {
+  type ConnectOptions,
   HTTPConnectionPool,
   HttpAgent,
+  ManualClock,
   ParseError,
   ProxyAgent,
   ProxyConnector,
   type ProxyError,
   TLSHandshakeError,
+  TimeoutError,
   TunnelEndpoint,
 } from '../src/index.js';
 import { text } from './support/agents-helpers.js';
@@ -179,4 +182,33 @@ describe('TunnelEndpoint: the proxy answer is bounded', () => {
     expect(await eventually(() => proxy.openSockets() === 0)).toBe(true);
   });
 
+  it('gives up on a proxy that never answers CONNECT after the agent connect timeout, and closes the connection', async () => {
+    let heads = 0;
+    const proxy = await rawProxy((socket) => onRequestHead(socket, () => heads++));
+    const clock = new ManualClock();
+    pool = new HTTPConnectionPool({ clock });
+    const pending = new ProxyAgent(proxy.url, { pool, tlsPolicy: policy, timeouts: { connect: 1000 } }).request('GET', 'https://origin.test/').catch((e: unknown) => e);
+    expect(await eventually(() => heads === 1)).toBe(true);
+    clock.advance(1000);
+    const error = await within(pending, 2000);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ phase: 'connect' });
+    expect(await eventually(() => proxy.openSockets() === 0)).toBe(true);
+  });
+
+  it('bounds the whole tunnel (proxy connection, CONNECT, TLS) by the connector connectTimeout when used on its own', async () => {
+    let heads = 0;
+    const proxy = await rawProxy((socket) => onRequestHead(socket, () => heads++));
+    const clock = new ManualClock();
+    const connectOptions: ConnectOptions = { connectTimeout: 1000, clock };
+    const endpoint = new TunnelEndpoint(new ProxyConnector(new URL(proxy.url), { connectOptions }), 'origin.test', 443, true, { tlsPolicy: policy });
+    const pending = endpoint.connect().catch((e: unknown) => e);
+    expect(await eventually(() => heads === 1)).toBe(true);
+    clock.advance(1000);
+    const error = await within(pending, 2000);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ phase: 'connect', code: 'STRAND_CONNECT_TIMEOUT' });
+    expect(await eventually(() => proxy.openSockets() === 0)).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
 });

@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { type Clock, systemClock } from '../clock.js';
 import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError, tlsError } from '../endpoints.js';
-import { CancelledError, ConnectError, InvalidArgumentError, ProxyError, type StrandError, TLSHandshakeError, redactUrl } from '../errors.js';
+import { CancelledError, ConnectError, InvalidArgumentError, ProxyError, type StrandError, TLSHandshakeError, TimeoutError, redactUrl } from '../errors.js';
 import { Headers } from '../headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
 import { type TLSPolicy, defaultTLSPolicy } from '../tls-policy.js';
@@ -72,7 +73,12 @@ export function proxyAuthorization(proxy: URL): string | null {
 export interface ProxyConnectorOptions {
   /** Verifies an `https:` proxy. Default: the shared browser-like policy. */
   proxyTlsPolicy?: TLSPolicy;
-  /** How the TCP connection to the proxy is opened (local address, family, resolver...). */
+  /**
+   * How the TCP connection to the proxy is opened (local address, family, resolver...). Its
+   * `connectTimeout` (with its `clock`) bounds everything {@link ProxyConnector.connect} and a
+   * {@link TunnelEndpoint} do: TCP, TLS to an `https:` proxy, and for a tunnel the CONNECT
+   * exchange and TLS to the origin too.
+   */
   connectOptions?: ConnectOptions;
 }
 
@@ -89,6 +95,9 @@ export class ProxyConnector {
   readonly key: string;
   /** `Basic ...` from the proxy URL's credentials, or null. */
   readonly authorization: string | null;
+  /** Longest time to open a connection, or a tunnel, through this proxy, in ms (`connectOptions.connectTimeout`; default Infinity). */
+  readonly connectTimeout: number;
+  private readonly clock: Clock;
   private readonly tcp: TCPEndpoint;
   private readonly tlsPolicy: TLSPolicy;
 
@@ -97,17 +106,55 @@ export class ProxyConnector {
     this.displayName = `${proxy.protocol}//${proxy.host}`;
     this.authorization = proxyAuthorization(proxy);
     this.tlsPolicy = options.proxyTlsPolicy ?? defaultTLSPolicy();
-    this.tcp = new TCPEndpoint(socketHost(proxy), urlPort(proxy), options.connectOptions ?? {});
+    const connectOptions = options.connectOptions ?? {};
+    // The TCP endpoint validates the connect options (connectTimeout and clock included).
+    this.tcp = new TCPEndpoint(socketHost(proxy), urlPort(proxy), connectOptions);
+    this.connectTimeout = connectOptions.connectTimeout ?? Infinity;
+    this.clock = connectOptions.clock ?? systemClock;
     let key = proxy.protocol === 'https:' ? `${this.tcp.key.replace(/^http:/, 'https:')} tls=${this.tlsPolicy.id}` : this.tcp.key;
     if (this.authorization !== null) key += ` auth=${createHash('sha256').update(this.authorization).digest('hex').slice(0, 16)}`;
     this.key = key;
   }
 
-  /** Opens a connection to the proxy (for `https:` proxies: handshaken and verified). */
-  async connect(signal?: AbortSignal): Promise<net.Socket> {
+  /**
+   * Opens a connection to the proxy (for `https:` proxies: handshaken and verified), within
+   * {@link connectTimeout}: a connect {@link TimeoutError} when it runs out.
+   */
+  connect(signal?: AbortSignal): Promise<net.Socket> {
+    return this.withinConnectTimeout(signal, (bounded) => this.open(bounded));
+  }
+
+  /** @internal {@link connect} without the connect timeout: for a caller that bounds a longer run. */
+  async open(signal: AbortSignal | undefined): Promise<net.Socket> {
     const socket = (await this.tcp.connect(signal)) as net.Socket;
     if (this.proxy.protocol !== 'https:') return socket;
     return startTLS(socket, socketHost(this.proxy), urlPort(this.proxy), this.tlsPolicy, this.displayName, signal);
+  }
+
+  /**
+   * @internal Runs `work` with a signal that also aborts when {@link connectTimeout} runs out;
+   * a run cut short that way rejects with a connect {@link TimeoutError} naming `url`.
+   */
+  withinConnectTimeout<T>(signal: AbortSignal | undefined, work: (signal: AbortSignal | undefined) => Promise<T>, url = this.displayName): Promise<T> {
+    const timeout = this.connectTimeout;
+    if (timeout === Infinity) return work(signal);
+    const clock = this.clock;
+    const controller = new AbortController();
+    let timedOut: TimeoutError | null = null;
+    const timer = clock.setTimeout(() => {
+      timedOut = new TimeoutError('connect', timeout, false, { url });
+      controller.abort(timedOut);
+    }, timeout);
+    return work(signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal])).then(
+      (value) => {
+        clock.clearTimeout(timer);
+        return value;
+      },
+      (error: unknown) => {
+        clock.clearTimeout(timer);
+        throw timedOut ?? error;
+      },
+    );
   }
 }
 
@@ -206,11 +253,19 @@ export class TunnelEndpoint implements Endpoint {
     this.key = secure ? `https://${this.authority} tls=${this.tlsPolicy.id} via ${connector.key}` : `http://${this.authority} via ${connector.key}`;
   }
 
-  async connect(signal?: AbortSignal): Promise<Duplex> {
-    const socket = await this.connector.connect(signal);
-    await this.handshake(socket, signal);
-    if (!this.secure) return socket;
-    return startTLS(socket, this.host, this.port, this.tlsPolicy, `https://${this.authority}`, signal);
+  /** Opens the tunnel (and TLS inside it), all within the connector's `connectTimeout`. */
+  connect(signal?: AbortSignal): Promise<Duplex> {
+    const origin = `${this.secure ? 'https' : 'http'}://${this.authority}`;
+    return this.connector.withinConnectTimeout(
+      signal,
+      async (bounded): Promise<Duplex> => {
+        const socket = await this.connector.open(bounded);
+        await this.handshake(socket, bounded);
+        if (!this.secure) return socket;
+        return startTLS(socket, this.host, this.port, this.tlsPolicy, origin, bounded);
+      },
+      origin,
+    );
   }
 
   /**
