@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import type { ConnectMilestones, Endpoint } from './endpoints.js';
 import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from './errors.js';
@@ -107,6 +108,13 @@ class HostState {
  *   `cachedConnectionTimeout` (or the server's shorter `Keep-Alive: timeout`).
  * - At most `maxConnectionsPerHost` connections per endpoint; later requests queue in order, and
  *   a request cancelled while queued leaves the queue at once.
+ * - Idle connections never keep the process alive (as with Node's `http.Agent` and undici): a
+ *   socket is `unref()`ed when it goes idle here and `ref()`ed again when it is taken for a
+ *   request, so a script whose last request is done exits at once instead of after
+ *   `cachedConnectionTimeout`. A connection being opened or carrying a request (until its body
+ *   was read to the end), and so a request queued for one, does keep the process alive. The
+ *   pool's timers (idle expiry, queue and connect timeouts) never do: the system clock's timers
+ *   are unref'd.
  */
 export class HTTPConnectionPool implements ConnectionOwner {
   readonly persistent: boolean;
@@ -118,6 +126,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
   private readonly hosts = new Map<string, HostState>();
   private expiryTimer: TimerHandle | null = null;
   private idleCount = 0;
+  /** The socket under each connection this pool opened, to unref it while idle and ref it when taken. */
+  private readonly sockets = new WeakMap<HTTP11Connection, Duplex>();
 
   constructor(options: HTTPConnectionPoolOptions = {}) {
     rejectUnknownOptions(
@@ -183,6 +193,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
     }
     host.idle.push(connection);
     this.idleCount++;
+    holdProcess(this.sockets.get(connection), false);
     this.scheduleExpiry();
   }
 
@@ -230,7 +241,10 @@ export class HTTPConnectionPool implements ConnectionOwner {
     let connection = host.idle.pop();
     while (connection !== undefined) {
       this.idleCount--;
-      if (connection.isIdle && now - connection.idleSince < this.idleLifetime(connection)) return connection;
+      if (connection.isIdle && now - connection.idleSince < this.idleLifetime(connection)) {
+        holdProcess(this.sockets.get(connection), true);
+        return connection;
+      }
       connection.close();
       connection = host.idle.pop();
     }
@@ -261,7 +275,9 @@ export class HTTPConnectionPool implements ConnectionOwner {
       (socket) => {
         if (timer !== null) clock.clearTimeout(timer);
         options.onConnect?.('end', clock.now());
-        return new HTTP11Connection(socket, endpoint.key, this, options.limits, clock);
+        const connection = new HTTP11Connection(socket, endpoint.key, this, options.limits, clock);
+        this.sockets.set(connection, socket);
+        return connection;
       },
       (error: unknown) => {
         if (timer !== null) clock.clearTimeout(timer);
@@ -336,6 +352,22 @@ export class HTTPConnectionPool implements ConnectionOwner {
     }
     this.scheduleExpiry();
   };
+}
+
+/** A socket's hold on the event loop, where it has one (net and TLS sockets; an in-memory Duplex may not). */
+interface Refable {
+  ref?: unknown;
+  unref?: unknown;
+}
+
+/**
+ * `ref()`s (`hold` true) or `unref()`s `socket` when it has those methods: an idle socket must
+ * not keep the process alive, a busy one must.
+ */
+function holdProcess(socket: Duplex | undefined, hold: boolean): void {
+  if (socket === undefined) return;
+  const method = hold ? (socket as Refable).ref : (socket as Refable).unref;
+  if (typeof method === 'function') (method as () => unknown).call(socket);
 }
 
 function checkCount(value: number | undefined, fallback: number, option: string, min: number): number {
