@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { type BodyProducer, BytesProducer, FileBodyProducer, InvalidArgumentError, isBodyProducer } from '@strand/core';
 import { describe, encodeForm, isFieldsInit, isPlainObject, readFields } from './fields.js';
+import { serializeJson } from './json.js';
 import { MultipartProducer, readFiles, textPart } from './multipart.js';
 import type { DataInit, FilesInit, FormInit, ParamsInit } from './types.js';
 
@@ -63,16 +64,12 @@ export function dataBody(data: DataInit, convert: DataToBodyProducer | null): Pr
   );
 }
 
-/** The body of `json`: serialised once, now, so an unserialisable value fails before any I/O. */
+/**
+ * The body of `json`: serialised once, now, so a value JSON cannot carry (see
+ * {@link serializeJson}) fails before any I/O.
+ */
 export function jsonBody(value: unknown): PreparedBody {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (cause) {
-    throw new InvalidArgumentError(`json cannot be serialised: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-  if (text === undefined) throw new InvalidArgumentError(`json cannot be serialised: ${describe(value)} has no JSON form`);
-  return { producer: new BytesProducer(text), contentType: 'application/json' };
+  return { producer: new BytesProducer(serializeJson(value)), contentType: 'application/json' };
 }
 
 /** The multipart body of `files`, with `data`'s form fields (if any) as text parts first. */

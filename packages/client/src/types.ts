@@ -111,7 +111,13 @@ export interface DefaultRequestOptions {
 export interface ClientRequestOptions extends DefaultRequestOptions {
   /** A body; see {@link DataInit}. Not with `json`. */
   data?: DataInit;
-  /** A value sent as JSON (`Content-Type: application/json` unless you set one). Not with `data` or `files`. */
+  /**
+   * A value sent as JSON (`Content-Type: application/json` unless you set one), serialised with
+   * `JSON.stringify` before anything is sent. A value JSON cannot carry is an
+   * `InvalidArgumentError` naming its path — `NaN`, `Infinity` or `-Infinity` anywhere (which
+   * `JSON.stringify` would quietly send as `null`), a BigInt anywhere, `undefined`, a function or
+   * a symbol at the top — e.g. `json.items[2].price is NaN`. Not with `data` or `files`.
+   */
   json?: unknown;
   /** Files, sent as `multipart/form-data` together with `data`'s form fields. */
   files?: FilesInit;

@@ -153,6 +153,14 @@ describe('sending requests', () => {
     expect(JSON.parse(seen?.body.toString() ?? '')).toEqual({ a: [1, 2], b: null });
   });
 
+  it('sends the nulls a json value really has, but refuses a NaN that JSON.stringify would turn into null', async () => {
+    const value = { a: null, list: [1, null, 'null'], when: new Date(0), '': 'empty' };
+    await client.post(server.url, { json: value });
+    expect(server.requests[0]?.body.toString()).toBe(JSON.stringify(value));
+    await expect(client.post(server.url, { json: { ...value, ratio: 0 / 0 } })).rejects.toThrow('json.ratio is NaN');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('sends json: null as the JSON literal null', async () => {
     await client.post(server.url, { json: null });
     expect(server.requests[0]?.body.toString()).toBe('null');
@@ -181,9 +189,18 @@ describe('bad input is refused before anything is sent', () => {
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
     ['json with data', () => client.post(server.url, { json: {}, data: 'x' }), /json and data cannot be used together/],
     ['json with files', () => client.post(server.url, { json: {}, files: { f: Buffer.from('x') } }), /json and files/],
-    ['an unserialisable json value', () => client.post(server.url, { json: { n: 1n } }), /json cannot be serialised/],
-    ['a circular json value', () => { const a: Record<string, unknown> = {}; a['self'] = a; return client.post(server.url, { json: a }); }, /json cannot be serialised/],
-    ['json undefined-like values', () => client.post(server.url, { json: () => 1 }), /json cannot be serialised: function has no JSON form/],
+    ['a BigInt in json, naming its place', () => client.post(server.url, { json: { order: { id: 1n } } }), /^json\.order\.id is a BigInt, which JSON cannot carry/],
+    ['a circular json value', () => { const a: Record<string, unknown> = {}; a['self'] = a; return client.post(server.url, { json: a }); }, /json cannot be serialised: Converting circular structure/],
+    ['a function as json', () => client.post(server.url, { json: () => 1 }), /^json is a function, which has no JSON form/],
+    ['a symbol as json', () => client.post(server.url, { json: Symbol('s') }), /^json is a symbol, which has no JSON form/],
+    ['json whose toJSON gives undefined', () => client.post(server.url, { json: { toJSON: () => undefined } }), /^json is undefined, which has no JSON form/],
+    ['NaN deep in json, naming its path', () => client.post(server.url, { json: { items: [{ price: 1 }, { price: 2 }, { price: NaN }] } }), /^json\.items\[2\]\.price is NaN, which JSON cannot carry/],
+    ['Infinity in json', () => client.post(server.url, { json: [1, Infinity] }), /^json\[1\] is Infinity, which JSON cannot carry/],
+    ['-Infinity under a key that is not an identifier', () => client.post(server.url, { json: { 'a b': -Infinity } }), /^json\["a b"\] is -Infinity, which JSON cannot carry/],
+    ['NaN at the top of json', () => client.post(server.url, { json: NaN }), /^json is NaN, which JSON cannot carry/],
+    ['a non-finite number that toJSON returns', () => client.post(server.url, { json: { when: { toJSON: () => Infinity } } }), /^json\.when is Infinity/],
+    ['NaN nested deeper than the path walk goes', () => { let deep: unknown = [NaN, null]; for (let i = 0; i < 1500; i++) deep = [deep]; return client.post(server.url, { json: deep }); }, /^json holds NaN, Infinity or a BigInt more than 1000 levels deep/],
+    ['a boxed NaN in json', () => client.post(server.url, { json: { n: Object(NaN) as number } }), /^json\.n is NaN/],
     ['a non-string header value', () => client.get(server.url, { headers: { 'X-Count': 3 as unknown as string } }), /headers: invalid value for header "X-Count": expected a string, got number/],
     ['a header value with a newline', () => client.get(server.url, { headers: { 'X-A': 'a\r\nInjected: 1' } }), /headers: invalid value for header "X-A"/],
     ['a file that does not exist', () => client.post(server.url, { files: { f: '/no/such/file.txt' } }), /files\.f: cannot read "\/no\/such\/file\.txt": no such file/],
