@@ -44,6 +44,26 @@ describe('proxyForUrl: which variable', () => {
     expect(() => proxyForUrl('https://example.com/', { HTTPS_PROXY: 'socks5://p:1080' })).toThrow(/HTTPS_PROXY/);
   });
 
+  it('refuses a malformed variable (a scheme without "//", no host, a path) naming it and saying what a valid value looks like', () => {
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ HTTPS_PROXY: 'http:/badproxyurl:3128' }, 'https://example.com/', /^HTTPS_PROXY is not a valid proxy URL \("http:\/badproxyurl:3128"\): "http:" must be followed by "\/\/"/],
+      [{ http_proxy: 'http:3128' }, 'http://example.com/', /^http_proxy is not a valid proxy URL .*it has no host/],
+      [{ HTTP_PROXY: 'http://proxy:3128/path' }, 'http://example.com/', /^HTTP_PROXY is not a valid proxy URL .*no path, query or fragment/],
+      [{ https_proxy: 'proxy:70000' }, 'https://example.com/', /^https_proxy is not a valid proxy URL .*from 1 to 65535/],
+    ];
+    for (const [env, url, message] of cases) {
+      let error: unknown = null;
+      try {
+        proxyForUrl(url, env);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toContain('expected http://host:port or https://host:port');
+    }
+  });
+
   it('returns null for no proxy at all', () => {
     expect(proxyForUrl('http://example.com/', {})).toBeNull();
   });

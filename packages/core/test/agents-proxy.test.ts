@@ -326,6 +326,64 @@ describe('proxy URLs', () => {
     expect(parseProxyUrl('proxy.local:3128').href).toBe('http://proxy.local:3128/');
     expect(parseProxyUrl('https://p.example').protocol).toBe('https:');
     expect(parseProxyUrl(new URL('http://[::1]:8080')).hostname).toBe('[::1]');
+    expect(parseProxyUrl('user:pw@proxy.local:3128').href).toBe('http://user:pw@proxy.local:3128/');
+    expect(parseProxyUrl('[::1]:3128').href).toBe('http://[::1]:3128/');
+    expect(parseProxyUrl(' HTTP://Proxy.Local:3128/ ').href).toBe('http://proxy.local:3128/');
+  });
+
+  /** The error parseProxyUrl throws for `value`, checked to name `option` and show what a valid value looks like. */
+  function refusal(value: string | URL, option = 'proxy'): InvalidArgumentError {
+    let error: unknown = null;
+    try {
+      parseProxyUrl(value, option);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    const refused = error as InvalidArgumentError;
+    expect(refused.code).toBe('STRAND_INVALID_ARGUMENT');
+    expect(refused.message).toContain(`${option} is not a valid proxy URL`);
+    expect(refused.message).toContain('expected http://host:port or https://host:port');
+    return refused;
+  }
+
+  it('refuses a scheme not followed by "//" instead of reading it as a host named http', () => {
+    for (const bad of ['http:/badproxyurl:3128', 'http:badproxyurl', 'http:', 'HTTPS:/p:443', 'socks5:proxy']) {
+      expect(refusal(bad).message).toMatch(/"[a-z0-9]+:" must be followed by "\/\/"/i);
+    }
+    expect(refusal('http:3128').message).toContain('it has no host');
+  });
+
+  it('refuses a proxy URL with no host, or an empty one', () => {
+    for (const bad of ['http://', 'http:///proxy:3128', 'http://:3128', 'https://user:pw@']) expect(refusal(bad).message).toContain('it has no host');
+    expect(refusal('').message).toContain('it is empty');
+    expect(refusal('   ').message).toContain('it is empty');
+  });
+
+  it('refuses a port outside 1 to 65535', () => {
+    for (const bad of ['http://p:0', 'http://p:65536', 'http://p:99999', 'http://p:port', 'p:', new URL('http://p:0')]) {
+      expect(refusal(bad).message).toContain('the port must be a number from 1 to 65535');
+    }
+  });
+
+  it('refuses a path, a query or a fragment, and accepts a trailing slash', () => {
+    for (const bad of ['http://p:3128/proxy.pac', 'http://p:3128?x=1', 'http://p:3128/?', 'p:3128/path', 'http://p:3128#top', new URL('http://p:3128/x')]) {
+      expect(refusal(bad).message).toContain('a proxy URL has no path, query or fragment');
+    }
+    expect(parseProxyUrl('http://p:3128/').href).toBe('http://p:3128/');
+  });
+
+  it('refuses other schemes, naming the scheme', () => {
+    expect(refusal('ftp://p:21').message).toContain('only http:// and https:// proxies are supported, got ftp://');
+    expect(refusal(new URL('socks5://p:1080')).message).toContain('got socks5://');
+  });
+
+  it('never shows the password of a refused proxy URL, even one that cannot be parsed', () => {
+    for (const bad of ['http://user:hunter2@', 'http://user:hun/ter2@p:3128', 'user:hunter2@', 'http://user:hunter2@p:3128/path']) {
+      const message = refusal(bad, 'HTTPS_PROXY').message;
+      expect(message).not.toContain('hunter2');
+      expect(message).not.toContain('ter2');
+    }
   });
 
   it('refuses other schemes and hostless URLs without showing the password', () => {

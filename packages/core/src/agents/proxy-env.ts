@@ -147,7 +147,9 @@ export function bypassesProxy(url: URL, env: ProxyEnvironment = process.env): bo
  * - When `REQUEST_METHOD` is set (the process is a CGI script), the upper-case `HTTP_PROXY` is
  *   ignored: a client could set it through a `Proxy:` request header ("httpoxy").
  * - `NO_PROXY`/`no_proxy` exempts hosts; see {@link bypassesProxy}.
- * - A value without a scheme (`proxy:3128`) means `http://proxy:3128`.
+ * - A value without a scheme (`proxy:3128`) means `http://proxy:3128`. Any other value
+ *   {@link parseProxyUrl} refuses (`http:/proxy:3128`, no host, a path...) is an error naming
+ *   the variable, not a guess.
  *
  * @throws {@link InvalidArgumentError} when the chosen variable is not a valid http(s) proxy URL.
  */

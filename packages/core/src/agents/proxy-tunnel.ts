@@ -15,6 +15,7 @@ import { CancelledError, ConnectError, InvalidArgumentError, ProxyError, type St
 import { Headers } from '../headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
 import { type TLSPolicy, defaultTLSPolicy } from '../tls-policy.js';
+import { escapeForMessage } from '../validate.js';
 
 /** The host of a URL as a socket wants it: IPv6 literals without brackets. */
 export function socketHost(url: URL): string {
@@ -28,32 +29,94 @@ export function urlPort(url: URL): number {
   return url.protocol === 'https:' ? 443 : 80;
 }
 
+/** What a proxy URL looks like, for error messages. */
+const PROXY_URL_FORM = 'expected http://host:port or https://host:port (with user:password@ before the host when the proxy wants credentials), or host:port for http://';
+
 /**
- * Parses a proxy URL: `http://[user:password@]host[:port]` or `https://...`; a value without a
- * scheme (`proxy.local:3128`) is taken as `http://`. The port defaults to 80 (443 for https).
- * Any path is ignored.
+ * Parses a proxy URL: `http://[user:password@]host[:port]` or `https://...`, optionally ending
+ * in `/`. A value without a scheme (`proxy.local:3128`, `user:pw@proxy.local:3128`) is taken as
+ * `http://`, as curl does. The port defaults to 80 (443 for https).
  *
- * @throws {@link InvalidArgumentError} for anything else (the message never shows the password).
+ * Anything else is refused rather than guessed at: another scheme (`socks5://`), a scheme not
+ * followed by `//` (`http:/proxy:3128`, `http:proxy` — never read as a host named `http`), no
+ * host, a port outside 1..65535, and a path, query or fragment (a proxy URL has none: one is
+ * most likely a typo or a PAC file's URL).
+ *
+ * @param option - what the value is called in messages: the option or environment variable.
+ * @throws {@link InvalidArgumentError} naming `option` and saying what a valid value looks like
+ *   (the message never shows the password).
  */
 export function parseProxyUrl(proxy: string | URL, option = 'proxy'): URL {
   let url: URL;
+  let shown: string;
   if (proxy instanceof URL) {
     url = new URL(proxy.href);
+    shown = `"${escapeForMessage(redactUrl(url))}"`;
   } else if (typeof proxy === 'string') {
     const text = proxy.trim();
-    try {
-      url = new URL(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text) ? text : `http://${text}`);
-    } catch (cause) {
-      throw new InvalidArgumentError(`${option} is not a valid proxy URL: ${redactUrl(text)}`, { cause });
-    }
+    shown = redactProxyText(text);
+    url = parseProxyText(text, option, shown);
   } else {
-    throw new InvalidArgumentError(`${option} must be a URL or a string, got ${proxy === null ? 'null' : typeof proxy}`);
+    throw new InvalidArgumentError(`${option} must be a proxy URL or a string, got ${proxy === null ? 'null' : typeof proxy}; ${PROXY_URL_FORM}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`${option}: only http:// and https:// proxies are supported, got ${url.protocol.slice(0, -1)}: (${redactUrl(url)})`);
+    throw invalidProxyUrl(option, shown, `only http:// and https:// proxies are supported, got ${url.protocol.slice(0, -1)}://`);
   }
-  if (url.hostname === '') throw new InvalidArgumentError(`${option}: the proxy URL has no host (${redactUrl(url)})`);
+  if (url.hostname === '') throw invalidProxyUrl(option, shown, 'it has no host');
+  if (url.port === '0') throw invalidProxyUrl(option, shown, 'the port must be a number from 1 to 65535');
+  if (url.pathname !== '/' || /[?#]/.test(url.href)) throw invalidProxyUrl(option, shown, 'a proxy URL has no path, query or fragment');
   return url;
+}
+
+function invalidProxyUrl(option: string, shown: string, reason: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${option} is not a valid proxy URL (${shown}): ${reason}; ${PROXY_URL_FORM}`, cause === undefined ? undefined : { cause });
+}
+
+/** The proxy value as shown in messages: printable, short, and with anything before an `@` hidden. */
+function redactProxyText(text: string): string {
+  const at = text.lastIndexOf('@');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text)?.[0] ?? '';
+  const visible = at === -1 ? text : `${scheme}***@${text.slice(at + 1)}`;
+  return `"${escapeForMessage(visible)}"`;
+}
+
+/** Parses a proxy URL given as text; checks its authority before the WHATWG parser can guess. */
+function parseProxyText(text: string, option: string, shown: string): URL {
+  if (text === '') throw invalidProxyUrl(option, shown, 'it is empty');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(text)?.[0];
+  let absolute: string;
+  if (scheme !== undefined && text.startsWith('//', scheme.length)) {
+    absolute = text;
+  } else if (scheme !== undefined && /^https?:$/i.test(scheme)) {
+    // `http:/proxy:3128`, `http:proxy`, `http:3128`: never a host named `http`.
+    const rest = text.slice(scheme.length);
+    throw invalidProxyUrl(option, shown, /^\d+(?:[/?#]|$)/.test(rest) ? 'it has no host' : `"${scheme}" must be followed by "//"`);
+  } else if (scheme !== undefined && !/^\d*(?:[/?#]|$)/.test(text.slice(scheme.length)) && !/^[^/?#]*@/.test(text)) {
+    // `socks5:proxy`: a scheme without `//` (in host:port, only a port follows the colon).
+    throw invalidProxyUrl(option, shown, `"${escapeForMessage(scheme)}" must be followed by "//"`);
+  } else {
+    absolute = `http://${text}`;
+  }
+  // The authority, as written: `[user:password@]host[:port]`.
+  const afterSlashes = absolute.slice(absolute.indexOf('//') + 2);
+  const authorityEnd = afterSlashes.search(/[/?#]/);
+  const authority = authorityEnd === -1 ? afterSlashes : afterSlashes.slice(0, authorityEnd);
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const portColon = hostPort.startsWith('[') ? hostPort.indexOf(':', hostPort.indexOf(']')) : hostPort.lastIndexOf(':');
+  const host = portColon === -1 ? hostPort : hostPort.slice(0, portColon);
+  if (host === '' || host === '[]') throw invalidProxyUrl(option, shown, 'it has no host');
+  if (portColon !== -1) {
+    const port = hostPort.slice(portColon + 1);
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      const hint = text.includes('@') ? ' (percent-encode any "/", "@", ":" or "#" in the user name and password)' : '';
+      throw invalidProxyUrl(option, shown, `the port must be a number from 1 to 65535${hint}`);
+    }
+  }
+  try {
+    return new URL(absolute);
+  } catch (cause) {
+    throw invalidProxyUrl(option, shown, 'it cannot be parsed as a URL', cause);
+  }
 }
 
 /** `Basic base64(user:password)` from the proxy URL's credentials (percent-decoded), or null when it has none. */
