@@ -1,8 +1,9 @@
 /**
- * Runs the llhttp response corpus (/work/shared/conformance, extracted from llhttp v9.4.2's
- * markdown tests, MIT, Copyright © 2018 Fedor Indutny) through ResponseParser, whole and split
- * at every chunk size, and checks the outcome matches llhttp's strict mode, except for the few
- * cases listed in DIFFERENCES, whose Strand behaviour is asserted instead.
+ * Runs the llhttp response corpus (test/fixtures/llhttp, extracted from llhttp v9.4.2's
+ * markdown tests, MIT, Copyright © 2018 Fedor Indutny; see the NOTICE there) through
+ * ResponseParser, whole and split at every chunk size, and checks the outcome matches llhttp's
+ * strict mode, except for the few cases listed in DIFFERENCES, whose Strand behaviour is
+ * asserted instead.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,7 +46,7 @@ interface CorpusCase {
   messages: CorpusMessage[];
 }
 
-const CORPUS_PATH = path.resolve(__dirname, '../../../../shared/conformance/llhttp-response-cases.json');
+const CORPUS_PATH = path.join(__dirname, 'fixtures', 'llhttp', 'llhttp-response-cases.json');
 
 function loadCorpus(): CorpusCase[] {
   if (!fs.existsSync(CORPUS_PATH)) {
