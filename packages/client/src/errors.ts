@@ -33,3 +33,44 @@ export class ResponseDecodeError extends StrandError {
     super('STRAND_RESPONSE_DECODE', message, options);
   }
 }
+
+/**
+ * A response body is not valid JSON: raised by `response.json()`. The message says where
+ * (line, column and position in the decoded text) and why, with the body's Content-Type and
+ * length, and never any of the body's text: bodies carry tokens and personal data into logs.
+ * (For that reason `JSON.parse`'s own `SyntaxError`, whose message quotes the body, is neither
+ * the message nor the `cause`.) The code is `ResponseDecodeError`'s, `STRAND_RESPONSE_DECODE`.
+ *
+ * @example
+ * `the response body is not valid JSON: unexpected "<", expected a value at line 1, column 1 (position 0); Content-Type text/html, 1024 bytes (https://api.example/items)`
+ */
+export class JSONDecodeError extends ResponseDecodeError {
+  /** Index in the decoded text (UTF-16 code units) of the first character that cannot be JSON; the text's length when the body ends too early. */
+  readonly position: number;
+  /** 1-based line of `position`. */
+  readonly line: number;
+  /** 1-based column of `position` in its line. */
+  readonly column: number;
+  /** Why it is not JSON, e.g. `expected ',' or '}' after a property value`; never quotes the body. */
+  readonly reason: string;
+  /** The response's Content-Type, undefined when it had none. */
+  readonly contentType: string | undefined;
+  /** The body's length in bytes (after content decoding). */
+  readonly bodyLength: number;
+
+  constructor(
+    where: { readonly position: number; readonly line: number; readonly column: number; readonly reason: string },
+    contentType: string | undefined,
+    bodyLength: number,
+    options?: StrandErrorOptions,
+  ) {
+    const type = contentType === undefined ? 'no Content-Type' : `Content-Type ${contentType.length > 200 ? `${contentType.slice(0, 200)}…` : contentType}`;
+    super(`the response body is not valid JSON: ${where.reason} at line ${where.line}, column ${where.column} (position ${where.position}); ${type}, ${bodyLength} bytes`, options);
+    this.position = where.position;
+    this.line = where.line;
+    this.column = where.column;
+    this.reason = where.reason;
+    this.contentType = contentType;
+    this.bodyLength = bodyLength;
+  }
+}

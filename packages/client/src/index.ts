@@ -11,7 +11,7 @@ export { type DataToBodyProducer, defaultDataToBodyProducer } from './body.js';
 export { HTTPClient, type HTTPClientOptions, type ManyOptions } from './client.js';
 export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
 export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseChallenges, pickDigestChallenge } from './digest.js';
-export { HTTPStatusError, ResponseDecodeError } from './errors.js';
+export { HTTPStatusError, JSONDecodeError, ResponseDecodeError } from './errors.js';
 export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
 export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
 export { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_REDIRECTS } from './options.js';

@@ -17,7 +17,8 @@ import {
   readBody,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
-import { HTTPStatusError, ResponseDecodeError } from './errors.js';
+import { HTTPStatusError, JSONDecodeError } from './errors.js';
+import { locateJsonError } from './json-decode.js';
 
 /**
  * How long each phase of a request took, in milliseconds. A phase that did not happen, or that
@@ -178,20 +179,33 @@ export class ClientResponse implements AsyncIterable<Buffer> {
       decoder = typeof encoding === 'string' ? decoderFor(encoding) : null;
       if (decoder === null) throw new InvalidArgumentError(`text: unknown encoding ${JSON.stringify(encoding)}`);
     } else {
-      const charset = charsetOf(this.headers.get('content-type'));
-      decoder = (charset === null ? null : decoderFor(charset)) ?? UTF8_DECODER;
+      decoder = this.#serverDecoder();
     }
     const body = this.#body;
     return decoder.decode(body.kind === 'buffered' ? body.bytes : await this.content());
   }
 
-  /** The body parsed as JSON (decoded as {@link text} does). Invalid JSON is a {@link ResponseDecodeError}. */
+  /** The decoder of the `charset` of Content-Type, else UTF-8. */
+  #serverDecoder(): TextDecoder {
+    const charset = charsetOf(this.headers.get('content-type'));
+    return (charset === null ? null : decoderFor(charset)) ?? UTF8_DECODER;
+  }
+
+  /**
+   * The body parsed as JSON (decoded as {@link text} does). Invalid JSON is a
+   * {@link JSONDecodeError} (a {@link ResponseDecodeError}, code `STRAND_RESPONSE_DECODE`) that
+   * says where and why, with the Content-Type and the body's length, without quoting the body.
+   */
   async json<T = unknown>(): Promise<T> {
-    const text = await this.text();
+    const body = this.#body;
+    const bytes = body.kind === 'buffered' ? body.bytes : await this.content();
+    const text = this.#serverDecoder().decode(bytes);
     try {
       return JSON.parse(text) as T;
-    } catch (cause) {
-      throw new ResponseDecodeError(`the response body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { url: this.url, cause });
+    } catch {
+      // Not V8's message, nor its error as the cause: both quote the body. Our own scanner says where and why.
+      const where = locateJsonError(text) ?? { position: 0, line: 1, column: 1, reason: 'JSON.parse refused it' };
+      throw new JSONDecodeError(where, this.headers.get('content-type'), bytes.length, { url: this.url });
     }
   }
 

@@ -1,6 +1,7 @@
+import { inspect } from 'node:util';
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
 import { BodyTooLargeError, CancelledError, HTTPConnectionPool, ResponseDone, TooManyRedirectsError, RedirectError, type BodyEndReason } from '@strand/core';
-import { ClientResponse, HTTPClient, HTTPStatusError, ResponseDecodeError } from '@strand/client';
+import { ClientResponse, HTTPClient, HTTPStatusError, JSONDecodeError, ResponseDecodeError } from '@strand/client';
 import { type Handler, type TestServer, startServer } from './support/servers';
 
 let server: TestServer;
@@ -15,6 +16,19 @@ const routes: Record<string, Handler> = {
   '/bad-json': (_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end('{"ok":');
+  },
+  '/bad-json-lines': (_req, res) => {
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.end('{\n  "token": "s3cr3t-value",\n  "n": 1,\n}');
+  },
+  '/html-login': (_req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end('<html>session=s3cr3t-value</html>');
+  },
+  '/body': (req, res) => {
+    // Answers with the text of the `b` query parameter, for JSON error cases.
+    res.setHeader('content-type', 'application/json');
+    res.end(new URL(req.url ?? '/', 'http://x').searchParams.get('b') ?? '');
   },
   '/latin1': (_req, res) => {
     res.setHeader('content-type', 'text/plain; charset=ISO-8859-1');
@@ -131,6 +145,59 @@ describe('reading a buffered response', () => {
     expect(error).toBeInstanceOf(ResponseDecodeError);
     expect((error as ResponseDecodeError).code).toBe('STRAND_RESPONSE_DECODE');
     expect((error as ResponseDecodeError).url).toBe(`${server.url}/bad-json`);
+  });
+
+  it('says where and why a JSON body is invalid, with its Content-Type and length, and never quotes the body', async () => {
+    const response = await client.get(`${server.url}/bad-json-lines`);
+    const error = await response.json().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JSONDecodeError);
+    expect(error).toBeInstanceOf(ResponseDecodeError);
+    const decode = error as JSONDecodeError;
+    expect(decode.code).toBe('STRAND_RESPONSE_DECODE');
+    expect(decode.message).toBe(
+      `the response body is not valid JSON: unexpected "}", expected a property name in double quotes at line 4, column 1 (position 39); Content-Type application/json; charset=utf-8, 40 bytes (${server.url}/bad-json-lines)`,
+    );
+    expect([decode.position, decode.line, decode.column, decode.bodyLength, decode.contentType]).toEqual([39, 4, 1, 40, 'application/json; charset=utf-8']);
+    // Not in the message, and not in what a logger prints (the cause and the stack included).
+    expect(inspect(decode)).not.toContain('s3cr3t');
+  });
+
+  it('does not echo an HTML body that came instead of JSON, as V8\'s own message would', async () => {
+    const response = await client.get(`${server.url}/html-login`);
+    const error = (await response.json().catch((e: unknown) => e)) as JSONDecodeError;
+    expect(error.reason).toBe('unexpected "<", expected a value');
+    expect(error.message).toContain('at line 1, column 1 (position 0); Content-Type text/html, 33 bytes');
+    expect(inspect(error)).not.toContain('s3cr3t');
+  });
+
+  it.each([
+    ['', 0, 'the body is empty'],
+    ['  \n', 3, 'the body is only whitespace'],
+    ['[1,2', 4, "unexpected end of the body, expected ',' or ']' after an array element"],
+    ['{"a" 1}', 5, "unexpected digit, expected ':' after a property name"],
+    ['"abc', 4, 'unterminated string'],
+    ['{"a":"b\nc"}', 7, 'control character U+000A inside a string (it must be escaped)'],
+    ['1 2', 2, 'unexpected digit after the JSON value'],
+    ['-x', 1, "no digit after '-'"],
+    ['01', 1, 'a number cannot have a leading zero'],
+    ['[tru]', 4, 'unexpected "]" inside what should be true'],
+    ['["\\x"]', 3, 'bad escape in a string (\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\u expected)'],
+    ['[1,]', 3, 'unexpected "]", expected a value'],
+  ])('locates invalid JSON %j at position %i: %s', async (text, position, reason) => {
+    const response = await client.get(`${server.url}/body`, { params: { b: text } });
+    const error = (await response.json().catch((e: unknown) => e)) as JSONDecodeError;
+    expect(error).toBeInstanceOf(JSONDecodeError);
+    expect([error.position, error.reason]).toEqual([position, reason]);
+    // Where V8 gives a position, it is the same one.
+    const v8 = (() => {
+      try {
+        JSON.parse(text);
+      } catch (e) {
+        return /at position (\d+)/.exec((e as Error).message)?.[1];
+      }
+      return 'parsed';
+    })();
+    if (v8 !== undefined) expect(Number(v8)).toBe(position);
   });
 
   it('decodes text with the charset of Content-Type', async () => {
