@@ -49,6 +49,11 @@ export interface BodySource {
   resumeBody(): void;
   /** The consumer abandoned the body; `reason` is what the consumer will be told. */
   stopBody(reason: StrandError): void;
+  /**
+   * Optional: a consumer was attached. From now on the consumer holds the body (through its
+   * transport); a source that watched for the response being dropped unread stops watching.
+   */
+  bodyAttached?(): void;
 }
 
 /**
@@ -123,6 +128,7 @@ export class BodyPipe implements BodyTransport {
   attach(protocol: BodyProtocol): void {
     if (this.protocol !== null) throw new StrandError('STRAND_BODY_ALREADY_CONSUMED', 'the response body has already been delivered to a consumer');
     this.protocol = protocol;
+    this.source.bodyAttached?.();
     // The consumer starts flowing unless it pauses in makeConnection (Twisted's contract).
     this.paused = false;
     protocol.makeConnection?.(this);

@@ -1,10 +1,6 @@
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { HttpAgent, readBody } from '../src/index.js';
+import { gc } from './support/gc.js';
 import { type TestServer, delay, eventually, startHttpServer } from './support/servers.js';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 let server: TestServer;
 

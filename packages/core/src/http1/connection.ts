@@ -404,6 +404,12 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     if (this.state === 'receiving') this.fail(reason);
   }
 
+  bodyAttached(): void {
+    // The body has a reader now: whether the caller keeps the Response no longer matters.
+    this.currentResponse = null;
+    this.unwatchAbandonment();
+  }
+
   /**
    * A private copy of `piece`, a body piece of the borrowed `read`. The pieces of one read are
    * copied side by side into one buffer, big enough for the rest of the read: one allocation per
@@ -664,10 +670,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       this.timed = false;
       sweeperFor(this.clock).delete(this);
     }
-    if (this.watched) {
-      this.watched = false;
-      abandonedBodies.unregister(this);
-    }
+    this.unwatchAbandonment();
     if (this.timings !== null) {
       this.timings.end = now ?? this.clock.now();
       this.timings = null;
@@ -686,9 +689,16 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.currentResponse = null;
   }
 
+  private unwatchAbandonment(): void {
+    if (!this.watched) return;
+    this.watched = false;
+    abandonedBodies.unregister(this);
+  }
+
   /** @internal Called when the response of `exchange` was garbage-collected unread. */
   abandoned(exchange: number): void {
-    if (exchange !== this.exchanges || this.state !== 'receiving') return;
+    // A body with a consumer is never cancelled behind its back (the watch ends when one attaches).
+    if (exchange !== this.exchanges || this.state !== 'receiving' || !this.watched) return;
     this.watched = false;
     this.fail(new CancelledError('the response was dropped without reading its body', { url: this.uri }));
   }
