@@ -13,22 +13,94 @@ export function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
-/** The last Digest challenge per origin, so later requests answer it without a 401 first. Shared by a client's requests. */
-export class DigestCache {
-  private readonly entries = new Map<string, { challenge: DigestChallenge; nc: number }>();
+/** What a {@link DigestCache} keeps of one protection space. */
+interface DigestSpace {
+  readonly origin: string;
+  challenge: DigestChallenge;
+  /** The last nonce count sent with `challenge.nonce`. */
+  nc: number;
+  /** Absolute URL prefixes the space covers: the challenge's `domain` on this origin, or the whole origin. */
+  prefixes: string[];
+}
 
-  /** The cached challenge for `origin` with its next nonce count, or undefined. */
-  next(origin: string): { challenge: DigestChallenge; nc: number } | undefined {
-    const entry = this.entries.get(origin);
-    if (entry === undefined) return undefined;
-    entry.nc++;
-    return { challenge: entry.challenge, nc: entry.nc };
+/**
+ * Digest state per protection space — realm and origin (RFC 9110 §11.5) — shared by a client's
+ * requests, so a later request to the same space is answered at once, without a 401 first. A
+ * request is answered only from a space that covers its URL: the URIs of the challenge's `domain`
+ * on the same origin (RFC 7616 §3.3), or the whole origin when it named none; never from another
+ * origin's or another realm's challenge. The nonce count goes up with each use of a nonce, also
+ * when the server challenges again with the same nonce. Bounded: past
+ * {@link DigestCache.MAX_SPACES} spaces, the least recently used is forgotten.
+ */
+export class DigestCache {
+  /** Most protection spaces kept. */
+  static readonly MAX_SPACES = 100;
+  /** By `origin realm`, least recently used first. */
+  private readonly spaces = new Map<string, DigestSpace>();
+
+  /**
+   * The challenge to answer a request to `url` with, and its next nonce count; undefined when no
+   * known space covers `url`. A string is read as a URL (an origin covers its spaces without a
+   * `domain`).
+   */
+  next(url: string | URL): { challenge: DigestChallenge; nc: number } | undefined {
+    const target = typeof url === 'string' ? new URL(url) : url;
+    const href = target.href;
+    let best: DigestSpace | undefined;
+    let bestLength = -1;
+    for (const space of this.spaces.values()) {
+      if (space.origin !== target.origin) continue;
+      for (const prefix of space.prefixes) {
+        // The longest prefix wins; between equals, the space used last (later in the map).
+        if (prefix.length >= bestLength && href.startsWith(prefix)) {
+          best = space;
+          bestLength = prefix.length;
+        }
+      }
+    }
+    if (best === undefined) return undefined;
+    this.touch(best);
+    best.nc++;
+    return { challenge: best.challenge, nc: best.nc };
   }
 
-  /** Remembers a fresh challenge; its first use has nonce count 1. */
-  store(origin: string, challenge: DigestChallenge): number {
-    this.entries.set(origin, { challenge, nc: 1 });
-    return 1;
+  /**
+   * Remembers `challenge`, received for a request to `url`, and returns the nonce count to
+   * answer it with: 1 for a new nonce, the next count when the space's nonce is the same.
+   */
+  store(url: string | URL, challenge: DigestChallenge): number {
+    const target = typeof url === 'string' ? new URL(url) : url;
+    const origin = target.origin;
+    const prefixes: string[] = [];
+    for (const uri of challenge.domain) {
+      let resolved: URL;
+      try {
+        resolved = new URL(uri, target);
+      } catch {
+        continue;
+      }
+      // A domain URI on another origin is not followed: credentials stay with the origin they are for.
+      if (resolved.origin === origin) prefixes.push(resolved.href);
+    }
+    if (prefixes.length === 0) prefixes.push(`${origin}/`);
+    const key = `${origin} ${challenge.realm}`;
+    const known = this.spaces.get(key);
+    const nc = known !== undefined && known.challenge.nonce === challenge.nonce ? known.nc + 1 : 1;
+    const space: DigestSpace = { origin, challenge, nc, prefixes };
+    this.spaces.delete(key);
+    this.spaces.set(key, space);
+    if (this.spaces.size > DigestCache.MAX_SPACES) {
+      const oldest = this.spaces.keys().next();
+      if (oldest.done !== true) this.spaces.delete(oldest.value);
+    }
+    return nc;
+  }
+
+  /** Marks `space` as used last. */
+  private touch(space: DigestSpace): void {
+    const key = `${space.origin} ${space.challenge.realm}`;
+    this.spaces.delete(key);
+    this.spaces.set(key, space);
   }
 }
 
@@ -60,14 +132,14 @@ export class AuthAgent implements Agent {
       return this.inner.request(method, uri, withAuth, body, options);
     }
     const target = url.pathname + url.search;
-    const cached = this.digestCache.next(this.origin);
+    const cached = this.digestCache.next(url);
     const first = cached === undefined ? given : withAuth.set('Authorization', digestAuthorization(cached.challenge, { method, uri: target, username, password, nc: cached.nc }));
     const response = await this.inner.request(method, uri, first, body, options);
     if (response.code !== 401) return response;
     const challenge = pickDigestChallenge(response.headers.getAll('www-authenticate'));
     if (challenge === null || (body != null && !body.replayable)) return response;
     await response.dump();
-    const nc = this.digestCache.store(this.origin, challenge);
+    const nc = this.digestCache.store(url, challenge);
     const answer = withAuth.clone().set('Authorization', digestAuthorization(challenge, { method, uri: target, username, password, nc }));
     return this.inner.request(method, uri, answer, body, options);
   }

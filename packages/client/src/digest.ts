@@ -1,7 +1,13 @@
 /**
  * HTTP Digest access authentication (RFC 7616): parsing `WWW-Authenticate` challenges and
- * computing the `Authorization` answer. Algorithms MD5, SHA-256 and SHA-512-256 (and their
- * `-sess` variants), `qop=auth` or no qop (RFC 2069). `auth-int` is not supported.
+ * computing the `Authorization` answer. Algorithms MD5, SHA-256, SHA-512-256 and SHA-512 (and
+ * their `-sess` variants), `qop=auth` or no qop (RFC 2069), hashed usernames (`userhash=true`)
+ * and `username*` for usernames beyond ASCII. `auth-int` is not supported.
+ *
+ * SHA-512-256 is SHA-512/256 of FIPS 180-4 (its own initial values), as RFC 7616 §3.2 says and
+ * curl computes it. The example of RFC 7616 §3.9.2 was computed with SHA-512 truncated to 256
+ * bits instead (erratum 4897), so its published `username` and `response` are not what a
+ * SHA-512/256 client sends.
  */
 
 import { createHash, randomBytes } from 'node:crypto';
@@ -97,7 +103,8 @@ export function parseChallenges(values: readonly string[]): AuthChallenge[] {
   return challenges;
 }
 
-type HashName = 'md5' | 'sha256' | 'sha512-256';
+/** A Node `crypto` hash name. */
+type HashName = 'md5' | 'sha256' | 'sha512-256' | 'sha512';
 
 const ALGORITHMS: Readonly<Record<string, HashName>> = {
   MD5: 'md5',
@@ -106,9 +113,13 @@ const ALGORITHMS: Readonly<Record<string, HashName>> = {
   'SHA-256-SESS': 'sha256',
   'SHA-512-256': 'sha512-256',
   'SHA-512-256-SESS': 'sha512-256',
+  // Not in RFC 7616's registry, but offered by some servers.
+  'SHA-512': 'sha512',
+  'SHA-512-SESS': 'sha512',
 };
 
-const STRENGTH: Readonly<Record<HashName, number>> = { md5: 0, sha256: 1, 'sha512-256': 2 };
+/** Which challenge to answer when a server offers several: RFC 7616's own SHA-512-256 first, then the longer hashes. */
+const STRENGTH: Readonly<Record<HashName, number>> = { md5: 0, sha256: 1, sha512: 2, 'sha512-256': 3 };
 
 /** A Digest challenge the client can answer. */
 export interface DigestChallenge {
@@ -122,6 +133,10 @@ export interface DigestChallenge {
   /** `auth` when the server offers it, null when it sent no qop (RFC 2069). */
   readonly qop: 'auth' | null;
   readonly stale: boolean;
+  /** The server accepts a hashed username (`userhash=true`, RFC 7616 §3.4.4): the answer sends `H(username:realm)` instead of the name. */
+  readonly userhash: boolean;
+  /** The `domain` parameter's URIs as sent (space-separated in the field): where the protection space reaches; empty for the whole origin. */
+  readonly domain: readonly string[];
 }
 
 /**
@@ -153,6 +168,8 @@ export function pickDigestChallenge(values: readonly string[]): DigestChallenge 
       session: algorithm.toUpperCase().endsWith('-SESS'),
       qop,
       stale: params.get('stale')?.toLowerCase() === 'true',
+      userhash: params.get('userhash')?.toLowerCase() === 'true',
+      domain: (params.get('domain') ?? '').split(/[ \t]+/).filter((uri) => uri !== ''),
     };
     if (best === null || STRENGTH[hash] > STRENGTH[best.hash]) best = challenge;
   }
@@ -180,6 +197,29 @@ export interface DigestRequest {
   readonly cnonce?: string;
 }
 
+/** RFC 8187 `attr-char`: what an ext-value may carry without percent-encoding. */
+const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+
+/** `UTF-8''…`, the RFC 8187 ext-value of `value` (for `username*`). */
+function extValue(value: string): string {
+  let out = "UTF-8''";
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && ATTR_CHAR.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The username parameter (RFC 7616 §3.4.4): `H(username:realm)` with `userhash`, else the name
+ * quoted, or as `username*` (UTF-8, percent-encoded) when it is not all ASCII.
+ */
+function usernameParam(challenge: DigestChallenge, username: string): string {
+  if (challenge.userhash) return `username=${quoted(h(challenge.hash, `${username}:${challenge.realm}`))}`;
+  // Control characters never get here: the auth option refuses them.
+  return /^[\x20-\x7e]*$/.test(username) ? `username=${quoted(username)}` : `username*=${extValue(username)}`;
+}
+
 /** The `Authorization` value answering `challenge` (RFC 7616 §3.4). */
 export function digestAuthorization(challenge: DigestChallenge, request: DigestRequest): string {
   const { hash } = challenge;
@@ -190,7 +230,7 @@ export function digestAuthorization(challenge: DigestChallenge, request: DigestR
   const ha2 = h(hash, `${request.method}:${request.uri}`);
   const response = challenge.qop === 'auth' ? h(hash, `${ha1}:${challenge.nonce}:${nc}:${cnonce}:auth:${ha2}`) : h(hash, `${ha1}:${challenge.nonce}:${ha2}`);
   const parts = [
-    `username=${quoted(request.username)}`,
+    usernameParam(challenge, request.username),
     `realm=${quoted(challenge.realm)}`,
     `nonce=${quoted(challenge.nonce)}`,
     `uri=${quoted(request.uri)}`,
@@ -199,5 +239,6 @@ export function digestAuthorization(challenge: DigestChallenge, request: DigestR
   ];
   if (challenge.opaque !== undefined) parts.push(`opaque=${quoted(challenge.opaque)}`);
   if (challenge.qop === 'auth') parts.push('qop=auth', `nc=${nc}`, `cnonce=${quoted(cnonce)}`);
+  if (challenge.userhash) parts.push('userhash=true');
   return `Digest ${parts.join(', ')}`;
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { HTTPConnectionPool } from '@strand/core';
-import { HTTPClient, digestAuthorization, parseChallenges, pickDigestChallenge } from '@strand/client';
+import { DigestCache, type DigestChallenge, HTTPClient, digestAuthorization, parseChallenges, pickDigestChallenge } from '@strand/client';
 import { type TestServer, echo, startServer } from './support/servers';
 
 describe('Digest computation', () => {
@@ -33,6 +33,59 @@ describe('Digest computation', () => {
     expect(header).toContain('algorithm=SHA-256');
   });
 
+  // RFC 7616 §3.9.2: SHA-512-256 with a hashed username. Its published values were computed with
+  // SHA-512 cut to 256 bits (erratum 4897); SHA-512-256 is SHA-512/256 of FIPS 180-4, whose
+  // answers to the same inputs follow.
+  const rfc2 = {
+    method: 'GET',
+    uri: '/doe.json',
+    username: 'J\u00e4s\u00f8n Doe',
+    password: 'Secret, or not?',
+    nc: 1,
+    cnonce: 'NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v',
+  };
+  const challenge2 = (userhash: boolean): string =>
+    `Digest realm="api@example.org", qop="auth", algorithm=SHA-512-256, nonce="5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK", opaque="HRPCssKJSGjCrkzDg8OhwpzCiGPChXYjwrI2QmXDnsOS", charset=UTF-8, userhash=${userhash}`;
+
+  it('answers the RFC 7616 SHA-512-256 example with a hashed username (userhash=true), computed with SHA-512/256', () => {
+    const header = digestAuthorization(pickDigestChallenge([challenge2(true)])!, rfc2);
+    expect(header).toContain('username="793263caabb707a56211940d90411ea4a575adeccb7e360aeb624ed06ece9b0b"');
+    expect(header).toContain('response="3798d4131c277846293534c3edc11bd8a5e4cdcbff78b05db9d95eeb1cec68a5"');
+    expect(header).toContain('algorithm=SHA-512-256');
+    expect(header).toMatch(/, userhash=true$/);
+    // What the RFC prints is truncated SHA-512, not SHA-512/256.
+    const truncated = createHash('sha512').update('J\u00e4s\u00f8n Doe:api@example.org').digest('hex').slice(0, 64);
+    expect(truncated).toBe('488869477bf257147b804c45308cd62ac4e25eb717b12b298c79e62dcea254ec');
+  });
+
+  it('sends a username beyond ASCII as username*, UTF-8 and percent-encoded, as RFC 7616 §3.9.2 shows', () => {
+    const header = digestAuthorization(pickDigestChallenge([challenge2(false)])!, rfc2);
+    expect(header).toMatch(/^Digest username\*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm="api@example.org"/);
+    expect(header).not.toContain('userhash');
+  });
+
+  it('answers SHA-512 and SHA-512-sess challenges, and prefers SHA-512-256 to SHA-512, SHA-256 and MD5', () => {
+    const sha512 = pickDigestChallenge(['Digest realm="r", nonce="n", qop="auth", algorithm=SHA-512'])!;
+    const H = (s: string): string => createHash('sha512').update(s).digest('hex');
+    const answer = digestAuthorization(sha512, { method: 'GET', uri: '/', username: 'u', password: 'p', nc: 1, cnonce: 'c' });
+    expect(answer).toContain(`response="${H(`${H('u:r:p')}:n:00000001:c:auth:${H('GET:/')}`)}"`);
+    const sess = pickDigestChallenge(['Digest realm="r", nonce="n", qop="auth", algorithm=SHA-512-sess'])!;
+    const sessAnswer = digestAuthorization(sess, { method: 'GET', uri: '/', username: 'u', password: 'p', nc: 1, cnonce: 'c' });
+    expect(sessAnswer).toContain(`response="${H(`${H(`${H('u:r:p')}:n:c`)}:n:00000001:c:auth:${H('GET:/')}`)}"`);
+    const offers = ['MD5', 'SHA-512', 'SHA-512-256', 'SHA-256'].map((a) => `Digest realm="r", nonce="n", qop="auth", algorithm=${a}`);
+    expect(pickDigestChallenge(offers)?.algorithm).toBe('SHA-512-256');
+    expect(pickDigestChallenge(offers.filter((o) => !o.endsWith('SHA-512-256')))?.algorithm).toBe('SHA-512');
+  });
+
+  it('keeps Digest state for at most DigestCache.MAX_SPACES protection spaces, forgetting the least recently used', () => {
+    const cache = new DigestCache();
+    const challenge = (realm: string): DigestChallenge => pickDigestChallenge([`Digest realm="${realm}", nonce="n", qop="auth"`])!;
+    for (let i = 0; i <= DigestCache.MAX_SPACES; i++) cache.store(`http://h${i}.test/`, challenge(`r${i}`));
+    expect(cache.next('http://h0.test/x')).toBeUndefined();
+    expect(cache.next('http://h1.test/x')?.nc).toBe(2);
+    expect(cache.next('http://other.test/x')).toBeUndefined();
+  });
+
   it('prefers SHA-256 when a server offers SHA-256 and MD5 challenges', () => {
     const picked = pickDigestChallenge([challenge('MD5'), challenge('SHA-256')]);
     expect(picked?.algorithm).toBe('SHA-256');
@@ -60,26 +113,83 @@ describe('Digest computation', () => {
   });
 });
 
-/** A server that requires Digest (qop=auth, the given algorithm), checked independently of the client's code. */
-function digestServer(algorithm: 'MD5' | 'SHA-256', user: string, password: string): (req: IncomingMessage, res: ServerResponse, body: Buffer) => void {
-  const hash = algorithm === 'MD5' ? 'md5' : 'sha256';
-  const H = (s: string): string => createHash(hash).update(s).digest('hex');
+type Algorithm = 'MD5' | 'SHA-256' | 'SHA-512-256' | 'SHA-512';
+const HASHES: Record<Algorithm, string> = { MD5: 'md5', 'SHA-256': 'sha256', 'SHA-512-256': 'sha512-256', 'SHA-512': 'sha512' };
+
+/** The parameters of a Digest `Authorization` value. */
+function digestParams(header: string): Record<string, string | undefined> {
+  return Object.fromEntries([...header.slice(7).matchAll(/([\w*]+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]));
+}
+
+/**
+ * A server that requires Digest (qop=auth, the given algorithm, optionally `userhash`), checked
+ * independently of the client's code.
+ */
+function digestServer(algorithm: Algorithm, user: string, password: string, userhash = false): (req: IncomingMessage, res: ServerResponse, body: Buffer) => void {
+  const H = (s: string): string => createHash(HASHES[algorithm]).update(s).digest('hex');
   const nonces = new Set<string>();
   return (req, res, body) => {
     const header = req.headers.authorization;
     if (header?.startsWith('Digest ') === true) {
-      const params = Object.fromEntries([...header.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)].map((m) => [m[1], m[2] ?? m[3]]));
+      const params = digestParams(header);
       const expected = H(`${H(`${user}:test:${password}`)}:${params['nonce']}:${params['nc']}:${params['cnonce']}:auth:${H(`${req.method}:${req.url}`)}`);
-      if (nonces.has(params['nonce'] ?? '') && params['response'] === expected && params['uri'] === req.url) {
+      const name = userhash ? H(`${user}:test`) : user;
+      if (nonces.has(params['nonce'] ?? '') && params['response'] === expected && params['uri'] === req.url && params['username'] === name && (params['userhash'] === 'true') === userhash) {
         echo(req, res, body);
         return;
       }
     }
     const nonce = randomBytes(8).toString('hex');
     nonces.add(nonce);
-    res.writeHead(401, { 'www-authenticate': `Digest realm="test", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="op"` });
+    res.writeHead(401, { 'www-authenticate': `Digest realm="test", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="op"${userhash ? ', userhash=true' : ''}` });
     res.end('who are you?');
   };
+}
+
+/** A protection space of {@link realmServer}: the paths under `prefix` belong to `realm`, whose one long-lived nonce is `nonce`. */
+interface Space {
+  readonly realm: string;
+  readonly prefix: string;
+  readonly nonce: string;
+  /** The challenge's `domain` parameter, if any. */
+  readonly domain?: string;
+}
+
+/**
+ * A server with several realms (MD5, qop=auth), each with one nonce for all its requests, that
+ * refuses an answer in another realm, a wrong nonce, and a nonce count that does not go up
+ * (a replay). Paths outside every space are open.
+ */
+function realmServer(spaces: readonly Space[], user: string, password: string): (req: IncomingMessage, res: ServerResponse, body: Buffer) => void {
+  const H = (s: string): string => createHash('md5').update(s).digest('hex');
+  const lastCount = new Map<string, number>();
+  return (req, res, body) => {
+    const space = spaces.filter((sp) => req.url?.startsWith(sp.prefix)).sort((a, b) => b.prefix.length - a.prefix.length)[0];
+    if (space === undefined) return echo(req, res, body);
+    const header = req.headers.authorization;
+    if (header?.startsWith('Digest ') === true) {
+      const p = digestParams(header);
+      const nc = parseInt(p['nc'] ?? '0', 16);
+      const expected = H(`${H(`${user}:${space.realm}:${password}`)}:${space.nonce}:${p['nc']}:${p['cnonce']}:auth:${H(`${req.method}:${req.url}`)}`);
+      if (p['realm'] === space.realm && p['nonce'] === space.nonce && p['response'] === expected && nc > (lastCount.get(space.nonce) ?? 0)) {
+        lastCount.set(space.nonce, nc);
+        return echo(req, res, body);
+      }
+    }
+    const domain = space.domain === undefined ? '' : `, domain="${space.domain}"`;
+    res.writeHead(401, { 'www-authenticate': `Digest realm="${space.realm}", qop="auth", nonce="${space.nonce}"${domain}` });
+    res.end('who are you?');
+  };
+}
+
+/** What a recorded request answered: its path, and the realm and nonce count of its Digest answer (null: none). */
+function answers(server: TestServer): Array<[string, string | null, string | null]> {
+  return server.requests.map((r) => {
+    const header = r.headers.authorization;
+    if (header === undefined) return [r.url, null, null];
+    const p = digestParams(header);
+    return [r.url, p['realm'] ?? null, p['nc'] ?? null];
+  });
 }
 
 describe('auth against a loopback server', () => {
@@ -129,12 +239,59 @@ describe('auth against a loopback server', () => {
     expect(server.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('d:p').toString('base64')}`);
   });
 
-  it.each(['MD5', 'SHA-256'] as const)('answers a %s Digest challenge and gets the resource', async (algorithm) => {
+  it.each(['MD5', 'SHA-256', 'SHA-512-256', 'SHA-512'] as const)('answers a %s Digest challenge and gets the resource', async (algorithm) => {
     server = await startServer(digestServer(algorithm, 'user', 'secret'));
     const response = await client.get(`${server.url}/private?x=1`, { auth: { type: 'digest', username: 'user', password: 'secret' } });
     expect(response.code).toBe(200);
     expect(server.requests).toHaveLength(2);
     expect(server.requests[1]?.headers.authorization).toMatch(new RegExp(`^Digest .*algorithm=${algorithm}`));
+  });
+
+  it('sends the hashed username when the server asks for userhash, and gets the resource', async () => {
+    server = await startServer(digestServer('SHA-256', 'J\u00e4s\u00f8n', 'secret', true));
+    const response = await client.get(`${server.url}/doe.json`, { auth: { type: 'digest', username: 'J\u00e4s\u00f8n', password: 'secret' } });
+    expect(response.code).toBe(200);
+    expect(server.requests[1]?.headers.authorization).not.toContain('J\u00e4s');
+  });
+
+  it('keeps Digest state per realm: a request is answered from its own realm\'s challenge, with that nonce\'s next count', async () => {
+    server = await startServer(
+      realmServer(
+        [
+          { realm: 'A', prefix: '/a/', nonce: 'nonce-a', domain: '/a/' },
+          { realm: 'B', prefix: '/b/', nonce: 'nonce-b', domain: '/b/' },
+        ],
+        'u',
+        'p',
+      ),
+    );
+    const auth = { type: 'digest', username: 'u', password: 'p' } as const;
+    const codes = [];
+    for (const path of ['/a/1', '/b/1', '/a/2', '/b/2']) codes.push((await client.get(`${server.url}${path}`, { auth })).code);
+    expect(codes).toEqual([200, 200, 200, 200]);
+    expect(answers(server)).toEqual([
+      ['/a/1', null, null],
+      ['/a/1', 'A', '00000001'],
+      // Realm A's domain does not cover /b/: no answer from A's challenge; B's own challenge.
+      ['/b/1', null, null],
+      ['/b/1', 'B', '00000001'],
+      ['/a/2', 'A', '00000002'],
+      ['/b/2', 'B', '00000002'],
+    ]);
+  });
+
+  it('answers a new challenge with the same nonce with that nonce\'s next count, not 1 again (which a server takes for a replay)', async () => {
+    // Realm A protects everything but names only /a/ as its domain: /c is challenged, with the same nonce.
+    server = await startServer(realmServer([{ realm: 'A', prefix: '/', nonce: 'only-nonce', domain: '/a/' }], 'u', 'p'));
+    const auth = { type: 'digest', username: 'u', password: 'p' } as const;
+    expect((await client.get(`${server.url}/a/1`, { auth })).code).toBe(200);
+    expect((await client.get(`${server.url}/c`, { auth })).code).toBe(200);
+    expect(answers(server)).toEqual([
+      ['/a/1', null, null],
+      ['/a/1', 'A', '00000001'],
+      ['/c', null, null],
+      ['/c', 'A', '00000002'],
+    ]);
   });
 
   it('gets the 401 back when the Digest password is wrong', async () => {
