@@ -3,11 +3,12 @@
 //
 //   node .ci/jest-summary.mjs <results.json> <root> [<copy results.json> <copy root> [<why the copy did not run>]]
 //
-// A test is named by its file (relative to its run's root), its full name and which occurrence
-// of that name it is, so the two runs line up. It counts as passed when it passed in this tree
-// and also ran, without failing, in the copy; as failed when it failed in either. A suite that
-// failed to run (no test results) counts as one failure, once however many runs it failed in;
-// a copy that could not run at all counts as one failure (this tree's counts stand alone).
+// A test is named by its file (relative to its run's root), its full name (with the root
+// itself replaced) and which occurrence of that name it is, so the two runs line up. It counts
+// as passed when it passed in this tree and also ran, without failing, in the copy; as failed
+// when it failed in either. A suite that failed to run (no test results) counts as one
+// failure, once however many runs it failed in; a copy that could not run at all counts as one
+// failure (this tree's counts stand alone).
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -22,9 +23,11 @@ function outcomes(file, root) {
     if (suite.status === 'failed' && suite.assertionResults.length === 0) brokenSuites.add(rel);
     const seen = new Map();
     for (const t of suite.assertionResults) {
-      const n = (seen.get(t.fullName) ?? 0) + 1;
-      seen.set(t.fullName, n);
-      tests.set(`${rel} :: ${t.fullName} #${n}`, t.status);
+      // Some test names show a path inside the run's root (a fixture given as an argument).
+      const name = t.fullName.split(root).join('<root>');
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      tests.set(`${rel} :: ${name} #${n}`, t.status);
     }
   }
   return { r, tests, brokenSuites };
