@@ -1,8 +1,9 @@
 /**
- * Regression: a body the client is reading is never cancelled by garbage collection, whichever
- * way it is read, with every default wrapper in the stack (decoding, cookies, redirects). Core's
- * connection used to go on watching a response for being dropped unread after a reader attached,
- * so a large body read without keeping the `Response` failed once the collector ran.
+ * A body the client is reading is never cancelled by garbage collection, whichever way it is
+ * read, with every default wrapper in the stack (decoding, cookies, redirects). Core's regression
+ * test for the GC cancellation is core/test/gc-pressure.test.ts; the client's wrappers happened to
+ * keep the inner response referenced, so these guard the client's idioms against a wrapper that
+ * one day holds only a body pipe.
  */
 import { gzipSync } from 'node:zlib';
 import { HttpAgent } from '@strand/core';
@@ -10,10 +11,13 @@ import { HTTPClient, type ClientResponse } from '@strand/client';
 import { underGcLoop } from '../../core/test/support/gc';
 import { type TestServer, startServer } from './support/servers';
 
-const BODY_BYTES = 4 * 1024 * 1024;
+const BODY_BYTES = 2 * 1024 * 1024;
 const ROUNDS = 4;
 const body = Buffer.alloc(BODY_BYTES, 98);
 const gzipped = gzipSync(Buffer.alloc(BODY_BYTES, 98));
+
+// Full collections back to back make every test here slow by design (decoding most of all).
+jest.setTimeout(60_000);
 
 let server: TestServer;
 let agent: HttpAgent;
