@@ -12,13 +12,14 @@ import {
   type HeadersInit,
   InvalidArgumentError,
   InvalidHeaderError,
+  isToken,
   type RequestOptions,
   prepareRequest,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
-import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, TimeoutInit, TimeoutPhases } from './types.js';
+import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, RequestHeadersInit, TimeoutInit, TimeoutPhases } from './types.js';
 import { DEFAULT_USER_AGENT } from './version.js';
 
 /** Credentials, checked. */
@@ -31,6 +32,8 @@ export interface NormalizedAuth {
 /** A client's defaults, checked. */
 export interface NormalizedDefaults {
   readonly headers: Headers;
+  /** Names (lower-case) the client's headers remove with `null`: they are not added by the client (User-Agent, the body's Content-Type) unless a request sets them. */
+  readonly removedHeaders: ReadonlySet<string>;
   /** `headers` plus the default User-Agent when they have none: what a request without headers of its own sends. Never changed; copy it. */
   readonly requestHeaders: Headers;
   /** `requestHeaders` plus the decoder's `Accept-Encoding` when they have none: the same, for a request that decompresses. Never changed; copy it. */
@@ -75,6 +78,8 @@ export interface NormalizedRequest extends RequestBehaviour {
   readonly persistent: boolean | null;
   readonly onInformational: RequestOptions['onInformational'] | null;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** The defaults of a client that sets none. */
 export const DEFAULT_MAX_REDIRECTS = 20;
@@ -174,9 +179,61 @@ function hasControl(s: string): boolean {
   return false;
 }
 
-function headersFrom(init: HeadersInit | undefined, option: string): Headers {
+/** Headers as given: the fields to send, and the names (lower-case) a `null` value removes (null: none). */
+interface HeaderSpec {
+  readonly headers: Headers;
+  readonly removed: ReadonlySet<string> | null;
+}
+
+/**
+ * Splits the `null` and `undefined` values out of `init` (see `RequestHeadersInit`): a `null`
+ * name goes into `removed`, an `undefined` one is dropped. `init` itself is returned when it
+ * has neither, which is the usual case and costs one look at each value.
+ */
+function splitRemovals(init: RequestHeadersInit): { init: HeadersInit; removed: Set<string> | null } {
+  let pairs: Array<readonly [unknown, unknown]>;
+  if (init instanceof Headers) return { init, removed: null };
+  if (isPlainObject(init)) {
+    const record = init as Record<string, unknown>;
+    let nullish = false;
+    for (const name in record) {
+      if (record[name] == null) {
+        nullish = true;
+        break;
+      }
+    }
+    if (!nullish) return { init: init as HeadersInit, removed: null };
+    pairs = Object.keys(record).map((name) => [name, record[name]] as const);
+  } else if (init !== null && typeof init === 'object' && typeof (init as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function') {
+    const entries = Array.isArray(init) ? (init as unknown[]) : [...(init as Iterable<unknown>)];
+    if (!entries.some((entry) => Array.isArray(entry) && entry.length === 2 && entry[1] == null)) return { init: entries as HeadersInit, removed: null };
+    pairs = entries as Array<readonly [unknown, unknown]>;
+  } else {
+    return { init: init as HeadersInit, removed: null }; // core's Headers says what is wrong with it
+  }
+  const kept: Array<readonly [unknown, unknown]> = [];
+  const removed = new Set<string>();
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[1] != null) {
+      kept.push(pair);
+      continue;
+    }
+    const name: unknown = pair[0];
+    if (typeof name !== 'string' || !isToken(name)) {
+      throw new InvalidHeaderError(String(name), `invalid header name ${JSON.stringify(String(name))}: it must be an RFC 9110 token`);
+    }
+    if (pair[1] === null) removed.add(name.toLowerCase());
+  }
+  // Object values may be arrays (one field each): a record keeps that shape, pairs stay pairs.
+  const rebuilt: HeadersInit = isPlainObject(init) ? (Object.fromEntries(kept) as Record<string, string | string[]>) : (kept as Array<[string, string]>);
+  return { init: rebuilt, removed: removed.size > 0 ? removed : null };
+}
+
+function headersFrom(given: RequestHeadersInit | undefined, option: string): HeaderSpec {
   try {
-    return new Headers(init ?? null);
+    if (given === undefined) return { headers: new Headers(null), removed: null };
+    const { init, removed } = splitRemovals(given);
+    return { headers: new Headers(init), removed };
   } catch (error) {
     if (error instanceof InvalidHeaderError) throw new InvalidHeaderError(error.headerName, `${option}: ${error.message}`, { cause: error });
     if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${option}: ${error.message}`, { cause: error });
@@ -246,14 +303,16 @@ export class UrlCache {
 
 /** Checks a client's defaults. */
 export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDefaults {
-  const headers = headersFrom(options.headers, 'headers');
+  const { headers, removed } = headersFrom(options.headers, 'headers');
+  const removedHeaders: ReadonlySet<string> = removed ?? NONE;
   const requestHeaders = headers.clone();
-  if (!requestHeaders.has('user-agent')) requestHeaders.set('User-Agent', DEFAULT_USER_AGENT);
+  if (!requestHeaders.has('user-agent') && !removedHeaders.has('user-agent')) requestHeaders.set('User-Agent', DEFAULT_USER_AGENT);
   const decodingRequestHeaders = requestHeaders.clone();
   // The value core's decoder (wrapWithCoreContentDecoder: default decoders) would add, so it need not copy the headers.
   if (!decodingRequestHeaders.has('accept-encoding')) decodingRequestHeaders.set('Accept-Encoding', ContentDecoderAgent.defaultAcceptEncoding);
   const defaults = {
     headers,
+    removedHeaders,
     requestHeaders,
     decodingRequestHeaders,
     params: options.params === undefined ? [] : readFields(options.params, 'params', true),
@@ -329,10 +388,17 @@ export function normalizeRequest(
 
   const decompress = bool(opts.decompress, 'decompress', defaults.decompress);
   let headers: Headers;
+  // Names neither the defaults nor the client may add (a `null` of the request's or of the client's).
+  let removed = defaults.removedHeaders;
   if (opts.headers !== undefined) {
-    headers = mergeHeaders(defaults.headers, headersFrom(opts.headers, 'headers'));
+    const own = headersFrom(opts.headers, 'headers');
+    headers = mergeHeaders(defaults.headers, own.headers);
+    if (own.removed !== null) {
+      for (const name of own.removed) headers.delete(name);
+      removed = removed.size === 0 ? own.removed : new Set([...removed, ...own.removed]);
+    }
     // `add` appends, as `set` does for a name that is absent.
-    if (!headers.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
+    if (!headers.has('user-agent') && !removed.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
   } else {
     // A request that decompresses starts from headers that already carry the decoder's Accept-Encoding.
     headers = (decompress ? defaults.decodingRequestHeaders : defaults.requestHeaders).clone();
@@ -386,7 +452,7 @@ export function normalizeRequest(
   const body = prepareBody(opts, convert);
   if (body !== null) {
     result.body = body.producer;
-    if (body.contentType !== null && !headers.has('content-type')) headers.add('Content-Type', body.contentType);
+    if (body.contentType !== null && !headers.has('content-type') && !removed.has('content-type')) headers.add('Content-Type', body.contentType);
   }
   return result;
 }

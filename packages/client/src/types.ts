@@ -81,10 +81,26 @@ export interface TimeoutPhases {
 /** A timeout: a number of milliseconds for the whole call (`total`), or named phases. */
 export type TimeoutInit = number | TimeoutPhases;
 
+/**
+ * Headers of a request or of a client's defaults: any core `HeadersInit`, where the value of an
+ * object entry or a `[name, value]` pair may also be
+ *
+ * - `null`: send no field of that name — not the client's default, not the `User-Agent` Strand
+ *   adds, not the `Content-Type` the body implies (`{ 'User-Agent': null }`, as in requests);
+ * - `undefined`: left out, as if the name were not there (a client default of that name stays).
+ *
+ * Headers the agent stack adds per hop come from their own options: `Accept-Encoding` from
+ * `decompress`, `Cookie` from the jar and `cookies`, `Authorization` from `auth`.
+ */
+export type RequestHeadersInit =
+  | HeadersInit
+  | Readonly<Record<string, string | readonly string[] | null | undefined>>
+  | Iterable<readonly [string, string | null | undefined]>;
+
 /** Options that an {@link HTTPClient} can hold as defaults for all its requests. */
 export interface DefaultRequestOptions {
-  /** Headers; a request's own headers replace defaults of the same name. */
-  headers?: HeadersInit;
+  /** Headers; a request's own headers replace defaults of the same name, and a `null` value removes one (see {@link RequestHeadersInit}). */
+  headers?: RequestHeadersInit;
   /** Query parameters; a request's own are added after the defaults. */
   params?: ParamsInit;
   /** Credentials, sent only to the origin of the URL they were given for. */

@@ -48,6 +48,41 @@ describe('sending requests', () => {
     expect((await response.json<Echo>()).headers['user-agent']).toBe('mine/1');
   });
 
+  it('sends no User-Agent when a request sets it to null, as requests does with None (a name given null must still be a valid name)', async () => {
+    await client.get(server.url, { headers: { 'User-Agent': null } });
+    await client.get(server.url, { headers: [['user-agent', null], ['X-Kept', 'yes']] });
+    expect(server.requests.map((r) => r.headers['user-agent'])).toEqual([undefined, undefined]);
+    expect(server.requests[1]?.headers['x-kept']).toBe('yes');
+    await expect(client.get(server.url, { headers: { 'Bad Name': null } })).rejects.toThrow(/^headers: invalid header name "Bad Name": it must be an RFC 9110 token$/);
+  });
+
+  it('removes a client default header for one request with null, and keeps it for undefined', async () => {
+    const withDefaults = new HTTPClient({ pool, headers: { 'X-Team': 'a', Accept: 'text/plain' } });
+    await withDefaults.get(server.url, { headers: { 'x-team': null, Accept: undefined } });
+    await withDefaults.get(server.url);
+    expect(server.requests.map((r) => [r.headers['x-team'], r.headers['accept']])).toEqual([
+      [undefined, 'text/plain'],
+      ['a', 'text/plain'],
+    ]);
+  });
+
+  it('sends no User-Agent from a client whose default headers set it to null, unless a request gives one', async () => {
+    const anonymous = new HTTPClient({ pool, headers: { 'User-Agent': null } });
+    await anonymous.get(server.url);
+    await anonymous.get(server.url, { headers: { 'X-Other': '1' } });
+    await anonymous.get(server.url, { headers: { 'User-Agent': 'mine/2' } });
+    expect(server.requests.map((r) => r.headers['user-agent'])).toEqual([undefined, undefined, 'mine/2']);
+  });
+
+  it('sends no Content-Type for a json or form body whose Content-Type header is null', async () => {
+    await client.post(server.url, { json: { a: 1 }, headers: { 'Content-Type': null } });
+    await client.post(server.url, { data: new Map([['a', '1']]), headers: { 'content-type': null } });
+    expect(server.requests.map((r) => [r.headers['content-type'], r.body.toString()])).toEqual([
+      [undefined, '{"a":1}'],
+      [undefined, 'a=1'],
+    ]);
+  });
+
   it('upper-cases the method like requests and got', async () => {
     const response = await client.request('patch', server.url, { data: 'x' });
     expect((await response.json<Echo>()).method).toBe('PATCH');
