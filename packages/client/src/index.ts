@@ -13,6 +13,7 @@ export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
 export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseChallenges, pickDigestChallenge } from './digest.js';
 export { HTTPStatusError, JSONDecodeError, ResponseDecodeError } from './errors.js';
 export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
+export { type Link, parseLinks } from './links.js';
 export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
 export { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_REDIRECTS } from './options.js';
 export { agentForPool, defaultPool, getGlobalPool, setGlobalPool } from './pools.js';

@@ -19,6 +19,7 @@ import {
 import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
 import { locateJsonError } from './json-decode.js';
+import { type Link, linksByRel, parseLinks } from './links.js';
 
 /**
  * How long each phase of a request took, in milliseconds. A phase that did not happen, or that
@@ -207,6 +208,22 @@ export class ClientResponse implements AsyncIterable<Buffer> {
       const where = locateJsonError(text) ?? { position: 0, line: 1, column: 1, reason: 'JSON.parse refused it' };
       throw new JSONDecodeError(where, this.headers.get('content-type'), bytes.length, { url: this.url });
     }
+  }
+
+  /**
+   * The `Link` header fields (RFC 8288) keyed as requests' `response.links` is: by relation type
+   * (lower-cased; a link with `rel="next prev"` is under both), or by URL for a link without
+   * `rel`; the first link of a key counts. Each is `{ url, rel, ...params }` with `url` resolved
+   * against {@link url}. Several fields and several links per field are read; what cannot be
+   * parsed is skipped. `{}` when there is none. For every link in order, use {@link parseLinks}.
+   *
+   * @example
+   * ```ts
+   * const next = response.links()['next']?.url; // pagination
+   * ```
+   */
+  links(): Record<string, Link> {
+    return linksByRel(parseLinks(this.headers.getAll('link'), this.url));
   }
 
   /**

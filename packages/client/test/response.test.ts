@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
 import { BodyTooLargeError, CancelledError, HTTPConnectionPool, ResponseDone, TooManyRedirectsError, RedirectError, type BodyEndReason } from '@strand/core';
-import { ClientResponse, HTTPClient, HTTPStatusError, JSONDecodeError, ResponseDecodeError } from '@strand/client';
+import { ClientResponse, HTTPClient, HTTPStatusError, JSONDecodeError, ResponseDecodeError, parseLinks } from '@strand/client';
 import { type Handler, type TestServer, startServer } from './support/servers';
 
 let server: TestServer;
@@ -29,6 +29,14 @@ const routes: Record<string, Handler> = {
     // Answers with the text of the `b` query parameter, for JSON error cases.
     res.setHeader('content-type', 'application/json');
     res.end(new URL(req.url ?? '/', 'http://x').searchParams.get('b') ?? '');
+  },
+  '/links/list': (_req, res) => {
+    res.setHeader('link', [
+      '</items?page=3>; rel="next"; title="Page, 3; of 9", <https://other.example/first>; rel=first',
+      `<?page=1>; rel="prev START"; type="text/html"; title*=UTF-8'de'n%c3%a4chstes`,
+      '<../up>; rel=up; rel=ignored, </norel>; anchor="#x", </second-next>; rel=next',
+    ]);
+    res.end();
   },
   '/latin1': (_req, res) => {
     res.setHeader('content-type', 'text/plain; charset=ISO-8859-1');
@@ -128,6 +136,55 @@ beforeEach(async () => {
 afterEach(async () => {
   await pool.closeCachedConnections();
   await server.close();
+});
+
+describe('links()', () => {
+  it('reads every link of several Link fields into a record keyed by rel, urls resolved against the response URL', async () => {
+    const response = await client.get(`${server.url}/links/list?page=2`);
+    const links = response.links();
+    expect({ ...links }).toEqual({
+      // A quoted value keeps its commas and semicolons; of two `next` links the first counts.
+      next: { url: `${server.url}/items?page=3`, rel: 'next', title: 'Page, 3; of 9' },
+      first: { url: 'https://other.example/first', rel: 'first' },
+      // `rel="prev START"` is a link under each type, lower-cased; `title*` is left as sent.
+      prev: { url: `${server.url}/links/list?page=1`, rel: 'prev', type: 'text/html', 'title*': "UTF-8'de'n%c3%a4chstes" },
+      start: { url: `${server.url}/links/list?page=1`, rel: 'start', type: 'text/html', 'title*': "UTF-8'de'n%c3%a4chstes" },
+      // The first rel counts.
+      up: { url: `${server.url}/up`, rel: 'up' },
+      // No rel: keyed by its URL, as requests does.
+      [`${server.url}/norel`]: { url: `${server.url}/norel`, anchor: '#x' },
+    });
+  });
+
+  it('gives an empty record for a response without Link fields', async () => {
+    expect({ ...(await client.get(`${server.url}/json`)).links() }).toEqual({});
+  });
+
+  it('reads a hostile Link field in time linear in its length', () => {
+    const big = 300_000;
+    const hostile = [
+      '<'.repeat(big),
+      `<a>${';'.repeat(big)}`,
+      `<a>; t="${'\\"'.repeat(big / 2)}`,
+      `<a>; ${'x=y '.repeat(big / 4)}`,
+      '<a>, '.repeat(big / 5),
+      `${'<,'.repeat(big / 2)}>`,
+      `<a>; rel="${'n '.repeat(big / 2)}"`.slice(0, 100_000),
+    ];
+    const started = performance.now();
+    const counts = hostile.map((value) => parseLinks([value], 'http://h.test/').length);
+    // Linear work takes milliseconds here; quadratic work would take minutes.
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(counts.slice(0, 6)).toEqual([0, 1, 1, 1, big / 5, 1]);
+  });
+
+  it('keeps parameter names such as __proto__ as plain keys of a link, never as its prototype', () => {
+    const [link] = parseLinks(['</x>; rel=__proto__; __proto__=polluted; constructor=c'], 'http://h.test/');
+    expect(Object.getPrototypeOf(link)).toBeNull();
+    expect(Object.getOwnPropertyDescriptor(link, '__proto__')?.value).toBe('polluted');
+    expect(link?.['constructor']).toBe('c');
+    expect(link?.rel).toBe('__proto__');
+  });
 });
 
 describe('reading a buffered response', () => {
