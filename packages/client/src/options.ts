@@ -14,6 +14,7 @@ import {
   InvalidHeaderError,
   isToken,
   type RequestOptions,
+  TIMEOUT_PHASES,
   prepareRequest,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
@@ -111,7 +112,7 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   'persistent',
   'onInformational',
 ]);
-const PHASES = ['queue', 'connect', 'headers', 'bodyIdle', 'total'] as const;
+const PHASES: readonly string[] = TIMEOUT_PHASES;
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -138,9 +139,9 @@ export function normalizeTimeout(value: TimeoutInit | undefined, option = 'timeo
   if (!isPlainObject(value)) throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${PHASES.join(', ')}), got ${describe(value)}`);
   const out: TimeoutPhases = {};
   for (const key of Object.keys(value)) {
-    if (!(PHASES as readonly string[]).includes(key)) throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${PHASES.join(', ')}`);
+    if (!PHASES.includes(key)) throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${PHASES.join(', ')}`);
     const v = value[key];
-    if (v !== undefined) out[key as (typeof PHASES)[number]] = check(v, `${option}.${key}`);
+    if (v !== undefined) out[key as keyof TimeoutPhases] = check(v, `${option}.${key}`);
   }
   return out;
 }

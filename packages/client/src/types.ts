@@ -67,12 +67,15 @@ export type CookiesInit = Readonly<Record<string, string>> | CookieJar;
 /**
  * Per-phase timeouts in milliseconds (the shape of `@strand/core`'s `TimeoutOptions`).
  * `queue`: waiting for a free slot (the client's `maxConcurrentRequests`, and the pool's cap);
- * `connect`; `headers`: the request sent, waiting for the head; `bodyIdle`: no body byte for so
- * long; `total`: the whole call, redirects and reading the body included.
+ * `connect`; `sendIdle`: no progress sending the request body for so long (the server stopped
+ * reading it, or the body source stalled); `headers`: the request sent, waiting for the head;
+ * `bodyIdle`: no body byte for so long; `total`: the whole call, redirects and reading the body
+ * included.
  */
 export interface TimeoutPhases {
   queue?: number;
   connect?: number;
+  sendIdle?: number;
   headers?: number;
   bodyIdle?: number;
   total?: number;

@@ -12,7 +12,7 @@ export interface RequestOptions {
   onInformational?: ((info: InformationalResponse) => void) | undefined;
   /**
    * Timeouts for this request: a number is the `total` in ms; an object sets named phases
-   * (`queue`, `connect`, `headers`, `bodyIdle`, `total`) over the agent's defaults.
+   * (`queue`, `connect`, `sendIdle`, `headers`, `bodyIdle`, `total`) over the agent's defaults.
    */
   timeout?: number | TimeoutOptions | undefined;
   /**

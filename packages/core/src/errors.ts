@@ -218,7 +218,7 @@ export class PotentialDataLoss {
 export type BodyEndReason = ResponseDone | PotentialDataLoss | StrandError;
 
 /** The named phases a timeout can cover; see `TimeoutOptions`. */
-export type TimeoutPhase = 'queue' | 'connect' | 'headers' | 'bodyIdle' | 'total';
+export type TimeoutPhase = 'queue' | 'connect' | 'sendIdle' | 'headers' | 'bodyIdle' | 'total';
 
 /**
  * A per-phase timeout fired. `phase` names it; `sent` says whether any of the request may have
@@ -241,6 +241,7 @@ export class TimeoutError extends StrandError {
 const TIMEOUT_CODES: Record<TimeoutPhase, string> = {
   queue: 'STRAND_QUEUE_TIMEOUT',
   connect: 'STRAND_CONNECT_TIMEOUT',
+  sendIdle: 'STRAND_SEND_TIMEOUT',
   headers: 'STRAND_HEADERS_TIMEOUT',
   bodyIdle: 'STRAND_BODY_TIMEOUT',
   total: 'STRAND_TOTAL_TIMEOUT',
@@ -249,6 +250,7 @@ const TIMEOUT_CODES: Record<TimeoutPhase, string> = {
 const TIMEOUT_TEXT: Record<TimeoutPhase, string> = {
   queue: 'waiting for a free connection',
   connect: 'connecting',
+  sendIdle: 'sending the request (no byte accepted by the connection)',
   headers: 'waiting for the response head',
   bodyIdle: 'waiting for more of the response body',
   total: 'the request',

@@ -43,7 +43,7 @@ export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
 export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './tls-sessions.js';
-export { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
+export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';
 export { type Clock, type TimerHandle, ManualClock, systemClock } from './clock.js';
 export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent } from './agents/redirect.js';

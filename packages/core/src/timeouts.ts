@@ -7,6 +7,8 @@ import { InvalidArgumentError, type TimeoutPhase } from './errors.js';
  *
  * - `queue`: waiting for a pool slot when the host's connection cap is reached.
  * - `connect`: opening the connection, TCP and TLS together.
+ * - `sendIdle`: no progress sending the request for this long: no byte handed to the connection
+ *   and none flushed by it (a server that stopped reading the body, or a body source that stalled).
  * - `headers`: from the request being fully written to the response head.
  * - `bodyIdle`: no body byte for this long while the consumer is reading (a consumer that pauses
  *   is not timed out for its own pause).
@@ -15,6 +17,7 @@ import { InvalidArgumentError, type TimeoutPhase } from './errors.js';
 export interface TimeoutOptions {
   queue?: number;
   connect?: number;
+  sendIdle?: number;
   headers?: number;
   bodyIdle?: number;
   total?: number;
@@ -24,19 +27,21 @@ export interface TimeoutOptions {
 export type ResolvedTimeouts = Readonly<Record<TimeoutPhase, number>>;
 
 /**
- * The defaults: connect 10 s, headers 300 s, bodyIdle 300 s (undici's choices for headers and
- * body), no queue or total limit. got sets no timeout at all by default; a service should set
+ * The defaults: connect 10 s, sendIdle 300 s, headers 300 s, bodyIdle 300 s (undici's choices
+ * for headers and body), no queue or total limit. got sets no timeout at all by default; a service should set
  * `total` to what its callers can wait.
  */
 export const DEFAULT_TIMEOUTS: ResolvedTimeouts = Object.freeze({
   queue: Infinity,
   connect: 10_000,
+  sendIdle: 300_000,
   headers: 300_000,
   bodyIdle: 300_000,
   total: Infinity,
 });
 
-const PHASES: readonly TimeoutPhase[] = ['queue', 'connect', 'headers', 'bodyIdle', 'total'];
+/** The timeout phases, in the order an exchange meets them. */
+export const TIMEOUT_PHASES: readonly TimeoutPhase[] = Object.freeze(['queue', 'connect', 'sendIdle', 'headers', 'bodyIdle', 'total']);
 
 /**
  * Merges `override` (a number means `total`) over `base`, validating every value.
@@ -49,12 +54,12 @@ export function resolveTimeouts(base: ResolvedTimeouts, override: number | Timeo
     return { ...base, total: override };
   }
   if (override === null || typeof override !== 'object') {
-    throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${PHASES.join(', ')})`);
+    throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${TIMEOUT_PHASES.join(', ')})`);
   }
   const result: Record<TimeoutPhase, number> = { ...base };
   for (const key of Object.keys(override)) {
-    if (!(PHASES as readonly string[]).includes(key)) {
-      throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${PHASES.join(', ')}`);
+    if (!(TIMEOUT_PHASES as readonly string[]).includes(key)) {
+      throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${TIMEOUT_PHASES.join(', ')}`);
     }
     const value = (override as Record<string, unknown>)[key];
     if (value === undefined) continue;

@@ -37,7 +37,7 @@ export interface ExchangeOptions {
   connectionClose?: boolean | undefined;
   /** Override the request target (absolute-form for proxies). */
   target?: string | undefined;
-  /** Phase timeouts; `headers`, `bodyIdle` and `total` are enforced here. */
+  /** Phase timeouts; `sendIdle`, `headers`, `bodyIdle` and `total` are enforced here. */
   timeouts?: ResolvedTimeouts | undefined;
   /** When the exchange started (clock time), for the `total` timeout. Default: now. */
   startedAt?: number | undefined;
@@ -143,6 +143,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private totalDeadline = Infinity;
   private headersDeadline = Infinity;
   private lastActivity = 0;
+  /**
+   * Send progress as the sweeper last saw it: bytes handed to the socket plus drains, and when
+   * that count last moved (-1: not seen yet this exchange). Counting costs nothing per write; the
+   * sweeper compares.
+   */
+  private sendProgress = 0;
+  private sendProgressAt = -1;
+  private drains = 0;
   private timings: ExchangeTimings | null = null;
   private watched = false;
   /**
@@ -224,7 +232,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.timeouts = timeouts;
     this.headersDeadline = Infinity;
     this.totalDeadline = (options.startedAt ?? this.clock.now()) + timeouts.total;
-    const shortest = Math.min(timeouts.headers, timeouts.bodyIdle, timeouts.total);
+    const shortest = Math.min(timeouts.sendIdle, timeouts.headers, timeouts.bodyIdle, timeouts.total);
     this.timed = shortest !== Infinity;
     if (this.timed) sweeperFor(this.clock).add(this, shortest);
 
@@ -237,6 +245,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       return promise;
     }
     this.producer = body;
+    this.sendProgressAt = -1;
     socket.cork();
     socket.write(head, 'latin1');
     let production: Promise<void>;
@@ -382,8 +391,19 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       case 'idle':
       case 'closed':
         return;
-      case 'sending':
+      case 'sending': {
+        // Progress is a byte handed to the socket or the socket draining: a server that stopped
+        // reading the body stops both (the producer is paused), and so does a stalled body source.
+        const progress = this.bodyWritten + this.drains;
+        if (this.sendProgressAt < 0 || progress !== this.sendProgress) {
+          this.sendProgress = progress;
+          this.sendProgressAt = now;
+        } else if (now - this.sendProgressAt >= this.timeouts.sendIdle) {
+          this.fail(new TimeoutError('sendIdle', this.timeouts.sendIdle, true, { url: this.uri }));
+          return;
+        }
         break;
+      }
       case 'waiting':
         if (now >= this.headersDeadline) {
           this.fail(new TimeoutError('headers', this.timeouts.headers, true, { url: this.uri }));
@@ -536,6 +556,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   };
 
   private readonly onDrain = (): void => {
+    this.drains++;
     if (!this.producerPaused) return;
     this.producerPaused = false;
     this.producer?.resumeProducing();
