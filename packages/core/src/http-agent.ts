@@ -5,23 +5,19 @@ import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './
 import { RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
 import type { HeadersInit } from './headers.js';
 import type { ExchangeTimings, HTTP11Connection } from './http1/connection.js';
-import type { ParserLimits } from './http1/parser.js';
+import { PARSER_LIMIT_KEYS, type ParserLimits, parserLimitsFrom } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 import { HTTPConnectionPool } from './pool.js';
 import { rejectUnknownOptions } from './validate.js';
 import type { Response } from './response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
 
-/** Options of {@link HttpAgent}. */
-export interface HttpAgentOptions {
+/** Options of {@link HttpAgent}; the {@link ParserLimits} bound every response head. */
+export interface HttpAgentOptions extends ParserLimits {
   /** Where connections are kept. Default: a new persistent pool for this agent. */
   pool?: HTTPConnectionPool;
   /** Chooses how to reach a URI. Default: TCP for `http:`, verified TLS for `https:`. */
   endpointFactory?: EndpointFactory;
-  /** Max bytes of a response head (and of each 1xx head and the trailers). Default 16 KiB. */
-  maxHeaderBytes?: number;
-  /** Max header fields in a response head or trailers. Default 128. */
-  maxHeaderCount?: number;
   /** Default phase timeouts for every request ({@link DEFAULT_TIMEOUTS} otherwise); a request's `timeout` overrides them. */
   timeouts?: TimeoutOptions;
 }
@@ -45,13 +41,11 @@ export class HttpAgent implements Agent {
   private readonly clock: Clock;
 
   constructor(options: HttpAgentOptions = {}) {
-    rejectUnknownOptions(options, ['pool', 'endpointFactory', 'maxHeaderBytes', 'maxHeaderCount', 'timeouts'], 'HttpAgent');
+    rejectUnknownOptions(options, ['pool', 'endpointFactory', ...PARSER_LIMIT_KEYS, 'timeouts'], 'HttpAgent');
     this.pool = options.pool ?? new HTTPConnectionPool();
     this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();
-    this.limits = {};
-    if (options.maxHeaderBytes !== undefined) this.limits.maxHeaderBytes = options.maxHeaderBytes;
-    if (options.maxHeaderCount !== undefined) this.limits.maxHeaderCount = options.maxHeaderCount;
+    this.limits = parserLimitsFrom(options);
     this.timeouts = resolveTimeouts(DEFAULT_TIMEOUTS, options.timeouts, 'timeouts');
   }
 

@@ -38,7 +38,7 @@ export {
 export * from './errors.js';
 export { Headers, type HeadersInit } from './headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type ExchangeTimings, type InformationalResponse } from './http1/connection.js';
-export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from './http1/parser.js';
+export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
 export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';

@@ -499,6 +499,22 @@ describe('1xx interim responses', () => {
     expect(kinds(result)).toEqual(['info']);
     expect(result.error?.kind).toBe('UNEXPECTED_EOF');
   });
+
+  it('accepts 10 interim responses by default and fails at the 11th, where it ends', () => {
+    const info = 'HTTP/1.1 100 Continue\r\n\r\n';
+    const final = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    expect(kinds(parseAll(info.repeat(10) + final)).filter((k) => k === 'info')).toHaveLength(10);
+    const error = expectError(info.repeat(11) + final, 'TOO_MANY_INTERIM_RESPONSES');
+    expect(error.offset).toBe(info.length * 11);
+  });
+
+  it('takes maxInterimResponses as a limit', () => {
+    const limits = { maxInterimResponses: 2 };
+    const info = 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n';
+    const final = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    expect(kinds(parseAll(info + info + final, { limits }))).toEqual(['info', 'info', 'head', 'complete']);
+    expectError(info + info + info + final, 'TOO_MANY_INTERIM_RESPONSES', { limits });
+  });
 });
 
 // ---- chunked bodies ----

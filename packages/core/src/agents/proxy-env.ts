@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import type { Agent, RequestOptions } from '../agent.js';
 import type { BodyProducer } from '../body.js';
 import type { HeadersInit } from '../headers.js';
+import { parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
 import { HTTPConnectionPool } from '../pool.js';
 import type { Response } from '../response.js';
@@ -200,9 +201,7 @@ export class EnvProxyAgent implements Agent {
     if (direct !== undefined) {
       this.direct = direct;
     } else {
-      const directOptions: HttpAgentOptions = { pool: this.pool };
-      if (proxyOptions.maxHeaderBytes !== undefined) directOptions.maxHeaderBytes = proxyOptions.maxHeaderBytes;
-      if (proxyOptions.maxHeaderCount !== undefined) directOptions.maxHeaderCount = proxyOptions.maxHeaderCount;
+      const directOptions: HttpAgentOptions = { pool: this.pool, ...parserLimitsFrom(proxyOptions) };
       if (proxyOptions.timeouts !== undefined) directOptions.timeouts = proxyOptions.timeouts;
       this.direct = new HttpAgent(directOptions);
     }

@@ -10,7 +10,7 @@ import type { BodyProducer } from '../body.js';
 import type { ConnectOptions, Endpoint, EndpointFactory } from '../endpoints.js';
 import { InvalidRequestError } from '../errors.js';
 import type { HeadersInit } from '../headers.js';
-import type { ParserLimits } from '../http1/parser.js';
+import { type ParserLimits, parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
 import { HTTPConnectionPool } from '../pool.js';
 import type { Response } from '../response.js';
@@ -20,7 +20,7 @@ import { ProxyConnector, TunnelEndpoint, parseProxyUrl, socketHost, urlPort } fr
 import { copyHeaders } from './shared.js';
 
 /** Options of {@link ProxyAgent}. */
-export interface ProxyAgentOptions {
+export interface ProxyAgentOptions extends ParserLimits {
   /** Where connections (to the proxy, and tunnels through it) are kept. Default: a new persistent pool. */
   pool?: HTTPConnectionPool;
   /** Verifies `https:` origins inside the tunnel. Default: the shared browser-like policy (verified). */
@@ -29,10 +29,6 @@ export interface ProxyAgentOptions {
   proxyTlsPolicy?: TLSPolicy;
   /** How TCP connections to the proxy are opened (local address, family, resolver...). */
   connectOptions?: ConnectOptions;
-  /** Max bytes of a response head (the proxy's answer to CONNECT included). Default 16 KiB. */
-  maxHeaderBytes?: number;
-  /** Max header fields of a response head. Default 128. */
-  maxHeaderCount?: number;
   /** Default phase timeouts; `connect` covers reaching the proxy, CONNECT and the origin's TLS handshake. */
   timeouts?: TimeoutOptions;
 }
@@ -75,9 +71,7 @@ export class ProxyAgent implements Agent {
     const connector = new ProxyConnector(parseProxyUrl(proxy), connectorOptions);
     this.connector = connector;
     this.pool = options.pool ?? new HTTPConnectionPool();
-    const limits: ParserLimits = {};
-    if (options.maxHeaderBytes !== undefined) limits.maxHeaderBytes = options.maxHeaderBytes;
-    if (options.maxHeaderCount !== undefined) limits.maxHeaderCount = options.maxHeaderCount;
+    const limits = parserLimitsFrom(options);
     // Plain http: connections to the proxy itself, carrying absolute-form targets (RFC 9112 §3.2.2).
     const forward: Endpoint = {
       key: `forward via ${connector.key}`,
@@ -92,9 +86,7 @@ export class ProxyAgent implements Agent {
         return new TunnelEndpoint(connector, socketHost(uri), urlPort(uri), true, tunnelOptions);
       },
     };
-    const agentOptions: Omit<HttpAgentOptions, 'endpointFactory'> = { pool: this.pool };
-    if (options.maxHeaderBytes !== undefined) agentOptions.maxHeaderBytes = options.maxHeaderBytes;
-    if (options.maxHeaderCount !== undefined) agentOptions.maxHeaderCount = options.maxHeaderCount;
+    const agentOptions: Omit<HttpAgentOptions, 'endpointFactory'> = { pool: this.pool, ...limits };
     if (options.timeouts !== undefined) agentOptions.timeouts = options.timeouts;
     this.agent = HttpAgent.usingEndpointFactory(factory, agentOptions);
   }

@@ -37,16 +37,27 @@ import {
 /** How a response body is delimited. */
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 
-/** Hard limits of the parser. */
+/** Hard limits of the parser (options of the agents that make connections, too). */
 export interface ParserLimits {
   /** Max bytes of one head: status line + header lines + final CRLF. Also applies separately to each 1xx head and to the trailer block. Default 16384. */
   maxHeaderBytes?: number;
   /** Max number of header fields in one head (and in the trailers). Default 128. */
   maxHeaderCount?: number;
+  /**
+   * Max interim (1xx) responses before the final one, per exchange; one more is a
+   * {@link ParseError} of kind `TOO_MANY_INTERIM_RESPONSES`. Default 10 (Go allows 5; a server
+   * sends one `100 Continue` and perhaps a few `103 Early Hints`).
+   */
+  maxInterimResponses?: number;
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 16384;
 export const DEFAULT_MAX_HEADER_COUNT = 128;
+export const DEFAULT_MAX_INTERIM_RESPONSES = 10;
+
+/** The option names of {@link ParserLimits}. */
+export const PARSER_LIMIT_KEYS = ['maxHeaderBytes', 'maxHeaderCount', 'maxInterimResponses'] as const;
+
 
 /** A parsed response head (final or interim). */
 export interface ResponseHead {
@@ -148,11 +159,27 @@ function readLimit(value: number | undefined, fallback: number, option: string):
   return value;
 }
 
+/**
+ * The parser limits among `options` (the ones set), checked, for an agent to pass on.
+ * @throws {@link InvalidArgumentError} naming a limit that is not a positive integer.
+ */
+export function parserLimitsFrom(options: ParserLimits): ParserLimits {
+  const limits: ParserLimits = {};
+  for (const key of PARSER_LIMIT_KEYS) {
+    const value = options[key];
+    if (value !== undefined) limits[key] = readLimit(value, 0, key);
+  }
+  return limits;
+}
+
 /** Incremental HTTP/1.1 response parser. See the module comment for its states. */
 export class ResponseParser {
   private readonly handler: ResponseParserHandler;
   private readonly maxHeaderBytes: number;
   private readonly maxHeaderCount: number;
+  private readonly maxInterimResponses: number;
+  /** Interim heads seen in this exchange. */
+  private interimResponses = 0;
 
   private phase = P_IDLE;
   private state = H_START;
@@ -195,6 +222,7 @@ export class ResponseParser {
     this.handler = handler;
     this.maxHeaderBytes = readLimit(limits?.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes');
     this.maxHeaderCount = readLimit(limits?.maxHeaderCount, DEFAULT_MAX_HEADER_COUNT, 'maxHeaderCount');
+    this.maxInterimResponses = readLimit(limits?.maxInterimResponses, DEFAULT_MAX_INTERIM_RESPONSES, 'maxInterimResponses');
   }
 
   /** Bytes of the current message consumed so far (since reset), as of the last execute() return. */
@@ -217,6 +245,7 @@ export class ResponseParser {
     this.isHeadRequest = method === 'HEAD';
     this.isConnectRequest = method === 'CONNECT';
     this.sawHead = false;
+    this.interimResponses = 0;
     this.remaining = 0;
     this.chunkLineBytes = 0;
     this.startHead();
@@ -721,6 +750,9 @@ export class ResponseParser {
     };
 
     if (code < 200) {
+      if (++this.interimResponses > this.maxInterimResponses) {
+        throw this.fail('TOO_MANY_INTERIM_RESPONSES', `more than ${this.maxInterimResponses} interim (1xx) responses before the final one`, i);
+      }
       this.startHead();
       this.handler.onInformational(head);
       return this.epoch === epoch;
