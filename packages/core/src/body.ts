@@ -39,6 +39,8 @@ export interface BodyProducer {
   /**
    * True when startProducing may be called again after a completed or stopped run and writes
    * the same bytes (needed by 307/308 redirects and retries). A one-shot stream says false.
+   * A stopped run may take a moment to settle (a file read in flight); the redirect and retry
+   * agents start the next run only once it has.
    */
   readonly replayable: boolean;
   /** Writes the whole body to consumer; resolves when done, rejects on failure. */

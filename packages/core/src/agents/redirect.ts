@@ -11,7 +11,7 @@ import { CancelledError, InvalidArgumentError, RedirectError, TooManyRedirectsEr
 import type { Headers, HeadersInit } from '../headers.js';
 import type { Response } from '../response.js';
 import { BODY_HEADERS, DEFAULT_SENSITIVE_HEADERS, removeHeaders, sameOrigin, withoutCredentials } from './sensitive-headers.js';
-import { DEFAULT_DISCARD_BYTES, copyHeaders, discardBody } from './shared.js';
+import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
 
 /** Options of {@link RedirectAgent} and {@link BrowserLikeRedirectAgent}. */
 export interface RedirectAgentOptions {
@@ -111,7 +111,8 @@ export class RedirectAgent implements Agent {
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
     let hopHeaders: Headers = copyHeaders(headers, uri);
     let hopMethod = method;
-    let hopBody: BodyProducer | null = body ?? null;
+    // A hop may send the body again while the previous hop's run is still winding down.
+    let hopBody: BodyProducer | null = body == null ? null : new ResendableBody(body);
     let hopUri: string | URL = uri;
     let current: URL | null = null;
     let previous: Response | null = null;

@@ -6,7 +6,7 @@
  */
 
 import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from '../agent.js';
-import type { BodyConsumer, BodyLength, BodyProducer } from '../body.js';
+import type { BodyProducer } from '../body.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import {
   CancelledError,
@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import type { HeadersInit } from '../headers.js';
 import type { Response } from '../response.js';
-import { DEFAULT_DISCARD_BYTES, copyHeaders, discardBody } from './shared.js';
+import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
 
 /** The statuses retried by default: 408, 429, 500, 502, 503, 504. */
 export const DEFAULT_RETRY_STATUSES: readonly number[] = Object.freeze([408, 429, 500, 502, 503, 504]);
@@ -75,35 +75,6 @@ const retryClock: Clock = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
-
-/** Passes a producer through, remembering whether it was ever started. */
-class StartTracker implements BodyProducer {
-  started = false;
-  readonly length: BodyLength;
-  readonly replayable: boolean;
-
-  constructor(private readonly producer: BodyProducer) {
-    this.length = producer.length;
-    this.replayable = producer.replayable;
-  }
-
-  startProducing(consumer: BodyConsumer): Promise<void> {
-    this.started = true;
-    return this.producer.startProducing(consumer);
-  }
-
-  pauseProducing(): void {
-    this.producer.pauseProducing();
-  }
-
-  resumeProducing(): void {
-    this.producer.resumeProducing();
-  }
-
-  stopProducing(): void {
-    this.producer.stopProducing();
-  }
-}
 
 /**
  * Retries requests, for any inner {@link Agent}, when it is safe:
@@ -171,7 +142,7 @@ export class RetryAgent implements Agent {
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
     const copy = copyHeaders(headers, uri);
-    const tracked = body == null ? null : new StartTracker(body);
+    const tracked = body == null ? null : new ResendableBody(body);
     const unsafeAllowed = IDEMPOTENT_METHODS.has(method) || this.retryNonIdempotent;
     const replayable = tracked === null || tracked.replayable;
     const signal = options?.signal;
