@@ -319,7 +319,7 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
     params: options.params === undefined ? [] : readFields(options.params, 'params', true),
     auth: normalizeAuth(options.auth),
     allowRedirects: bool(options.allowRedirects, 'allowRedirects', true),
-    browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', false),
+    browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', true),
     maxRedirects: count(options.maxRedirects, 'maxRedirects', DEFAULT_MAX_REDIRECTS, false),
     timeout: Object.freeze(normalizeTimeout(options.timeout)),
     unbuffered: bool(options.unbuffered, 'unbuffered', false),

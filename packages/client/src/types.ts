@@ -110,7 +110,13 @@ export interface DefaultRequestOptions {
   auth?: AuthInit;
   /** Follow redirects (default true), with core's `RedirectAgent`. */
   allowRedirects?: boolean;
-  /** Follow redirects the way browsers do (a 301/302 POST becomes a GET), with `BrowserLikeRedirectAgent`. Default false. */
+  /**
+   * Follow redirects the way browsers, requests, curl `-L` and got do, with core's
+   * `BrowserLikeRedirectAgent` (a 301/302/303 of a POST becomes a GET without the body; 307/308
+   * send the method and a replayable body again). Default true. `false` gives the strict
+   * `RedirectAgent` (treq's default): 301/302/307/308 followed only for GET and HEAD, otherwise a
+   * `RedirectError` (`STRAND_REDIRECT_METHOD_NOT_FOLLOWED`) carrying the response.
+   */
   browserLikeRedirects?: boolean;
   /** At most this many redirects (default 20). */
   maxRedirects?: number;

@@ -117,7 +117,7 @@ beforeEach(async () => {
     const redirect = /^\/redirect\/(\d+)$/.exec(url.pathname);
     if (redirect !== null) {
       const n = Number(redirect[1]);
-      res.writeHead(302, { location: n > 1 ? `/redirect/${n - 1}` : '/json' });
+      res.writeHead(Number(url.searchParams.get('status') ?? 302), { location: n > 1 ? `/redirect/${n - 1}` : '/json' });
       res.end('moving');
       return;
     }
@@ -466,7 +466,7 @@ describe('status handling', () => {
   });
 });
 
-describe('redirects (core RedirectAgent)', () => {
+describe('redirects (core BrowserLikeRedirectAgent by default)', () => {
   it('follows a redirect chain, reports the final url and the history oldest first', async () => {
     const response = await client.get(`${server.url}/redirect/3`);
     expect(response.code).toBe(200);
@@ -496,23 +496,34 @@ describe('redirects (core RedirectAgent)', () => {
     expect((error as TooManyRedirectsError).limit).toBe(2);
   });
 
-  it('keeps POST on a 302 by default and turns it into GET with browserLikeRedirects', async () => {
-    await client.post(`${server.url}/redirect/1`, { data: 'payload' });
-    expect(server.requests.map((r) => [r.method, r.url, r.body.toString()])).toEqual([
-      ['POST', '/redirect/1', 'payload'],
-      ['POST', '/json', 'payload'],
-    ]);
-    server.requests.length = 0;
-    await client.post(`${server.url}/redirect/1`, { data: 'payload', browserLikeRedirects: true });
-    expect(server.requests.map((r) => [r.method, r.url, r.body.toString()])).toEqual([
-      ['POST', '/redirect/1', 'payload'],
-      ['GET', '/json', ''],
+  it('follows a POST answered 302 with a GET without the body by default, as browsers and requests do', async () => {
+    const response = await client.post(`${server.url}/redirect/1`, { data: { a: '1' } });
+    expect(response.code).toBe(200);
+    expect(server.requests.map((r) => [r.method, r.url, r.body.toString(), r.headers['content-type']])).toEqual([
+      ['POST', '/redirect/1', 'a=1', 'application/x-www-form-urlencoded'],
+      ['GET', '/json', '', undefined],
     ]);
   });
 
-  it('refuses to replay a one-shot stream body on a 307-style redirect with a RedirectError', async () => {
+  it('re-sends a POST and its body on a 307 by default', async () => {
+    await client.post(`${server.url}/redirect/1?status=307`, { data: 'payload' });
+    expect(server.requests.map((r) => [r.method, r.url, r.body.toString()])).toEqual([
+      ['POST', '/redirect/1?status=307', 'payload'],
+      ['POST', '/json', 'payload'],
+    ]);
+  });
+
+  it('does not follow a POST answered 302 with browserLikeRedirects: false (treq\'s strict agent): a RedirectError carries the response', async () => {
+    const error = await client.post(`${server.url}/redirect/1`, { data: 'payload', browserLikeRedirects: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedirectError);
+    expect((error as RedirectError).code).toBe('STRAND_REDIRECT_METHOD_NOT_FOLLOWED');
+    expect((error as RedirectError).response.code).toBe(302);
+    expect(server.requests.map((r) => [r.method, r.url])).toEqual([['POST', '/redirect/1']]);
+  });
+
+  it('refuses to replay a one-shot stream body on a 307 with a RedirectError', async () => {
     const { Readable } = await import('node:stream');
-    const error = await client.post(`${server.url}/redirect/1`, { data: Readable.from(['once']) }).catch((e: unknown) => e);
+    const error = await client.post(`${server.url}/redirect/1?status=307`, { data: Readable.from(['once']) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RedirectError);
     expect((error as RedirectError).code).toBe('STRAND_REDIRECT_BODY_NOT_REPLAYABLE');
   });

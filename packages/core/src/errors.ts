@@ -264,7 +264,9 @@ const TIMEOUT_TEXT: Record<TimeoutPhase, string> = {
  * Codes: `STRAND_REDIRECT_UNSUPPORTED_SCHEME` (a `Location` that is not http or https),
  * `STRAND_REDIRECT_INVALID_LOCATION` (a `Location` that is not a URL, or several different ones),
  * `STRAND_REDIRECT_BODY_NOT_REPLAYABLE` (the redirect needs the request body again and the
- * producer cannot replay it), and {@link TooManyRedirectsError}'s code.
+ * producer cannot replay it), `STRAND_REDIRECT_METHOD_NOT_FOLLOWED` (the strict
+ * `RedirectAgent` follows 301/302/307/308 only for GET and HEAD), and
+ * {@link TooManyRedirectsError}'s code.
  */
 export class RedirectError extends StrandError {
   /** The 3xx response that was not followed (body discarded). */

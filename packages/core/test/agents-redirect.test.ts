@@ -214,22 +214,26 @@ describe('RedirectAgent: methods and bodies', () => {
     await response.dump();
   });
 
-  it.each([301, 302, 307, 308])('re-sends POST with the same replayable body on %i (strict: never silently a GET)', async (code) => {
-    const response = await new RedirectAgent(base).request('POST', redirect(a, '/echo', code), { 'Content-Type': 'text/plain' }, new BytesProducer('same body'));
-    const echo = await json<Echo>(response);
-    expect(echo.method).toBe('POST');
-    expect(echo.body).toBe('same body');
-    expect(echo.headers['content-type']).toBe('text/plain');
+  it.each([301, 302, 307, 308])('does not follow a %i of a POST: a RedirectError carries the response, nothing is sent to the Location (Twisted)', async (code) => {
+    const error = await new RedirectAgent(base).request('POST', redirect(a, '/echo', code), { 'Content-Type': 'text/plain' }, new BytesProducer('same body')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedirectError);
+    expect(error).toMatchObject({ code: 'STRAND_REDIRECT_METHOD_NOT_FOLLOWED' });
+    expect((error as RedirectError).response.code).toBe(code);
+    expect((error as RedirectError).response.headers.get('location')).toBe('/echo');
+    expect((error as RedirectError).message).toContain('BrowserLikeRedirectAgent');
+    expect(a.seen).toHaveLength(1);
   });
 
-  it('stops with a clear error carrying the response when a 307 needs a body that cannot be replayed', async () => {
-    const body = new FileBodyProducer(Readable.from([Buffer.from('one-shot')]), { length: 8 });
-    const error = await new RedirectAgent(base).request('POST', redirect(a, '/echo', 307), null, body).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RedirectError);
-    expect((error as RedirectError).code).toBe('STRAND_REDIRECT_BODY_NOT_REPLAYABLE');
-    expect((error as RedirectError).response.code).toBe(307);
-    expect((error as RedirectError).response.headers.get('location')).toBe('/echo');
-    expect(a.seen).toEqual([`POST ${new URL(redirect(a, '/echo', 307)).pathname}${new URL(redirect(a, '/echo', 307)).search}`]);
+  it.each(['PUT', 'DELETE', 'PATCH'])('does not follow a 307 of a %s either', async (method) => {
+    const error = await new RedirectAgent(base).request(method, redirect(a, '/echo', 307), null, new BytesProducer('x')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STRAND_REDIRECT_METHOD_NOT_FOLLOWED' });
+  });
+
+  it.each([301, 302, 307, 308])('follows a %i of a GET and of a HEAD with the same method', async (code) => {
+    expect((await json<Echo>(await new RedirectAgent(base).request('GET', redirect(a, '/echo', code)))).method).toBe('GET');
+    const head = await new RedirectAgent(base).request('HEAD', redirect(a, '/echo', code));
+    expect([head.code, head.request.method]).toEqual([200, 'HEAD']);
+    await text(head);
   });
 
   it('follows a 303 after a one-shot body: the next request has no body', async () => {
@@ -254,11 +258,20 @@ describe('BrowserLikeRedirectAgent', () => {
     expect([echo.method, echo.body]).toEqual(['POST', 'a=1']);
   });
 
-  it('turns PUT into GET on 303 but keeps PUT on 301 (as the Fetch standard says)', async () => {
+  it.each([301, 302, 303])('turns a PUT answered %i into a GET without body, as Twisted does for any method but GET and HEAD', async (code) => {
     const agent = new BrowserLikeRedirectAgent(base);
-    expect((await json<Echo>(await agent.request('PUT', redirect(a, '/echo', 303), null, new BytesProducer('x')))).method).toBe('GET');
-    const kept = await json<Echo>(await agent.request('PUT', redirect(a, '/echo', 301), null, new BytesProducer('x')));
+    const echo = await json<Echo>(await agent.request('PUT', redirect(a, '/echo', code), null, new BytesProducer('x')));
+    expect([echo.method, echo.body]).toEqual(['GET', '']);
+  });
+
+  it.each([307, 308])('keeps PUT and its replayable body on %i, and stops at a one-shot body with the response', async (code) => {
+    const agent = new BrowserLikeRedirectAgent(base);
+    const kept = await json<Echo>(await agent.request('PUT', redirect(a, '/echo', code), null, new BytesProducer('x')));
     expect([kept.method, kept.body]).toEqual(['PUT', 'x']);
+    const oneShot = new FileBodyProducer(Readable.from([Buffer.from('one-shot')]), { length: 8 });
+    const error = await agent.request('PUT', redirect(a, '/echo', code), null, oneShot).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STRAND_REDIRECT_BODY_NOT_REPLAYABLE' });
+    expect((error as RedirectError).response.code).toBe(code);
   });
 
   it('walks the history of a browser-like chain', async () => {

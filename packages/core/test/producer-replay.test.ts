@@ -9,7 +9,7 @@ import type * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResendableBody } from '../src/agents/shared.js';
-import { type BodyConsumer, type BodyProducer, BytesProducer, FileBodyProducer, HttpAgent, RedirectAgent, RetryAgent, readBody } from '../src/index.js';
+import { type BodyConsumer, type BodyProducer, BrowserLikeRedirectAgent, BytesProducer, FileBodyProducer, HttpAgent, RetryAgent, readBody } from '../src/index.js';
 import { type TestServer, onRequestHead, startRawServer } from './support/servers.js';
 
 const SIZE = 4 * 1024 * 1024;
@@ -65,7 +65,7 @@ const producers: Record<string, () => BodyProducer> = {
 describe('a replayable body sent again while its first production is still running', () => {
   for (const [name, make] of Object.entries(producers)) {
     it(`is stopped and replayed whole when a 307 arrives mid-upload (${name})`, async () => {
-      const redirects = new RedirectAgent(agent);
+      const redirects = new BrowserLikeRedirectAgent(agent);
       for (let i = 0; i < 15; i++) {
         const response = await redirects.request('PUT', `${raw.url}/redirect`, null, make());
         expect(response.code).toBe(200);

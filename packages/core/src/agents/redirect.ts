@@ -29,13 +29,16 @@ export interface RedirectAgentOptions {
   maxDiscardBytes?: number;
 }
 
-/** What the next hop of a redirect does with the method and the body. */
-export interface RedirectMethod {
+/**
+ * What the next hop of a redirect does with the method and the body, or `null`: this redirect
+ * is not followed for this method (a {@link RedirectError} `STRAND_REDIRECT_METHOD_NOT_FOLLOWED`).
+ */
+export type RedirectMethod = {
   /** The method of the next request. */
   method: string;
   /** True: the next request has no body (and no body headers). False: the same body is sent again. */
   dropBody: boolean;
-}
+} | null;
 
 /** What a redirect to another origin drops when no `sensitiveHeaders` are added: the credentials and a caller-given `Host`. */
 const DEFAULT_DROPPED_ACROSS_ORIGINS: readonly string[] = Object.freeze([...DEFAULT_SENSITIVE_HEADERS, 'Host']);
@@ -44,15 +47,16 @@ const DEFAULT_DROPPED_ACROSS_ORIGINS: readonly string[] = Object.freeze([...DEFA
 const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /**
- * Follows redirects the way RFC 9110 §15.4 describes, for any inner {@link Agent}.
+ * Follows redirects strictly, as Twisted's `RedirectAgent` does, for any inner {@link Agent}.
  *
- * - 301, 302, 303, 307 and 308 with a `Location` are followed; the `Location` is resolved against
- *   the current URL (and inherits its fragment when it has none).
- * - 303 turns the request into a GET without a body (a HEAD stays a HEAD).
- * - 301, 302, 307 and 308 send the same method and body again. A POST (or any method) is never
- *   silently turned into a GET; use {@link BrowserLikeRedirectAgent} for that. A body that must
- *   be sent again but cannot be replayed stops the chain with a {@link RedirectError}
- *   (`STRAND_REDIRECT_BODY_NOT_REPLAYABLE`) carrying the redirect response.
+ * - 301, 302, 303, 307 and 308 with a `Location` are candidates; the `Location` is resolved
+ *   against the current URL (and inherits its fragment when it has none).
+ * - 301, 302, 307 and 308 are followed only for GET and HEAD (same method, no body). For any
+ *   other method the chain stops with a {@link RedirectError}
+ *   (`STRAND_REDIRECT_METHOD_NOT_FOLLOWED`) carrying the redirect response: a POST and its body
+ *   are never sent to a URL the caller did not name, and never silently turned into a GET. Use
+ *   {@link BrowserLikeRedirectAgent} to follow them as browsers do.
+ * - 303 (See Other) turns any request into a GET without a body (a HEAD stays a HEAD).
  * - A 3xx without `Location` (and 300, 304, 305, 306) is not a redirect to follow: it is
  *   returned as-is, body and all, for the caller to handle.
  * - Only `http:` and `https:` targets are followed; anything else (`file:`, `data:`, `unix:`...)
@@ -100,12 +104,12 @@ export class RedirectAgent implements Agent {
   }
 
   /**
-   * What the next request of a redirect does with the method and body. Strict (RFC 9110): 303
-   * becomes GET (HEAD stays HEAD) without a body; every other redirect keeps both.
+   * What the next request of a redirect does with the method and body. Strict: 303 becomes GET
+   * (HEAD stays HEAD) without a body; 301, 302, 307 and 308 are followed for GET and HEAD only.
    */
   protected redirectMethod(code: number, method: string): RedirectMethod {
-    if (code === 303) return method === 'HEAD' ? { method, dropBody: true } : { method: 'GET', dropBody: true };
-    return { method, dropBody: false };
+    if (code === 303) return seeOther(method);
+    return method === 'GET' || method === 'HEAD' ? { method, dropBody: false } : null;
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
@@ -130,7 +134,17 @@ export class RedirectAgent implements Agent {
         await discardBody(response, this.maxDiscardBytes);
         throw new TooManyRedirectsError(this.maxRedirects, response, { url: current });
       }
-      const { method: nextMethod, dropBody } = this.redirectMethod(response.code, hopMethod);
+      const how = this.redirectMethod(response.code, hopMethod);
+      if (how === null) {
+        await discardBody(response, this.maxDiscardBytes);
+        throw new RedirectError(
+          'STRAND_REDIRECT_METHOD_NOT_FOLLOWED',
+          `not following the ${response.code} redirect of a ${hopMethod} request (only GET and HEAD are followed; use BrowserLikeRedirectAgent, or handle error.response)`,
+          response,
+          { url: current },
+        );
+      }
+      const { method: nextMethod, dropBody } = how;
       if (!dropBody && hopBody !== null && !hopBody.replayable) {
         await discardBody(response, this.maxDiscardBytes);
         throw new RedirectError(
@@ -191,10 +205,12 @@ export class RedirectAgent implements Agent {
 }
 
 /**
- * Follows redirects as browsers do (the Fetch standard): a 301 or 302 answering a POST, and a 303
- * answering anything but GET or HEAD, become a GET without a body (and without `Content-Type`
- * and the other body headers); 307 and 308 keep the method and body. Everything else is as in
- * {@link RedirectAgent}.
+ * Follows redirects as browsers do, and as Twisted's `BrowserLikeRedirectAgent`: a 301, 302 or
+ * 303 answering anything but GET or HEAD becomes a GET without a body (and without
+ * `Content-Type` and the other body headers); 301 and 302 of a GET or HEAD keep the method; 307
+ * and 308 keep the method and send the body again when the producer can replay it (a one-shot
+ * body stops the chain with a {@link RedirectError} `STRAND_REDIRECT_BODY_NOT_REPLAYABLE`
+ * carrying the response). Everything else is as in {@link RedirectAgent}.
  *
  * @example
  * ```ts
@@ -205,12 +221,14 @@ export class RedirectAgent implements Agent {
  */
 export class BrowserLikeRedirectAgent extends RedirectAgent {
   protected override redirectMethod(code: number, method: string): RedirectMethod {
-    if (((code === 301 || code === 302) && method === 'POST') || (code === 303 && method !== 'GET' && method !== 'HEAD')) {
-      return { method: 'GET', dropBody: true };
-    }
-    if (code === 303) return { method, dropBody: true };
+    if (code === 301 || code === 302 || code === 303) return method === 'GET' || method === 'HEAD' ? { method, dropBody: code === 303 } : seeOther(method);
     return { method, dropBody: false };
   }
+}
+
+/** A 303: a GET without a body (a HEAD stays a HEAD). */
+function seeOther(method: string): RedirectMethod {
+  return { method: method === 'HEAD' ? 'HEAD' : 'GET', dropBody: true };
 }
 
 /** Appends `previous` at the end of `response`'s history (an inner agent may have started one). */
