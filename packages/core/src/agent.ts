@@ -1,8 +1,8 @@
-import type { BodyProducer } from './body.js';
-import type { HeadersInit } from './headers.js';
-import type { ExchangeTimings, InformationalResponse } from './http1/connection.js';
-import type { Response } from './response.js';
-import type { TimeoutOptions } from './timeouts.js';
+import type { BodyProducer } from './message/producers.js';
+import type { HeadersInit } from './message/headers.js';
+import type { ExchangeTimings, InformationalResponse } from './message/exchange.js';
+import type { Response } from './message/response.js';
+import type { TimeoutOptions } from './time/timeouts.js';
 
 /** Per-request options every {@link Agent} accepts. Wrappers pass them through. */
 export interface RequestOptions {

@@ -16,8 +16,6 @@
  * @packageDocumentation
  */
 
-import type { Headers } from './headers.js';
-import type { Response } from './response.js';
 
 /** Options shared by every Strand error constructor. */
 export interface StrandErrorOptions {
@@ -256,58 +254,6 @@ const TIMEOUT_TEXT: Record<TimeoutPhase, string> = {
   bodyIdle: 'waiting for more of the response body',
   total: 'the request',
 };
-
-/**
- * A redirect was not followed. `response` is the redirect (3xx) response that could not be
- * followed; its body has already been discarded so its connection could be reused.
- *
- * Codes: `STRAND_REDIRECT_UNSUPPORTED_SCHEME` (a `Location` that is not http or https),
- * `STRAND_REDIRECT_INVALID_LOCATION` (a `Location` that is not a URL, or several different ones),
- * `STRAND_REDIRECT_BODY_NOT_REPLAYABLE` (the redirect needs the request body again and the
- * producer cannot replay it), `STRAND_REDIRECT_METHOD_NOT_FOLLOWED` (the strict
- * `RedirectAgent` follows 301/302/307/308 only for GET and HEAD), and
- * {@link TooManyRedirectsError}'s code.
- */
-export class RedirectError extends StrandError {
-  /** The 3xx response that was not followed (body discarded). */
-  readonly response: Response;
-
-  constructor(code: string, message: string, response: Response, options?: StrandErrorOptions) {
-    super(code, message, options);
-    this.response = response;
-  }
-}
-
-/** The redirect limit was reached. `response` is the last redirect response (body discarded). */
-export class TooManyRedirectsError extends RedirectError {
-  /** The number of redirects that were allowed. */
-  readonly limit: number;
-
-  constructor(limit: number, response: Response, options?: StrandErrorOptions) {
-    super('STRAND_TOO_MANY_REDIRECTS', `more than ${limit} redirects`, response, options);
-    this.limit = limit;
-  }
-}
-
-/**
- * An HTTP proxy did not open the `CONNECT` tunnel: it answered with a status other than 2xx
- * (`statusCode`), or with something that is not HTTP (`statusCode` 0, the parse error as
- * `cause`). Nothing was sent to the origin. Code `STRAND_PROXY_AUTH_REQUIRED` when the proxy
- * wants (other) credentials — 407, or 401 as some proxies (tinyproxy) send — and
- * `STRAND_PROXY_TUNNEL_FAILED` otherwise.
- */
-export class ProxyError extends StrandError {
-  /** The proxy's status code, or 0 when it sent no valid response head. */
-  readonly statusCode: number;
-  /** The proxy's response headers (e.g. `Proxy-Authenticate`), or null. */
-  readonly headers: Headers | null;
-
-  constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions) {
-    super(statusCode === 407 || statusCode === 401 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
-    this.statusCode = statusCode;
-    this.headers = headers;
-  }
-}
 
 /**
  * A `Content-Encoding` could not be decoded: the compressed data is corrupt or truncated, or the

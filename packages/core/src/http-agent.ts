@@ -1,16 +1,17 @@
 import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js';
-import type { BodyProducer } from './body.js';
-import type { Clock } from './clock.js';
-import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './endpoints.js';
+import type { BodyProducer } from './message/producers.js';
+import type { Clock } from './time/clock.js';
+import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './net/endpoints.js';
 import { RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
-import type { HeadersInit } from './headers.js';
-import type { ExchangeTimings, HTTP11Connection } from './http1/connection.js';
+import type { HeadersInit } from './message/headers.js';
+import type { HTTP11Connection } from './http1/connection.js';
+import type { ExchangeTimings } from './message/exchange.js';
 import { PARSER_LIMIT_KEYS, type ParserLimits, parserLimitsFrom } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
-import { HTTPConnectionPool } from './pool.js';
+import { HTTPConnectionPool } from './pool/pool.js';
 import { rejectUnknownOptions } from './validate.js';
-import type { Response } from './response.js';
-import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
+import type { Response } from './message/response.js';
+import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 
 /** Options of {@link HttpAgent}; the {@link ParserLimits} bound every response head. */
 export interface HttpAgentOptions extends ParserLimits {

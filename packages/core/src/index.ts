@@ -4,10 +4,9 @@
  * @packageDocumentation
  */
 export { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js';
-export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './body.js';
-export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './body-pipe.js';
+export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer } from './message/producers.js';
+export { type BodyProtocol, type BodyTransport, type BodySource, BodyPipe } from './message/body-pipe.js';
 export {
-  type ConnectMilestones,
   type ConnectOptions,
   type Endpoint,
   type EndpointFactory,
@@ -23,7 +22,7 @@ export {
   tlsError,
   unixSocketPath,
   unixSocketURL,
-} from './endpoints.js';
+} from './net/endpoints.js';
 export {
   type BrowserLikePolicyOptions,
   type ClientCertificateOptions,
@@ -34,21 +33,22 @@ export {
   HostnameMappingPolicy,
   InsecurePolicyForHTTPS,
   defaultTLSPolicy,
-} from './tls-policy.js';
+} from './net/tls-policy.js';
 export * from './errors.js';
-export { Headers, type HeadersInit } from './headers.js';
-export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions, type ExchangeTimings, type InformationalResponse } from './http1/connection.js';
+export { Headers, type HeadersInit } from './message/headers.js';
+export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions } from './http1/connection.js';
+export type { ConnectMilestones, ExchangeTimings, InformationalResponse } from './message/exchange.js';
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
 export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
-export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool.js';
-export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './tls-sessions.js';
-export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './timeouts.js';
-export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './response.js';
-export { type Clock, type TimerHandle, ManualClock, systemClock } from './clock.js';
-export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent } from './agents/redirect.js';
+export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
+export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './net/tls-sessions.js';
+export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
+export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './message/response.js';
+export { type Clock, type TimerHandle, ManualClock, systemClock } from './time/clock.js';
+export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent, RedirectError, TooManyRedirectsError } from './agents/redirect.js';
 export { type ProxyAgentOptions, ProxyAgent } from './agents/proxy.js';
-export { type ProxyConnectorOptions, type TunnelEndpointOptions, ProxyConnector, TunnelEndpoint, parseProxyUrl, proxyAuthorization } from './agents/proxy-tunnel.js';
+export { type ProxyConnectorOptions, type TunnelEndpointOptions, ProxyConnector, ProxyError, TunnelEndpoint, parseProxyUrl, proxyAuthorization } from './agents/proxy-tunnel.js';
 export { type EnvProxyAgentOptions, type ProxyEnvironment, EnvProxyAgent, bypassesProxy, proxyForUrl } from './agents/proxy-env.js';
 export { type ContentDecoderOptions, ContentDecoderAgent, DEFAULT_MAX_DECODED_BYTES } from './agents/decode.js';
 export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gzipDecoder, zstdDecoder } from './agents/decoders.js';

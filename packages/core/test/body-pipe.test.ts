@@ -1,4 +1,4 @@
-import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from '../src/body-pipe.js';
+import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from '../src/message/body-pipe.js';
 import { type BodyEndReason, CancelledError, ResponseDone, ResponseFailedError, type StrandError } from '../src/errors.js';
 
 class RecordingSource implements BodySource {

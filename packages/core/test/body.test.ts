@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 
-import { BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer, type BodyConsumer, type BodyProducer } from '../src/body.js';
+import { BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, isBodyProducer, type BodyConsumer, type BodyProducer } from '../src/message/producers.js';
 import { InvalidArgumentError, RequestGenerationFailedError } from '../src/errors.js';
 
 /** A consumer that records every chunk (copied) and can react to each write. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, InvalidHeaderError } from '../src/errors.js';
-import { Headers } from '../src/headers.js';
+import { Headers } from '../src/message/headers.js';
 import { escapeForMessage, isToken, isValidFieldValue } from '../src/validate.js';
 
 /** True when `s` contains a C0 control character or DEL (what must never reach a message or log line). */

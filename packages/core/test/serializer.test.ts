@@ -1,6 +1,6 @@
-import { BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, type BodyProducer } from '../src/body.js';
+import { BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, type BodyProducer } from '../src/message/producers.js';
 import { InvalidArgumentError, InvalidHeaderError, InvalidRequestError, type StrandError } from '../src/errors.js';
-import { Headers } from '../src/headers.js';
+import { Headers } from '../src/message/headers.js';
 import { CHUNKED_TERMINATOR, chunkHeader, prepareRequest, serializeHead } from '../src/http1/serializer.js';
 
 function streamBody(): BodyProducer {

@@ -280,7 +280,7 @@ describe('InsecurePolicyForHTTPS', () => {
     try {
       // A fresh copy of the module: the warning is per process (per module instance).
       await jest.isolateModulesAsync(async () => {
-        const { InsecurePolicyForHTTPS: Fresh } = await import('../src/tls-policy.js');
+        const { InsecurePolicyForHTTPS: Fresh } = await import('../src/net/tls-policy.js');
         new Fresh();
         new Fresh();
       });

@@ -7,11 +7,11 @@
 
 import type { Duplex } from 'node:stream';
 import type { Agent, RequestOptions } from '../agent.js';
-import { type BodyProducer, UNKNOWN_LENGTH } from '../body.js';
-import type { BodyProtocol, BodySource, BodyTransport } from '../body-pipe.js';
+import { type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
+import type { BodyProtocol, BodySource, BodyTransport } from '../message/body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, DecodingError, InvalidArgumentError, StrandError } from '../errors.js';
-import { Headers, type HeadersInit } from '../headers.js';
-import { Response } from '../response.js';
+import { Headers, type HeadersInit } from '../message/headers.js';
+import { Response } from '../message/response.js';
 import { type ContentDecoder, defaultDecoders } from './decoders.js';
 import { abandonBody, copyHeaders } from './shared.js';
 

@@ -7,12 +7,12 @@
 
 import * as net from 'node:net';
 import type { Agent, RequestOptions } from '../agent.js';
-import type { BodyProducer } from '../body.js';
-import type { HeadersInit } from '../headers.js';
+import type { BodyProducer } from '../message/producers.js';
+import type { HeadersInit } from '../message/headers.js';
 import { parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
-import { HTTPConnectionPool } from '../pool.js';
-import type { Response } from '../response.js';
+import { HTTPConnectionPool } from '../pool/pool.js';
+import type { Response } from '../message/response.js';
 import { ProxyAgent, type ProxyAgentOptions } from './proxy.js';
 import { parseProxyUrl } from './proxy-tunnel.js';
 import { effectivePort } from './sensitive-headers.js';

@@ -9,13 +9,33 @@ import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { type Clock, systemClock } from '../clock.js';
-import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError, tlsError } from '../endpoints.js';
-import { CancelledError, ConnectError, InvalidArgumentError, ProxyError, type StrandError, TLSHandshakeError, TimeoutError, redactUrl } from '../errors.js';
-import { Headers } from '../headers.js';
+import { type Clock, systemClock } from '../time/clock.js';
+import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError, tlsError } from '../net/endpoints.js';
+import { CancelledError, ConnectError, InvalidArgumentError, StrandError, type StrandErrorOptions, TLSHandshakeError, TimeoutError, redactUrl } from '../errors.js';
+import { Headers } from '../message/headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
-import { type TLSPolicy, defaultTLSPolicy } from '../tls-policy.js';
+import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
 import { escapeForMessage } from '../validate.js';
+
+/**
+ * An HTTP proxy did not open the `CONNECT` tunnel: it answered with a status other than 2xx
+ * (`statusCode`), or with something that is not HTTP (`statusCode` 0, the parse error as
+ * `cause`). Nothing was sent to the origin. Code `STRAND_PROXY_AUTH_REQUIRED` when the proxy
+ * wants (other) credentials — 407, or 401 as some proxies (tinyproxy) send — and
+ * `STRAND_PROXY_TUNNEL_FAILED` otherwise.
+ */
+export class ProxyError extends StrandError {
+  /** The proxy's status code, or 0 when it sent no valid response head. */
+  readonly statusCode: number;
+  /** The proxy's response headers (e.g. `Proxy-Authenticate`), or null. */
+  readonly headers: Headers | null;
+
+  constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions) {
+    super(statusCode === 407 || statusCode === 401 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+}
 
 /** The host of a URL as a socket wants it: IPv6 literals without brackets. */
 export function socketHost(url: URL): string {

@@ -6,16 +6,16 @@
  */
 
 import type { Agent, RequestOptions } from '../agent.js';
-import type { BodyProducer } from '../body.js';
-import type { ConnectOptions, Endpoint, EndpointFactory } from '../endpoints.js';
+import type { BodyProducer } from '../message/producers.js';
+import type { ConnectOptions, Endpoint, EndpointFactory } from '../net/endpoints.js';
 import { InvalidRequestError } from '../errors.js';
-import type { HeadersInit } from '../headers.js';
+import type { HeadersInit } from '../message/headers.js';
 import { type ParserLimits, parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
-import { HTTPConnectionPool } from '../pool.js';
-import type { Response } from '../response.js';
-import type { TimeoutOptions } from '../timeouts.js';
-import type { TLSPolicy } from '../tls-policy.js';
+import { HTTPConnectionPool } from '../pool/pool.js';
+import type { Response } from '../message/response.js';
+import type { TimeoutOptions } from '../time/timeouts.js';
+import type { TLSPolicy } from '../net/tls-policy.js';
 import { ProxyConnector, TunnelEndpoint, parseProxyUrl, socketHost, urlPort } from './proxy-tunnel.js';
 import { copyHeaders } from './shared.js';
 

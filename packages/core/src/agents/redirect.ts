@@ -6,12 +6,44 @@
  */
 
 import type { Agent, RequestOptions } from '../agent.js';
-import type { BodyProducer } from '../body.js';
-import { CancelledError, InvalidArgumentError, RedirectError, TooManyRedirectsError } from '../errors.js';
-import type { Headers, HeadersInit } from '../headers.js';
-import type { Response } from '../response.js';
+import type { BodyProducer } from '../message/producers.js';
+import { CancelledError, InvalidArgumentError, StrandError, type StrandErrorOptions } from '../errors.js';
+import type { Headers, HeadersInit } from '../message/headers.js';
+import type { Response } from '../message/response.js';
 import { BODY_HEADERS, DEFAULT_SENSITIVE_HEADERS, removeHeaders, sameOrigin, withoutCredentials } from './sensitive-headers.js';
 import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
+
+/**
+ * A redirect was not followed. `response` is the redirect (3xx) response that could not be
+ * followed; its body has already been discarded so its connection could be reused.
+ *
+ * Codes: `STRAND_REDIRECT_UNSUPPORTED_SCHEME` (a `Location` that is not http or https),
+ * `STRAND_REDIRECT_INVALID_LOCATION` (a `Location` that is not a URL, or several different ones),
+ * `STRAND_REDIRECT_BODY_NOT_REPLAYABLE` (the redirect needs the request body again and the
+ * producer cannot replay it), `STRAND_REDIRECT_METHOD_NOT_FOLLOWED` (the strict
+ * `RedirectAgent` follows 301/302/307/308 only for GET and HEAD), and
+ * {@link TooManyRedirectsError}'s code.
+ */
+export class RedirectError extends StrandError {
+  /** The 3xx response that was not followed (body discarded). */
+  readonly response: Response;
+
+  constructor(code: string, message: string, response: Response, options?: StrandErrorOptions) {
+    super(code, message, options);
+    this.response = response;
+  }
+}
+
+/** The redirect limit was reached. `response` is the last redirect response (body discarded). */
+export class TooManyRedirectsError extends RedirectError {
+  /** The number of redirects that were allowed. */
+  readonly limit: number;
+
+  constructor(limit: number, response: Response, options?: StrandErrorOptions) {
+    super('STRAND_TOO_MANY_REDIRECTS', `more than ${limit} redirects`, response, options);
+    this.limit = limit;
+  }
+}
 
 /** Options of {@link RedirectAgent} and {@link BrowserLikeRedirectAgent}. */
 export interface RedirectAgentOptions {

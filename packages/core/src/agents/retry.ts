@@ -6,8 +6,8 @@
  */
 
 import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from '../agent.js';
-import type { BodyProducer } from '../body.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { BodyProducer } from '../message/producers.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import {
   CancelledError,
   InvalidArgumentError,
@@ -17,8 +17,8 @@ import {
   TLSCertificateError,
   TimeoutError,
 } from '../errors.js';
-import type { HeadersInit } from '../headers.js';
-import type { Response } from '../response.js';
+import type { HeadersInit } from '../message/headers.js';
+import type { Response } from '../message/response.js';
 import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
 
 /** The statuses retried by default: 408, 429, 500, 502, 503, 504. */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 
-import type { Headers } from '../headers.js';
+import type { Headers } from '../message/headers.js';
 
 /**
  * Header fields dropped whenever a redirect leaves the origin (scheme, host or port), and never

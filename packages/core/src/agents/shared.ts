@@ -5,11 +5,11 @@
  * @packageDocumentation
  */
 
-import type { BodyConsumer, BodyLength, BodyProducer } from '../body.js';
-import type { BodyTransport } from '../body-pipe.js';
+import type { BodyConsumer, BodyLength, BodyProducer } from '../message/producers.js';
+import type { BodyTransport } from '../message/body-pipe.js';
 import { InvalidHeaderError } from '../errors.js';
-import { Headers, type HeadersInit } from '../headers.js';
-import type { Response } from '../response.js';
+import { Headers, type HeadersInit } from '../message/headers.js';
+import type { Response } from '../message/response.js';
 
 /** How much of an unwanted body is read and thrown away before its connection is closed instead. */
 export const DEFAULT_DISCARD_BYTES = 64 * 1024;

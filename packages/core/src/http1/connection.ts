@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { type BodyConsumer, type BodyProducer, UNKNOWN_LENGTH } from '../body.js';
-import type { BodyPipe, BodySource } from '../body-pipe.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type BodyConsumer, type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
+import type { BodyPipe, BodySource } from '../message/body-pipe.js';
+import { type Clock, systemClock } from '../time/clock.js';
 import {
   CancelledError,
   ParseError,
@@ -14,20 +14,14 @@ import {
   StrandError,
   TimeoutError,
 } from '../errors.js';
-import { Headers } from '../headers.js';
-import { type ConnectMilestones, tlsError } from '../endpoints.js';
-import { type ReadSink, directReadsOf } from '../direct-reads.js';
-import { Response } from '../response.js';
-import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../timeouts.js';
+import { Headers } from '../message/headers.js';
+import { tlsError } from '../net/endpoints.js';
+import type { ExchangeTimings, InformationalResponse } from '../message/exchange.js';
+import { type ReadSink, directReadsOf } from '../net/direct-reads.js';
+import { Response } from '../message/response.js';
+import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../time/timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
 import { CHUNKED_TERMINATOR, type PreparedRequest, chunkHeader, serializeHead } from './serializer.js';
-
-/** An interim (1xx) response, reported through {@link ExchangeOptions.onInformational}. */
-export interface InformationalResponse {
-  readonly code: number;
-  readonly phrase: string;
-  readonly headers: Headers;
-}
 
 /** Per-exchange options of {@link HTTP11Connection.request}. */
 export interface ExchangeOptions {
@@ -43,27 +37,6 @@ export interface ExchangeOptions {
   startedAt?: number | undefined;
   /** Filled in as the exchange progresses. */
   timings?: ExchangeTimings | undefined;
-}
-
-/**
- * Clock times (`Clock.now()`, milliseconds) of an exchange's milestones. Fields are set as they
- * happen; the agent adds the ones before the connection (queue, connect).
- */
-export interface ExchangeTimings extends ConnectMilestones {
-  /** The agent was asked for the request. */
-  start: number;
-  /** A connection was in hand (after any queueing and connecting). */
-  acquired?: number;
-  /** A new connection started opening (absent when an idle one was reused). */
-  connectStart?: number;
-  /** The new connection was ready (TCP connected, TLS handshaken); `dnsEnd`, `tcpEnd` and `tlsEnd` split it when the endpoint reports them. */
-  connectEnd?: number;
-  /** The request, body included, was fully handed to the socket. */
-  sent?: number;
-  /** The response head was parsed. */
-  head?: number;
-  /** The response body ended (complete, or failed). */
-  end?: number;
 }
 
 /** Told about a connection's life; the pool is the usual owner. */

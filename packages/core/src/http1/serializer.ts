@@ -6,9 +6,9 @@
  * @packageDocumentation
  */
 
-import { isBodyProducer, UNKNOWN_LENGTH, type BodyLength, type BodyProducer } from '../body.js';
+import { isBodyProducer, UNKNOWN_LENGTH, type BodyLength, type BodyProducer } from '../message/producers.js';
 import { InvalidArgumentError, InvalidHeaderError, InvalidRequestError } from '../errors.js';
-import { Headers, headersBackingList, type HeadersInit } from '../headers.js';
+import { Headers, headersBackingList, type HeadersInit } from '../message/headers.js';
 import { describeChar, escapeForMessage, isToken, isVisibleAscii } from '../validate.js';
 
 /**

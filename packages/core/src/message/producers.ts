@@ -9,8 +9,8 @@ import { statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { finished, Readable } from 'node:stream';
 
-import { InvalidArgumentError, RequestGenerationFailedError } from './errors.js';
-import { escapeForMessage } from './validate.js';
+import { InvalidArgumentError, RequestGenerationFailedError } from '../errors.js';
+import { escapeForMessage } from '../validate.js';
 
 /**
  * The `length` of a producer that cannot say in advance how many bytes it will write; such a

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { type BodyLength } from './body.js';
+import { type BodyLength } from './producers.js';
 import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from './body-pipe.js';
-import { type BodyEndReason, BodyTooLargeError, InvalidArgumentError, StrandError } from './errors.js';
+import { type BodyEndReason, BodyTooLargeError, InvalidArgumentError, StrandError } from '../errors.js';
 import { Headers } from './headers.js';
-import type { ExchangeTimings } from './http1/connection.js';
+import type { ExchangeTimings } from './exchange.js';
 
 /** The request a response answers, as it was sent. */
 export interface RequestInfo {

@@ -9,7 +9,7 @@
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /**
  * Chooses the TLS options for one host (Twisted's `IPolicyForHTTPS`).

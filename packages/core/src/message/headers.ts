@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 
-import { InvalidArgumentError, InvalidHeaderError } from './errors.js';
-import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken } from './validate.js';
+import { InvalidArgumentError, InvalidHeaderError } from '../errors.js';
+import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken } from '../validate.js';
 
 /**
  * Anything a {@link Headers} can be built from: another `Headers`, a plain object whose values

@@ -1,10 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { type Clock, type TimerHandle, systemClock } from './clock.js';
-import type { ConnectMilestones, Endpoint } from './endpoints.js';
-import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from './errors.js';
-import { type ConnectionOwner, HTTP11Connection } from './http1/connection.js';
-import type { ParserLimits } from './http1/parser.js';
-import { rejectUnknownOptions } from './validate.js';
+import { type Clock, type TimerHandle, systemClock } from '../time/clock.js';
+import type { Endpoint } from '../net/endpoints.js';
+import type { ConnectMilestones } from '../message/exchange.js';
+import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from '../errors.js';
+import { type ConnectionOwner, HTTP11Connection } from '../http1/connection.js';
+import type { ParserLimits } from '../http1/parser.js';
+import { rejectUnknownOptions } from '../validate.js';
 
 /** Options of {@link HTTPConnectionPool}. */
 export interface HTTPConnectionPoolOptions {

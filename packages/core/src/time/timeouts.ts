@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from './clock.js';
-import { InvalidArgumentError, type TimeoutPhase } from './errors.js';
+import { InvalidArgumentError, type TimeoutPhase } from '../errors.js';
 
 /**
  * Per-phase timeouts, in milliseconds. Each is optional; `Infinity` (or leaving it out where

@@ -1,5 +1,5 @@
 import type { Headers } from './headers.js';
-import { type BodyEndReason, CancelledError, StrandError } from './errors.js';
+import { type BodyEndReason, CancelledError, StrandError } from '../errors.js';
 
 /**
  * The controls a body consumer holds over the bytes coming to it (Twisted's push producer as

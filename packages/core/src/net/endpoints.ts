@@ -9,10 +9,11 @@ import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
-import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import { type Clock, type TimerHandle, systemClock } from '../time/clock.js';
+import type { ConnectMilestones } from '../message/exchange.js';
 import { directReadSocket } from './direct-reads.js';
 import { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './tls-sessions.js';
-import { rejectUnknownOptions } from './validate.js';
+import { rejectUnknownOptions } from '../validate.js';
 import {
   CancelledError,
   ConnectError,
@@ -28,7 +29,7 @@ import {
   TLSHandshakeError,
   TLSHostnameMismatchError,
   TLSUnknownCAError,
-} from './errors.js';
+} from '../errors.js';
 import { type TLSPolicy, defaultTLSPolicy } from './tls-policy.js';
 
 /**
@@ -51,19 +52,6 @@ export interface Endpoint {
   requestTarget?(url: URL, originForm: string): string;
 }
 
-/**
- * Clock times an endpoint records while connecting, when the caller asks for them (the
- * agent does, for `response.timings`). A phase that does not happen is left unset: no DNS
- * for an IP literal, no TLS for `http:`.
- */
-export interface ConnectMilestones {
-  /** The host name was resolved. */
-  dnsEnd?: number;
-  /** The TCP (or Unix socket) connection was established. */
-  tcpEnd?: number;
-  /** The TLS handshake finished. */
-  tlsEnd?: number;
-}
 
 /**
  * Chooses the endpoint for a request URI (Twisted's `IAgentEndpointFactory`). The `uri` is the

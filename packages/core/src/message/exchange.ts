@@ -1,0 +1,50 @@
+/**
+ * What an exchange reports besides its response: interim (1xx) responses and the clock times of
+ * its milestones. Plain data, shared by the connection, the pool, the endpoints and the agents.
+ *
+ * @packageDocumentation
+ */
+
+import type { Headers } from './headers.js';
+
+/** An interim (1xx) response, reported through `onInformational` (request option). */
+export interface InformationalResponse {
+  readonly code: number;
+  readonly phrase: string;
+  readonly headers: Headers;
+}
+
+/**
+ * Clock times an endpoint records while connecting, when the caller asks for them (the
+ * agent does, for `response.timings`). A phase that does not happen is left unset: no DNS
+ * for an IP literal, no TLS for `http:`.
+ */
+export interface ConnectMilestones {
+  /** The host name was resolved. */
+  dnsEnd?: number;
+  /** The TCP (or Unix socket) connection was established. */
+  tcpEnd?: number;
+  /** The TLS handshake finished. */
+  tlsEnd?: number;
+}
+
+/**
+ * Clock times (`Clock.now()`, milliseconds) of an exchange's milestones. Fields are set as they
+ * happen; the agent adds the ones before the connection (queue, connect).
+ */
+export interface ExchangeTimings extends ConnectMilestones {
+  /** The agent was asked for the request. */
+  start: number;
+  /** A connection was in hand (after any queueing and connecting). */
+  acquired?: number;
+  /** A new connection started opening (absent when an idle one was reused). */
+  connectStart?: number;
+  /** The new connection was ready (TCP connected, TLS handshaken); `dnsEnd`, `tcpEnd` and `tlsEnd` split it when the endpoint reports them. */
+  connectEnd?: number;
+  /** The request, body included, was fully handed to the socket. */
+  sent?: number;
+  /** The response head was parsed. */
+  head?: number;
+  /** The response body ended (complete, or failed). */
+  end?: number;
+}
