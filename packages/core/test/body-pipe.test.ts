@@ -1,9 +1,13 @@
-import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from '../src/message/body-pipe.js';
+import { type BodyProtocol, type BodySink, type BodySource, type BodyTransport, BodyPipe } from '../src/message/body-pipe.js';
 import { type BodyEndReason, CancelledError, ResponseDone, ResponseFailedError, type StrandError } from '../src/errors.js';
 
 class RecordingSource implements BodySource {
   readonly calls: string[] = [];
   stopReason: StrandError | null = null;
+  sink: BodySink | null = null;
+  bind(sink: BodySink): void {
+    this.sink = sink;
+  }
   pauseBody(): void {
     this.calls.push('pause');
   }
@@ -34,6 +38,13 @@ class RecordingProtocol implements BodyProtocol {
 }
 
 describe('BodyPipe', () => {
+  it('hands itself to its source as the sink, once, when made', () => {
+    const source = new RecordingSource();
+    const pipe = new BodyPipe(source);
+    expect(source.sink).toBe(pipe);
+    expect(source.calls).toEqual([]);
+  });
+
   it('queues chunks that arrive before a consumer and pauses the source', () => {
     const source = new RecordingSource();
     const pipe = new BodyPipe(source);

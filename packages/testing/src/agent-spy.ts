@@ -10,6 +10,7 @@ import {
   type Agent,
   type BodyEndReason,
   type BodyProducer,
+  type BodySink,
   type BodySource,
   CancelledError,
   Headers,
@@ -41,10 +42,16 @@ export class SpyBody implements BodySource {
   private abandonedWith: StrandError | null = null;
   private ended = false;
   private wake: (() => void) | null = null;
+  private sink: BodySink | null = null;
 
   /** @internal */
   constructor(factory: (source: BodySource) => Response) {
     this.response = factory(this);
+  }
+
+  /** @internal BodySource */
+  bind(sink: BodySink): void {
+    this.sink = sink;
   }
 
   /** True while the consumer has asked for no more data. Writing anyway queues it. */
@@ -67,7 +74,7 @@ export class SpyBody implements BodySource {
     if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new InvalidArgumentError(`SpyBody.write: chunk must be a string or a Uint8Array, got ${describeValue(chunk)}`);
     if (this.ended) return;
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (bytes.length > 0) this.response._pipe.push(bytes);
+    if (bytes.length > 0) (this.sink as BodySink).push(bytes);
   }
 
   /**
@@ -77,7 +84,7 @@ export class SpyBody implements BodySource {
   end(how: 'done' | 'potential-data-loss' = 'done', trailers?: HeadersInit): void {
     checkOneOf(how, ['done', 'potential-data-loss'], 'SpyBody.end: how');
     if (this.ended) return;
-    if (trailers !== undefined) this.response._pipe.trailers = new Headers(trailers);
+    if (trailers !== undefined) (this.sink as BodySink).trailers = new Headers(trailers);
     this.finish(how === 'done' ? new ResponseDone() : new PotentialDataLoss());
   }
 
@@ -120,7 +127,7 @@ export class SpyBody implements BodySource {
   private finish(reason: BodyEndReason): void {
     if (this.ended) return;
     this.ended = true;
-    this.response._pipe.end(reason);
+    (this.sink as BodySink).end(reason);
     this.release();
   }
 

@@ -8,7 +8,7 @@
 import type { Duplex } from 'node:stream';
 import type { Agent, RequestOptions } from '../agent.js';
 import { type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
-import type { BodyProtocol, BodySource, BodyTransport } from '../message/body-pipe.js';
+import type { BodyProtocol, BodySink, BodySource, BodyTransport } from '../message/body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, DecodingError, InvalidArgumentError, StrandError } from '../errors.js';
 import { Headers, type HeadersInit } from '../message/headers.js';
 import { Response } from '../message/response.js';
@@ -167,6 +167,7 @@ class DecodedBody implements BodySource, BodyProtocol {
   private readonly chain: readonly ContentDecoder[];
   private readonly streams: Duplex[] = [];
   private readonly limit: number;
+  private sink: BodySink | null = null;
   private innerTransport: BodyTransport | null = null;
   private attached = false;
   private consumerPaused = true;
@@ -198,6 +199,10 @@ class DecodedBody implements BodySource, BodyProtocol {
   }
 
   // ---- BodySource: the decoded response's consumer ----
+
+  bind(sink: BodySink): void {
+    this.sink = sink;
+  }
 
   pauseBody(): void {
     this.consumerPaused = true;
@@ -294,7 +299,7 @@ class DecodedBody implements BodySource, BodyProtocol {
       this.finish(new BodyTooLargeError(this.limit, { url: this.inner.request.uri }));
       return;
     }
-    this.response._pipe.push(chunk);
+    (this.sink as BodySink).push(chunk);
   };
 
   private readonly onDecodedEnd = (): void => {
@@ -325,14 +330,13 @@ class DecodedBody implements BodySource, BodyProtocol {
     this.done = true;
     for (const stream of this.streams) stream.destroy();
     if (!(reason instanceof StrandError)) {
-      const trailers = this.inner._pipe.trailers;
-      if (trailers !== null) this.response._pipe.trailers = trailers;
+      (this.sink as BodySink).trailers = this.inner.trailers;
     } else if (this.innerEnd === null) {
       const transport = this.innerTransport;
       this.innerTransport = null;
       if (transport !== null) transport.stopProducing();
       else if (!this.inner.bodyUsed) abandonBody(this.inner);
     }
-    this.response._pipe.end(reason);
+    (this.sink as BodySink).end(reason);
   }
 }

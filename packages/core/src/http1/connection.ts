@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { type BodyConsumer, type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
-import type { BodyPipe, BodySource } from '../message/body-pipe.js';
+import type { BodySink, BodySource } from '../message/body-pipe.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import {
   CancelledError,
@@ -88,7 +88,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private method = '';
   private resolveHead: ((response: Response) => void) | null = null;
   private rejectHead: ((error: unknown) => void) | null = null;
-  private pipe: BodyPipe | null = null;
+  /** The body of the response being received (from `bind`), or null. */
+  private pipe: BodySink | null = null;
   /** The response just handed out, held only until the end of the socket read that produced it. */
   private currentResponse: Response | null = null;
   private producer: BodyProducer | null = null;
@@ -294,7 +295,6 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       bodySource: this,
     });
     response.timings = this.timings;
-    this.pipe = response._pipe;
     this.state = 'receiving';
     // A head is only ever parsed inside onData, which has just read the clock.
     if (this.timings !== null) this.timings.head = this.lastActivity;
@@ -306,7 +306,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   onBody(chunk: Buffer): void {
-    const pipe = this.pipe as BodyPipe;
+    const pipe = this.pipe as BodySink;
     const read = this.borrowedRead;
     if (read !== null) {
       // Bytes in the shared read buffer: copied into the consumer's own buffer when it offers
@@ -323,7 +323,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   onTrailers(rawTrailers: string[]): void {
-    (this.pipe as BodyPipe).trailers = Headers.fromRaw(rawTrailers);
+    (this.pipe as BodySink).trailers = Headers.fromRaw(rawTrailers);
   }
 
   onComplete(): void {
@@ -331,6 +331,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   }
 
   // ---- BodySource: the response's body pipe controls reading ----
+
+  bind(sink: BodySink): void {
+    // Called while onHead makes the response: this exchange's body goes there.
+    this.pipe = sink;
+  }
 
   pauseBody(): void {
     if (this.readPaused || this.state !== 'receiving') return;
@@ -448,7 +453,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
    */
   readWindow(): Buffer | null {
     if (this.state !== 'receiving') return null;
-    const pipe = this.pipe as BodyPipe;
+    const pipe = this.pipe as BodySink;
     if (!pipe.flowing) return null;
     const remaining = this.parser.lengthRemaining; // 0 unless a Content-Length body is in progress
     if (remaining !== 0 && remaining < MIN_READ_WINDOW) return null;
@@ -581,7 +586,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
   /** The response message is complete; `clean` is false when stray bytes followed it. */
   private completeExchange(clean: boolean): void {
-    const pipe = this.pipe as BodyPipe;
+    const pipe = this.pipe as BodySink;
     const reusable = clean && this.keepAlive && !this.closeDelimited && !this.closeAfter && this.requestDone;
     if (!this.requestDone) {
       // The server answered before the request body was written: stop sending; the connection's

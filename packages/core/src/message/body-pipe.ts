@@ -43,8 +43,34 @@ export interface BodyProtocol {
   receiveBuffer?(): Buffer | null;
 }
 
-/** What a {@link BodyPipe} asks of whatever feeds it (a connection, or an inner response's body). */
+/**
+ * The feeding side of a response body: where a {@link BodySource} writes. A {@link Response}
+ * hands it to its source once, through {@link BodySource.bind}, when it is made; nobody else
+ * can write to a response's body.
+ */
+export interface BodySink {
+  /** A piece of the body, in order. Ignored once the body ended (or its consumer abandoned it). */
+  push(chunk: Buffer): void;
+  /** The body ended for this reason ({@link ResponseDone}, {@link PotentialDataLoss} or an error); later calls are ignored. */
+  end(reason: BodyEndReason): void;
+  /** Trailer fields: set them before {@link end}. */
+  trailers: Headers | null;
+  /** The consumer's own buffer for the next bytes ({@link BodyProtocol.receiveBuffer}) while it is flowing, else null. */
+  receiveBuffer(): Buffer | null;
+  /** True while a consumer takes chunks as they come (not paused, nothing queued). */
+  readonly flowing: boolean;
+  /** True once a consumer is attached. */
+  readonly attached: boolean;
+}
+
+/**
+ * What feeds a response body (a connection, a decoder, another response's body): it is given
+ * the {@link BodySink} to write to, and is told when the consumer pauses, resumes or abandons.
+ * Reading should start only when the consumer first resumes (bytes are read on demand).
+ */
 export interface BodySource {
+  /** Called once, while the response is being made, with the sink its body is written to. */
+  bind(sink: BodySink): void;
   pauseBody(): void;
   resumeBody(): void;
   /** The consumer abandoned the body; `reason` is what the consumer will be told. */
@@ -64,7 +90,7 @@ export interface BodySource {
  * States: `unattached` (queueing) -> `flowing` <-> `paused` -> `finished`. The end reason may
  * arrive in any state and is delivered after every queued chunk.
  */
-export class BodyPipe implements BodyTransport {
+export class BodyPipe implements BodyTransport, BodySink {
   /** Trailer fields, set by the source before it ends the body. */
   trailers: Headers | null = null;
   private protocol: BodyProtocol | null = null;
@@ -78,6 +104,7 @@ export class BodyPipe implements BodyTransport {
 
   constructor(source: BodySource) {
     this.source = source;
+    source.bind(this);
   }
 
   /** True once a protocol has been attached. */

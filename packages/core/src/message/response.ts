@@ -22,7 +22,7 @@ export interface ResponseInit {
   length: BodyLength;
   request: RequestInfo;
   previousResponse?: Response | null;
-  /** Feeds the body; the response owns the pipe it makes from it. */
+  /** Feeds the body: it is given the body's {@link BodySink} (through `bind`) while the response is made. */
   bodySource: BodySource;
 }
 
@@ -54,8 +54,7 @@ export class Response implements AsyncIterable<Buffer> {
   previousResponse: Response | null;
   /** Clock times of the exchange's milestones, filled by the agent (the `end` arrives with the body's end). */
   timings: ExchangeTimings | null = null;
-  /** @internal */
-  readonly _pipe: BodyPipe;
+  readonly #pipe: BodyPipe;
 
   constructor(init: ResponseInit) {
     this.version = init.version;
@@ -65,22 +64,22 @@ export class Response implements AsyncIterable<Buffer> {
     this.length = init.length;
     this.request = init.request;
     this.previousResponse = init.previousResponse ?? null;
-    this._pipe = new BodyPipe(init.bodySource);
+    this.#pipe = new BodyPipe(init.bodySource);
   }
 
   /** Trailer fields of a chunked body; empty until the body has ended. */
   get trailers(): Headers {
-    let trailers = this._pipe.trailers;
+    let trailers = this.#pipe.trailers;
     if (trailers === null) {
       trailers = Headers.fromRaw([]);
-      if (this._pipe.done) this._pipe.trailers = trailers;
+      if (this.#pipe.done) this.#pipe.trailers = trailers;
     }
     return trailers;
   }
 
   /** True once a consumer has taken the body. The body can be consumed only once. */
   get bodyUsed(): boolean {
-    return this._pipe.attached;
+    return this.#pipe.attached;
   }
 
   /**
@@ -90,7 +89,7 @@ export class Response implements AsyncIterable<Buffer> {
    * Throws if the body was already consumed.
    */
   deliverBody(protocol: BodyProtocol): void {
-    this._pipe.attach(protocol);
+    this.#pipe.attach(protocol);
   }
 
   /**
