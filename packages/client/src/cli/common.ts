@@ -1,22 +1,14 @@
 /**
  * What the `strand` sub-commands share: streams to write to, usage errors, the one-line error
- * format, and option helpers.
+ * format, option helpers, and the strict command-line parser with curl's `-C -` and "did you
+ * mean" for unknown options.
  */
 
-import { readFileSync } from 'node:fs';
-import {
-  type Agent,
-  BrowserLikePolicyForHTTPS,
-  HTTPConnectionPool,
-  HttpAgent,
-  InsecurePolicyForHTTPS,
-  StandardEndpointFactory,
-  StrandError,
-  type TLSPolicy,
-} from '@strand/core';
+import { StrandError } from '@strand/core';
 import type { Writable } from 'node:stream';
-import { HTTPClient } from '../client.js';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+export { EXIT } from './exit-codes.js';
 
 /** Where a command reads and writes; the real process streams, or test doubles. */
 export interface CommandIO {
@@ -25,20 +17,11 @@ export interface CommandIO {
   readonly stderr: Writable;
   /** Whether stderr is a terminal (progress bars draw only there). */
   readonly stderrIsTTY: boolean;
+  /** The environment (`HOME` for `~/.netrc`); default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Exit codes. */
-export const EXIT = {
-  OK: 0,
-  /** The request failed (connection, timeout, bad response…), or some downloads failed. */
-  FAILED: 1,
-  /** The command line was wrong. */
-  USAGE: 2,
-  /** `--fail` and the server answered with an HTTP error status (curl's 22). */
-  HTTP_ERROR: 22,
-} as const;
-
-/** A mistake on the command line. */
+/** A mistake on the command line (exit 2). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -53,12 +36,22 @@ export function errorLine(error: unknown): string {
   return `strand: ${text.replace(/\s*[\r\n]+\s*/g, ' ')}\n`;
 }
 
+function secondsValue(value: string, option: string, allowZero: boolean): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new UsageError(`${option} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got "${value}"`);
+  }
+  return n * 1000;
+}
+
 /** Seconds (a decimal number, as curl's `--max-time`) to milliseconds. */
 export function seconds(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${option} must be a positive number of seconds, got "${value}"`);
-  return n * 1000;
+  return value === undefined ? undefined : secondsValue(value, option, false);
+}
+
+/** Seconds that may be 0 (`--retry-delay`) to milliseconds. */
+export function nonNegativeSeconds(value: string | undefined, option: string): number | undefined {
+  return value === undefined ? undefined : secondsValue(value, option, true);
 }
 
 /** A positive integer option. */
@@ -79,7 +72,7 @@ export function nonNegativeInteger(value: string | undefined, option: string): n
 
 /** Human-readable byte counts: `512 B`, `1.5 KiB`, `3.2 MiB`. */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
@@ -90,66 +83,113 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit] as string}`;
 }
 
-/** Writes to a stream and resolves once it accepted the data (honouring back-pressure). */
+/** Writes to a stream and resolves once it was handed over (a failure rejects). */
 export function write(stream: Writable, chunk: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ok = stream.write(chunk, (error) => {
-      if (error) reject(error);
-    });
-    if (ok) resolve();
-    else stream.once('drain', resolve);
+    stream.write(chunk, (error) => (error ? reject(error) : resolve()));
   });
 }
 
-/** The TLS options every command takes (curl's spelling). */
-export const TLS_OPTIONS = {
-  cacert: { type: 'string' },
-  insecure: { type: 'boolean', short: 'k' },
-} as const;
-
-/** The help lines of {@link TLS_OPTIONS}. */
-export const TLS_USAGE = `      --cacert FILE       trust only the CA certificates in FILE (PEM) for https
-  -k, --insecure          do not verify the server's certificate (never in production)
-`;
-
-/**
- * The agent a command sends through: null for the default (TLS verified against Node's trust
- * store), else an agent whose TLS policy trusts `--cacert`'s roots or, with `--insecure`,
- * nothing at all. Connections are not kept: a command makes few requests and exits.
- */
-export function commandAgent(values: { cacert?: string | undefined; insecure?: boolean | undefined }): HttpAgent | null {
-  if (values.cacert !== undefined && values.insecure === true) throw new UsageError('use either --cacert or --insecure, not both');
-  let tlsPolicy: TLSPolicy;
-  if (values.insecure === true) {
-    tlsPolicy = new InsecurePolicyForHTTPS();
-  } else if (values.cacert !== undefined) {
-    let ca: Buffer;
-    try {
-      ca = readFileSync(values.cacert);
-    } catch (cause) {
-      throw new UsageError(`--cacert: cannot read "${values.cacert}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
-    }
-    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--cacert: "${values.cacert}" holds no PEM certificate`);
-    tlsPolicy = new BrowserLikePolicyForHTTPS({ ca });
-  } else {
-    return null;
-  }
-  return new HttpAgent({ pool: new HTTPConnectionPool({ persistent: false }), endpointFactory: new StandardEndpointFactory({ tlsPolicy }) });
+/** Reads a whole stream (stdin) as text. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The client a command sends through: no cookies kept, connections closed after use, on `agent` when TLS options gave one. */
-export function commandClient(agent: Agent | null): HTTPClient {
-  return agent === null ? new HTTPClient({ persistent: false, cookieJar: null }) : new HTTPClient({ agent, cookieJar: null });
-}
+/** The options of a command, as `node:util`'s `parseArgs` takes them. */
+export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 /** What {@link parseCommandLine} returns for `options`. */
-export type ParsedCommandLine<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>>;
+export type ParsedCommandLine<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true; tokens: true }>>;
 
-/** Parses a command's arguments strictly (positionals allowed); a bad option is a {@link UsageError}. */
-export function parseCommandLine<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O): ParsedCommandLine<O> {
-  try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
   }
+  return row[b.length] as number;
+}
+
+/** The known long option closest to `name` (edit distance up to a third of its length, or a unique prefix), or null. */
+export function closestOption(name: string, known: readonly string[]): string | null {
+  const prefixed = known.filter((k) => k.startsWith(name));
+  if (prefixed.length === 1) return prefixed[0] as string;
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Rewrites curl's `-C -` (and `--continue-at -`, `-C-`, `--continue-at=-`) to `--continue`; an
+ * offset (`-C 100`) is a usage error, since Strand resumes from the file itself.
+ */
+export function normalizeContinue(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '-C-' || arg === '--continue-at=-') {
+      out.push('--continue');
+    } else if (arg === '-C' || arg === '--continue-at') {
+      const next = argv[i + 1];
+      if (next === '-') i++;
+      else if (next !== undefined && /^\d+$/.test(next)) throw new UsageError(`${arg} ${next}: only "${arg} -" is supported (resume from the size of the output file)`);
+      out.push('--continue');
+    } else if (/^(-C|--continue-at=)\d+$/.test(arg)) {
+      throw new UsageError(`${arg}: only "-C -" is supported (resume from the size of the output file)`);
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses a command's arguments strictly (positionals allowed, with the order of options kept in
+ * `tokens`); a bad option is a {@link UsageError}, an unknown one says which known option it
+ * may have meant (`elsewhere` names options of the other sub-command).
+ */
+export function parseCommandLine<const O extends OptionsConfig>(argv: readonly string[], options: O, elsewhere: { readonly command: string; readonly options: OptionsConfig } | null = null): ParsedCommandLine<O> {
+  try {
+    return parseArgs({ args: normalizeContinue(argv), options, allowPositionals: true, strict: true, tokens: true });
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '(-{1,2})([^']*)'/.exec(message);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) {
+      const [, dashes, name] = unknown as unknown as [string, string, string];
+      const option = `${dashes}${name}`;
+      if (dashes === '--' && elsewhere !== null && Object.hasOwn(elsewhere.options, name)) {
+        throw new UsageError(`unknown option ${option}; it is an option of ${elsewhere.command}`);
+      }
+      const suggestion = dashes === '--' ? closestOption(name, Object.keys(options)) : null;
+      throw new UsageError(`unknown option ${option}${suggestion === null ? '' : `; did you mean --${suggestion}?`}`);
+    }
+    throw new UsageError(message.split('\n')[0] as string);
+  }
+}
+
+/** The values of an option that may be repeated, in command-line order, from `tokens`. */
+export function orderedValues(tokens: ParsedCommandLine<OptionsConfig>['tokens'], names: readonly string[]): Array<{ name: string; value: string | undefined }> {
+  const out: Array<{ name: string; value: string | undefined }> = [];
+  for (const token of tokens) if (token.kind === 'option' && names.includes(token.name)) out.push({ name: token.name, value: token.value });
+  return out;
 }

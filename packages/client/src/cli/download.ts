@@ -1,63 +1,50 @@
 /**
- * `strand download`: fetches many URLs, N at a time, saving each body to a file, with a progress
- * bar (cli-progress) on a terminal and a summary at the end. `--continue` resumes partial files
- * with a `Range` request where the server supports it.
+ * `strand download`: fetches many URLs, N at a time, saving each body to a file, with the speed
+ * and ETA of each file and of the whole on a terminal, and a summary at the end. Each file is
+ * written as `NAME.part` and renamed to `NAME` once complete; `--continue` resumes a `.part`
+ * with `Range` and `If-Range` (its validator kept in `NAME.part.json`).
  */
 
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import cliProgress from 'cli-progress';
-import { HTTPStatusError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { mapConcurrent } from '../limiter.js';
-import type { ClientRequestOptions } from '../types.js';
-import {
-  type CommandIO,
-  EXIT,
-  TLS_OPTIONS,
-  TLS_USAGE,
-  UsageError,
-  commandAgent,
-  commandClient,
-  errorLine,
-  formatBytes,
-  nonNegativeInteger,
-  parseCommandLine,
-  positiveInteger,
-  seconds,
-  write,
-} from './common.js';
+import { type CommandIO, EXIT, UsageError, errorLine, formatBytes, parseCommandLine, positiveInteger, readAll, write } from './common.js';
+import { exitCodeFor, exitTableText } from './exit-codes.js';
+import { formatRate, progressView } from './progress.js';
+import { TRANSFER_OPTIONS, TRANSFER_USAGE, openSession } from './session.js';
+import { runTransfer } from './transfer.js';
+import { commandLineUrl } from './urls.js';
 
 export const DOWNLOAD_USAGE = `Usage: strand download [URL...] [options]
 
 Downloads every URL (from the arguments, --input, or stdin, one per line; blank lines and
 lines starting with # are skipped), N at a time, saving each body to a file named after
-the URL's last path segment.
+the URL's last path segment. A URL without a scheme is http://. Each file is written as
+NAME.part and renamed to NAME when complete; on a terminal each file's speed and ETA, and
+the overall ones, are shown.
 
 Options:
-  -c, --concurrency N     downloads at once (default 4)
-  -i, --input FILE        read URLs from FILE ("-" for stdin)
-  -P, --dir DIR           save files in DIR (default: the current directory)
-  -C, --continue          resume partial files with a Range request where supported
-      --timeout SECONDS   give up on one URL after this long
-      --max-redirs N      follow at most N redirects per URL (default 20)
-      --no-progress       no progress bar, even on a terminal
-${TLS_USAGE}  -h, --help              this help
+      --concurrency N     downloads at once (default 4; also --parallel-max N)
+      --input FILE        read URLs from FILE ("-" for stdin)
+  -P, --dir DIR           save files in DIR (default: the current directory; also --output-dir)
+  -C, --continue          resume NAME.part (or an existing NAME) with Range + If-Range (also -C -)
+      --no-progress       no progress display, even on a terminal
+${TRANSFER_USAGE}  -h, --help              this help
 
-Exit status: 0 when every URL was saved, 1 when any failed (each failure is listed).
-`;
+Every failed URL is listed. A status >= 400 is a failure (exit 22, as curl -f).
+Exit status: 0 when every URL was saved, else the code of the first URL that failed:
+${exitTableText()}`;
 
-const OPTIONS = {
-  concurrency: { type: 'string', short: 'c' },
-  input: { type: 'string', short: 'i' },
+export const DOWNLOAD_OPTIONS = {
+  concurrency: { type: 'string' },
+  'parallel-max': { type: 'string' },
+  input: { type: 'string' },
   dir: { type: 'string', short: 'P' },
+  'output-dir': { type: 'string' },
   continue: { type: 'boolean', short: 'C' },
-  timeout: { type: 'string' },
-  'max-redirs': { type: 'string' },
   'no-progress': { type: 'boolean' },
-  ...TLS_OPTIONS,
+  ...TRANSFER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -65,12 +52,6 @@ const OPTIONS = {
 export interface DownloadItem {
   readonly url: string;
   readonly file: string;
-}
-
-/** What happened to one item. */
-interface Saved {
-  readonly bytes: number;
-  readonly resumed: boolean;
 }
 
 /** Parses the lines of a URL list: trimmed, without blanks and `#` comments. */
@@ -101,47 +82,50 @@ export function fileNameFor(url: string): string {
   return segment;
 }
 
-/** Gives every URL a distinct file name in `dir` (`name`, `name.1`, `name.2`… as wget does). */
+/**
+ * Gives every URL a distinct file name in `dir` (`name`, `name.1`, `name.2`… as wget does), and
+ * never one that is another's temporary `NAME.part` or `NAME.part.json`.
+ */
 export function planDownloads(urls: readonly string[], dir: string): DownloadItem[] {
+  // Every name in use, with the temporary names beside it.
   const used = new Set<string>();
+  const taken = (name: string): boolean => used.has(name) || used.has(`${name}.part`) || used.has(`${name}.part.json`);
   return urls.map((url) => {
     const base = fileNameFor(url);
     let name = base;
-    for (let n = 1; used.has(name); n++) name = `${base}.${n}`;
-    used.add(name);
+    for (let n = 1; taken(name); n++) name = `${base}.${n}`;
+    used.add(name).add(`${name}.part`).add(`${name}.part.json`);
     return { url, file: join(dir, name) };
   });
 }
 
-async function sizeOf(path: string): Promise<number> {
-  try {
-    const info = await stat(path);
-    return info.isFile() ? info.size : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Runs the download command; resolves with the exit code. */
-export async function runDownload(argv: readonly string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, OPTIONS);
+export async function runDownload(argv: readonly string[], io: CommandIO, fetchOptions: Parameters<typeof parseCommandLine>[2] = null): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, DOWNLOAD_OPTIONS, fetchOptions);
   if (values.help === true) {
     await write(io.stdout, DOWNLOAD_USAGE);
     return EXIT.OK;
   }
-  const concurrency = positiveInteger(values.concurrency, '--concurrency', 4);
-  const total = seconds(values.timeout, '--timeout');
-  const maxRedirects = nonNegativeInteger(values['max-redirs'], '--max-redirs');
-  const dir = values.dir ?? '.';
+  if (values['cookie-jar'] !== undefined && /^\d+$/.test(values['cookie-jar'])) {
+    throw new UsageError(`-c is --cookie-jar FILE, as in curl; for ${values['cookie-jar']} downloads at once use --concurrency ${values['cookie-jar']}`);
+  }
+  if (values.concurrency !== undefined && values['parallel-max'] !== undefined) throw new UsageError('use either --concurrency or --parallel-max, not both');
+  const concurrency = positiveInteger(values.concurrency ?? values['parallel-max'], values.concurrency === undefined ? '--parallel-max' : '--concurrency', 4);
+  if (values.dir !== undefined && values['output-dir'] !== undefined) throw new UsageError('use either --dir or --output-dir, not both');
+  const dir = values.dir ?? values['output-dir'] ?? '.';
   const resume = values.continue === true;
+  if (resume && values.include === true) throw new UsageError('--continue cannot be used with --include (the head would be written into the middle of the file)');
 
   let urls = [...positionals];
+  for (const url of urls) {
+    if (!url.includes('://') && existsSync(url)) {
+      throw new UsageError(`"${url}" is a local file, not a URL: to read URLs from it use --input ${url} (-i is --include, as in curl)`);
+    }
+  }
   if (values.input !== undefined || urls.length === 0) {
     let text: string;
     if (values.input === undefined || values.input === '-') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      text = Buffer.concat(chunks).toString('utf8');
+      text = await readAll(io.stdin);
     } else {
       try {
         text = await readFile(values.input, 'utf8');
@@ -152,82 +136,94 @@ export async function runDownload(argv: readonly string[], io: CommandIO): Promi
     urls = urls.concat(parseUrlList(text));
   }
   if (urls.length === 0) throw new UsageError('no URLs to download (give them as arguments, with --input, or on stdin)');
-  await mkdir(dir, { recursive: true });
-  const items = planDownloads(urls, dir);
 
-  const client = commandClient(commandAgent(values));
-  const base: ClientRequestOptions = { unbuffered: true, decompress: false, maxBodySize: Infinity };
-  if (total !== undefined) base.timeout = total;
-  if (maxRedirects !== undefined) base.maxRedirects = maxRedirects;
-
-  const showBar = io.stderrIsTTY && values['no-progress'] !== true;
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        { format: 'downloading [{bar}] {value}/{total} files | {size} | {failed} failed', stream: io.stderr, hideCursor: true, clearOnComplete: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  let bytes = 0;
-  let failed = 0;
-  let done = 0;
-  const progress = (): void => bar?.update(done, { size: formatBytes(bytes), failed });
-  bar?.start(items.length, 0, { size: formatBytes(0), failed: 0 });
-
-  const started = performance.now();
-  const save = async (item: DownloadItem): Promise<Saved> => {
-    const existing = resume ? await sizeOf(item.file) : 0;
-    const options: ClientRequestOptions = existing > 0 ? { ...base, headers: { Range: `bytes=${existing}-` } } : base;
-    const response = await client.get(item.url, options);
-    if (existing > 0 && response.code === 416) {
-      // The file already holds everything the server has.
-      await response.dump();
-      return { bytes: 0, resumed: true };
+  const session = await openSession(values, io, { decompress: false });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`--dir: cannot create "${dir}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  // A URL that does not parse fails on its own line (exit 3), like any other failure.
+  const checked = urls.map((url) => {
+    try {
+      return { url: commandLineUrl(url), error: null };
+    } catch (error) {
+      return { url, error };
     }
-    if (response.code < 200 || response.code > 299) {
-      await response.dump();
-      throw new HTTPStatusError(response);
-    }
-    let append = false;
-    if (existing > 0 && response.code === 206) {
-      const range = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
-      if (range === null || Number(range[1]) !== existing) {
-        await response.dump();
-        throw new Error(`the server answered the resume request with an unexpected Content-Range: ${response.headers.get('content-range') ?? '(none)'}`);
-      }
-      append = true;
-    }
-    let written = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length;
-        bytes += chunk.length;
-        progress();
-        callback(null, chunk);
-      },
-    });
-    await pipeline(response.toReadable(), count, createWriteStream(item.file, { flags: append ? 'a' : 'w' }));
-    return { bytes: written, resumed: append };
-  };
-
-  const results = await mapConcurrent(items, save, {
-    concurrency,
-    onSettled: (result) => {
-      done++;
-      if (!result.ok) failed++;
-      progress();
-    },
   });
-  bar?.stop();
+  const items = planDownloads(
+    checked.map((c) => c.url),
+    dir,
+  );
 
-  const seconds_ = (performance.now() - started) / 1000;
+  const view = await progressView(io.stderr, io.stderrIsTTY && values['no-progress'] !== true && values.silent !== true, items.length);
+  const started = performance.now();
+  let bytes = 0;
+  const results = await mapConcurrent(
+    items,
+    async (item, id) => {
+      const invalid = (checked[id] as { error: unknown }).error;
+      if (invalid !== null) throw invalid;
+      const result = await runTransfer(
+        session.client,
+        {
+          method: 'GET',
+          url: item.url,
+          headers: session.headers,
+          options: session.requestOptions(item.url),
+          target: { kind: 'file', path: item.file },
+          resume,
+          include: session.include,
+          headOnly: false,
+          noBody: false,
+          fail: true,
+        },
+        {
+          onResponse: (response, resumedFrom) => {
+            const length = Number(response.headers.get('content-length') ?? NaN);
+            const total = response.code === 206 ? resumedFrom + length : length;
+            view.fileStarted(id, basename(item.file), Number.isFinite(total) ? total : null, response.code === 206 ? resumedFrom : 0);
+          },
+          onBytes: (count) => {
+            bytes += count;
+            view.fileBytes(id, count);
+          },
+        },
+      );
+      if (result.error !== null) throw result.error;
+      return result;
+    },
+    {
+      concurrency,
+      onSettled: (result, index) => view.fileDone(index, result.ok),
+    },
+  );
+  view.stop();
+  let closeError: unknown = null;
+  try {
+    await session.close(io);
+  } catch (error) {
+    closeError = error;
+  }
+
+  const elapsed = (performance.now() - started) / 1000;
   const saved = results.filter((r) => r.ok).length;
+  const failed = results.length - saved;
   const resumedCount = results.filter((r) => r.ok && r.value.resumed).length;
-  let summary = `downloaded ${saved} of ${items.length} files, ${formatBytes(bytes)} in ${seconds_.toFixed(2)} s`;
+  let summary = `downloaded ${saved} of ${items.length} files, ${formatBytes(bytes)} in ${elapsed.toFixed(2)} s (${formatRate(elapsed > 0 ? bytes / elapsed : null)})`;
   if (resumedCount > 0) summary += `, ${resumedCount} resumed`;
   summary += failed > 0 ? `; ${failed} failed:\n` : '\n';
+  let exit: number = EXIT.OK;
   results.forEach((result, i) => {
-    if (!result.ok) summary += `  ${(items[i] as DownloadItem).url}: ${errorLine(result.error).replace(/^strand: /, '')}`;
+    if (result.ok) return;
+    if (exit === EXIT.OK) exit = exitCodeFor(result.error, session.context);
+    summary += `  ${(items[i] as DownloadItem).url}: ${errorLine(result.error).replace(/^strand: /, '')}`;
   });
-  await write(io.stderr, summary);
-  return failed > 0 ? EXIT.FAILED : EXIT.OK;
+  if (closeError !== null) {
+    if (exit === EXIT.OK) exit = exitCodeFor(closeError, session.context);
+    summary += errorLine(closeError);
+  }
+  const quiet = values.silent === true;
+  if (!quiet || (session.showErrors && exit !== EXIT.OK)) await write(io.stderr, quiet ? summary.slice(summary.indexOf('\n') + 1) : summary);
+  return exit;
 }

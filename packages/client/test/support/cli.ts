@@ -33,16 +33,36 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node <cli> ...args` in `cwd`, feeding `stdin`, and collects its output. */
-export function runCli(cli: string, args: string[], options: { stdin?: string; cwd?: string } = {}): Promise<CliResult> {
+/** A `node --require` script that answers DNS without a network: `*.invalid` fails, `*.hang.test` never answers, other `*.test` are 127.0.0.1. */
+export const dnsPreload = join(__dirname, 'dns-preload.cjs');
+
+/** Options of {@link runCli}. */
+export interface RunOptions {
+  stdin?: string;
+  cwd?: string;
+  /** Added to the environment (HOME for ~/.netrc…). */
+  env?: Record<string, string>;
+  /** Scripts to load first with `node --require`. */
+  require?: string[];
+  /** Kill the command after this many ms (default 20 000); a test never waits for ever. */
+  killAfter?: number;
+}
+
+/** Runs `node <cli> ...args` in `cwd`, feeding `stdin`, and collects its output. The resolver is {@link dnsPreload}'s. */
+export function runCli(cli: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const preloads = [dnsPreload, ...(options.require ?? [])].flatMap((file) => ['--require', file]);
+    const child = spawn(process.execPath, [...preloads, cli, ...args], { cwd: options.cwd ?? root, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfter ?? 20_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+    });
     child.stdin.end(options.stdin ?? '');
   });
 }

@@ -1,0 +1,315 @@
+/**
+ * What every transfer of one `strand` run shares, whichever sub-command: the agent (TLS options,
+ * `-x` proxy, `--retry`), one client with the `-b`/`-c` cookie jar, the headers (`-H`, `-A`,
+ * `-e`), timeouts, `--netrc` and `-u` credentials, and the options curl users type for both.
+ */
+
+import { readFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Agent,
+  BrowserLikePolicyForHTTPS,
+  HTTPConnectionPool,
+  HttpAgent,
+  InsecurePolicyForHTTPS,
+  ProxyAgent,
+  RetryAgent,
+  StandardEndpointFactory,
+  StrandError,
+  type TLSPolicy,
+} from '@strand/core';
+import type { CookieJar } from 'tough-cookie';
+import { HTTPClient } from '../client.js';
+import { createCookieJar } from '../cookies.js';
+import type { AuthInit, ClientRequestOptions, TimeoutPhases } from '../types.js';
+import { type CommandIO, UsageError, nonNegativeInteger, nonNegativeSeconds, seconds, write } from './common.js';
+import { formatCookieFile, loadCookieFile } from './cookie-file.js';
+import { CommandError, EXIT, type ExitContext } from './exit-codes.js';
+import { type NetrcEntry, netrcCredentials, parseNetrc } from './netrc.js';
+import { withScheme } from './urls.js';
+
+/** The options both sub-commands take, with curl's letters. */
+export const TRANSFER_OPTIONS = {
+  header: { type: 'string', short: 'H', multiple: true },
+  'user-agent': { type: 'string', short: 'A' },
+  referer: { type: 'string', short: 'e' },
+  user: { type: 'string', short: 'u' },
+  digest: { type: 'boolean' },
+  netrc: { type: 'boolean', short: 'n' },
+  'netrc-optional': { type: 'boolean' },
+  'netrc-file': { type: 'string' },
+  cookie: { type: 'string', short: 'b', multiple: true },
+  'cookie-jar': { type: 'string', short: 'c' },
+  proxy: { type: 'string', short: 'x' },
+  'max-time': { type: 'string', short: 'm' },
+  timeout: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  retry: { type: 'string' },
+  'retry-delay': { type: 'string' },
+  'max-redirs': { type: 'string' },
+  compressed: { type: 'boolean' },
+  raw: { type: 'boolean' },
+  include: { type: 'boolean', short: 'i' },
+  silent: { type: 'boolean', short: 's' },
+  'show-error': { type: 'boolean', short: 'S' },
+  cacert: { type: 'string' },
+  insecure: { type: 'boolean', short: 'k' },
+} as const;
+
+/** The help lines of {@link TRANSFER_OPTIONS}. */
+export const TRANSFER_USAGE = `  -H, --header "N: V"     add a request header (repeatable); "N:" removes one, "N;" sends it empty
+  -A, --user-agent TEXT   the User-Agent ("" sends none)
+  -e, --referer URL       the Referer
+  -u, --user USER:PASS    Basic credentials (--digest: Digest), for the URL's origin only
+      --digest            use Digest authentication with --user
+  -n, --netrc             credentials for the URL's host from ~/.netrc (--netrc-optional: same)
+      --netrc-file FILE   ... from FILE instead
+  -b, --cookie DATA|FILE  send "n=v; n2=v2", or load a Netscape cookie file (repeatable)
+  -c, --cookie-jar FILE   write every cookie to FILE (Netscape format; "-": stdout) at the end
+  -x, --proxy URL         through an HTTP(S) proxy (no scheme: http://; user:pass@ allowed)
+  -m, --max-time SECONDS  give up on a transfer after this long in all (also --timeout)
+      --connect-timeout S give up connecting after this long
+      --retry N           retry a transient failure (connect error, timeout, 408/429/5xx) N times
+      --retry-delay S     wait S seconds between retries (default: 1 s, doubling)
+      --max-redirs N      at most N redirects (default 20)
+      --compressed        ask for and decode compressed bodies (the default; --raw: do not)
+  -i, --include           write the status line and headers before the body
+  -s, --silent            no progress, no error messages (-S still shows errors)
+  -S, --show-error        with -s, still print errors
+      --cacert FILE       trust only the CA certificates in FILE (PEM) for https
+  -k, --insecure          do not verify the server's certificate (never in production)
+`;
+
+/** The parsed values of {@link TRANSFER_OPTIONS} (each command's values have these fields). */
+export interface TransferValues {
+  header?: string[] | undefined;
+  'user-agent'?: string | undefined;
+  referer?: string | undefined;
+  user?: string | undefined;
+  digest?: boolean | undefined;
+  netrc?: boolean | undefined;
+  'netrc-optional'?: boolean | undefined;
+  'netrc-file'?: string | undefined;
+  cookie?: string[] | undefined;
+  'cookie-jar'?: string | undefined;
+  proxy?: string | undefined;
+  'max-time'?: string | undefined;
+  timeout?: string | undefined;
+  'connect-timeout'?: string | undefined;
+  retry?: string | undefined;
+  'retry-delay'?: string | undefined;
+  'max-redirs'?: string | undefined;
+  compressed?: boolean | undefined;
+  raw?: boolean | undefined;
+  include?: boolean | undefined;
+  silent?: boolean | undefined;
+  'show-error'?: boolean | undefined;
+  cacert?: string | undefined;
+  insecure?: boolean | undefined;
+}
+
+/** A request header as the command line gives it; a null value removes a default (`-H 'Name:'`, `-A ''`). */
+export type HeaderPair = readonly [string, string | null];
+
+/**
+ * `-H` as curl reads it: `Name: value`; `Name:` (nothing after the colon) removes the header
+ * Strand would send; `Name;` sends it with an empty value.
+ */
+export function parseHeader(line: string): HeaderPair {
+  const colon = line.indexOf(':');
+  if (colon <= 0) {
+    if (/^[^\s;:]+;\s*$/.test(line)) return [line.slice(0, line.indexOf(';')), ''];
+    throw new UsageError(`--header must look like "Name: value", got "${line}"`);
+  }
+  const value = line.slice(colon + 1).trim();
+  return [line.slice(0, colon).trim(), value === '' ? null : value];
+}
+
+/** The TLS policy `--cacert` / `--insecure` ask for, or undefined for the default (verified against Node's roots). */
+function tlsPolicyFor(values: TransferValues): TLSPolicy | undefined {
+  if (values.cacert !== undefined && values.insecure === true) throw new UsageError('use either --cacert or --insecure, not both');
+  if (values.insecure === true) return new InsecurePolicyForHTTPS();
+  if (values.cacert === undefined) return undefined;
+  let ca: Buffer;
+  try {
+    ca = readFileSync(values.cacert);
+  } catch (cause) {
+    throw new UsageError(`--cacert: cannot read "${values.cacert}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--cacert: "${values.cacert}" holds no PEM certificate`);
+  return new BrowserLikePolicyForHTTPS({ ca });
+}
+
+/** Everything the transfers of one run share. */
+export interface Session {
+  readonly client: HTTPClient;
+  /** For the exit-code table: a DNS failure through a proxy is the proxy's (5). */
+  readonly context: ExitContext;
+  /** Errors are printed (not `-s`, or `-s -S`). */
+  readonly showErrors: boolean;
+  /** `-i`: the head goes before the body. */
+  readonly include: boolean;
+  /** The headers every request gets (`-H`, `-A`, `-e`). */
+  readonly headers: readonly HeaderPair[];
+  /** The request options for `url` (auth by `-u` or `.netrc` for its host, `-b` pairs, timeouts, redirects). */
+  requestOptions(url: string): ClientRequestOptions;
+  /** Writes `-c`'s cookie file and closes idle connections. A cookie file that cannot be written is a CommandError (23). */
+  close(io: CommandIO): Promise<void>;
+}
+
+/** Reads the cookie pairs of a `-b "n=v; n2=v2"` string. */
+function cookiePairs(text: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    pairs.push([part.slice(0, eq).trim(), part.slice(eq + 1).trim()]);
+  }
+  return pairs;
+}
+
+async function readNetrc(values: TransferValues, env: NodeJS.ProcessEnv): Promise<NetrcEntry[] | null> {
+  const file = values['netrc-file'];
+  if (file !== undefined) {
+    try {
+      return parseNetrc(await readFile(file, 'utf8'));
+    } catch (cause) {
+      throw new UsageError(`--netrc-file: cannot read "${file}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+    }
+  }
+  if (values.netrc !== true && values['netrc-optional'] !== true) return null;
+  const home = env['HOME'] ?? homedir();
+  try {
+    return parseNetrc(await readFile(join(home, '.netrc'), 'utf8'));
+  } catch {
+    // No ~/.netrc: no credentials from it (curl's --netrc-optional; --netrc is no stricter here).
+    return [];
+  }
+}
+
+/** Opens the session of a run from the parsed options. */
+export async function openSession(values: TransferValues, io: CommandIO, defaults: { decompress: boolean }): Promise<Session> {
+  const tlsPolicy = tlsPolicyFor(values);
+  const pool = new HTTPConnectionPool({ persistent: true });
+  let agent: Agent;
+  let proxied = false;
+  if (values.proxy !== undefined && values.proxy !== '') {
+    try {
+      agent = new ProxyAgent(withScheme(values.proxy), { pool, ...(tlsPolicy === undefined ? {} : { tlsPolicy }) });
+    } catch (error) {
+      throw new UsageError(`--proxy: ${error instanceof StrandError ? error.message : String(error)}`);
+    }
+    proxied = true;
+  } else {
+    agent = new HttpAgent({ pool, endpointFactory: new StandardEndpointFactory(tlsPolicy === undefined ? {} : { tlsPolicy }) });
+  }
+  const retries = nonNegativeInteger(values.retry, '--retry') ?? 0;
+  const retryDelay = nonNegativeSeconds(values['retry-delay'], '--retry-delay');
+  if (retryDelay !== undefined && retries === 0) throw new UsageError('--retry-delay needs --retry N');
+  if (retries > 0) {
+    // curl's waits: --retry-delay each time, else 1 s doubling (up to 10 min), no jitter; Retry-After is honoured.
+    agent = new RetryAgent(agent, {
+      maxAttempts: retries + 1,
+      baseDelay: retryDelay ?? 1000,
+      maxDelay: retryDelay ?? 600_000,
+      random: () => 1,
+    });
+  }
+
+  // Cookies: "-b n=v" pairs go to each request's origin; "-b FILE" and "-c FILE" use a jar.
+  const pairs: Array<[string, string]> = [];
+  const files: string[] = [];
+  for (const value of values.cookie ?? []) {
+    if (value.includes('=')) pairs.push(...cookiePairs(value));
+    else if (value !== '') files.push(value);
+  }
+  const cookieJarFile = values['cookie-jar'];
+  let jar: CookieJar | null = null;
+  if (files.length > 0 || cookieJarFile !== undefined || (values.cookie ?? []).includes('')) {
+    jar = createCookieJar();
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (cause) {
+        throw new UsageError(`--cookie: cannot read "${file}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+      }
+      await loadCookieFile(jar, text);
+    }
+  }
+  const client = new HTTPClient({ agent, cookieJar: jar });
+
+  const headers: HeaderPair[] = [];
+  const given = (values.header ?? []).map(parseHeader);
+  const has = (name: string): boolean => given.some(([n]) => n.toLowerCase() === name);
+  if (values['user-agent'] !== undefined && !has('user-agent')) headers.push(['User-Agent', values['user-agent'] === '' ? null : values['user-agent']]);
+  if (values.referer !== undefined && values.referer !== '' && !has('referer')) headers.push(['Referer', values.referer]);
+  headers.push(...given);
+
+  let auth: AuthInit | undefined;
+  if (values.user !== undefined) {
+    const colon = values.user.indexOf(':');
+    if (colon < 0) throw new UsageError('--user must look like user:password');
+    auth = { type: values.digest === true ? 'digest' : 'basic', username: values.user.slice(0, colon), password: values.user.slice(colon + 1) };
+  } else if (values.digest === true) {
+    throw new UsageError('--digest needs --user');
+  }
+  const netrc = await readNetrc(values, io.env ?? process.env);
+
+  if (values['max-time'] !== undefined && values.timeout !== undefined) throw new UsageError('use either --max-time or --timeout, not both');
+  const timeout: TimeoutPhases = {};
+  const total = seconds(values['max-time'], '--max-time') ?? seconds(values.timeout, '--timeout');
+  const connect = seconds(values['connect-timeout'], '--connect-timeout');
+  if (total !== undefined) timeout.total = total;
+  if (connect !== undefined) timeout.connect = connect;
+  const maxRedirects = nonNegativeInteger(values['max-redirs'], '--max-redirs');
+  if (values.compressed === true && values.raw === true) throw new UsageError('use either --compressed or --raw, not both');
+  const decompress = values.raw === true ? false : values.compressed === true ? true : defaults.decompress;
+
+  return {
+    client,
+    context: { proxy: proxied },
+    showErrors: values.silent !== true || values['show-error'] === true,
+    include: values.include === true,
+    headers,
+    requestOptions(url: string): ClientRequestOptions {
+      const options: ClientRequestOptions = { unbuffered: true, maxBodySize: Infinity, decompress };
+      if (total !== undefined || connect !== undefined) options.timeout = { ...timeout };
+      if (maxRedirects !== undefined) options.maxRedirects = maxRedirects;
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {
+        parsed = null;
+      }
+      if (auth !== undefined) {
+        options.auth = auth;
+      } else if (netrc !== null && parsed !== null && parsed.username === '') {
+        const found = netrcCredentials(netrc, parsed.hostname);
+        if (found !== undefined) options.auth = found;
+      }
+      if (pairs.length > 0) options.cookies = Object.fromEntries(pairs);
+      return options;
+    },
+    async close(commandIO: CommandIO): Promise<void> {
+      await pool.closeCachedConnections();
+      if (cookieJarFile === undefined || jar === null) return;
+      const text = await formatCookieFile(jar);
+      if (cookieJarFile === '-') {
+        await write(commandIO.stdout, text).catch((error: unknown) => {
+          throw new CommandError(`cannot write the cookie jar to stdout: ${String(error)}`, EXIT.WRITE_ERROR, { cause: error });
+        });
+        return;
+      }
+      const temporary = `${cookieJarFile}.strand-${process.pid}`;
+      try {
+        await writeFile(temporary, text, { mode: 0o600 });
+        await rename(temporary, cookieJarFile);
+      } catch (error) {
+        throw new CommandError(`cannot write the cookie jar "${cookieJarFile}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.WRITE_ERROR, { cause: error });
+      }
+    },
+  };
+}
