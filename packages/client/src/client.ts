@@ -12,6 +12,7 @@ import {
   type RequestOptions,
   type Response,
   readBody,
+  brand,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { DigestCache } from './auth.js';
@@ -346,3 +347,5 @@ function abandon(response: Response): void {
     connectionLost() {},
   });
 }
+
+brand(HTTPClient, 'client.HTTPClient');

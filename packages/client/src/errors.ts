@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { StrandError, type StrandErrorOptions } from '@strand/core';
+import { StrandError, type StrandErrorOptions, brand } from '@strand/core';
 import type { ClientResponse } from './response.js';
 
 /**
@@ -74,3 +74,7 @@ export class JSONDecodeError extends ResponseDecodeError {
     this.bodyLength = bodyLength;
   }
 }
+
+brand(HTTPStatusError, 'client.HTTPStatusError');
+brand(ResponseDecodeError, 'client.ResponseDecodeError');
+brand(JSONDecodeError, 'client.JSONDecodeError');

@@ -15,6 +15,7 @@ import {
   ResponseDone,
   StrandError,
   readBody,
+  brand,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
@@ -389,3 +390,5 @@ function discardedError(url: string): StrandError {
 export function emptyTimings(): Timings {
   return { queue: undefined, dns: undefined, connect: undefined, tls: undefined, firstByte: undefined, body: undefined, total: undefined };
 }
+
+brand(ClientResponse, 'client.ClientResponse');

@@ -18,6 +18,8 @@
 
 
 /** Options shared by every Strand error constructor. */
+import { brand } from './brand.js';
+
 export interface StrandErrorOptions {
   /** The underlying error, kept as the standard `cause`. */
   cause?: unknown;
@@ -320,4 +322,35 @@ export class TLSHandshakeError extends TLSError {
   constructor(message: string, options?: StrandErrorOptions) {
     super(message, options, 'STRAND_TLS_HANDSHAKE_FAILED');
   }
+}
+
+// One identity across the ESM and CJS builds and across installed copies (see brand.ts).
+for (const [cls, name] of [
+  [StrandError, 'StrandError'],
+  [InvalidArgumentError, 'InvalidArgumentError'],
+  [InvalidHeaderError, 'InvalidHeaderError'],
+  [InvalidRequestError, 'InvalidRequestError'],
+  [RequestNotSentError, 'RequestNotSentError'],
+  [ConnectError, 'ConnectError'],
+  [ConnectionRefusedError, 'ConnectionRefusedError'],
+  [DNSLookupError, 'DNSLookupError'],
+  [RequestGenerationFailedError, 'RequestGenerationFailedError'],
+  [RequestTransmissionFailedError, 'RequestTransmissionFailedError'],
+  [ResponseNeverReceivedError, 'ResponseNeverReceivedError'],
+  [ResponseFailedError, 'ResponseFailedError'],
+  [ParseError, 'ParseError'],
+  [BodyTooLargeError, 'BodyTooLargeError'],
+  [CancelledError, 'CancelledError'],
+  [ResponseDone, 'ResponseDone'],
+  [PotentialDataLoss, 'PotentialDataLoss'],
+  [TimeoutError, 'TimeoutError'],
+  [DecodingError, 'DecodingError'],
+  [TLSError, 'TLSError'],
+  [TLSCertificateError, 'TLSCertificateError'],
+  [TLSHostnameMismatchError, 'TLSHostnameMismatchError'],
+  [TLSUnknownCAError, 'TLSUnknownCAError'],
+  [TLSCertificateExpiredError, 'TLSCertificateExpiredError'],
+  [TLSHandshakeError, 'TLSHandshakeError'],
+] as const) {
+  brand(cls, `core.${name}`);
 }

@@ -2,7 +2,7 @@ import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js'
 import type { BodyProducer } from './message/producers.js';
 import type { Clock } from './time/clock.js';
 import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './net/endpoints.js';
-import { RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
+import { InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
 import type { HeadersInit } from './message/headers.js';
 import type { HTTP11Connection } from './http1/connection.js';
 import type { ExchangeTimings } from './message/exchange.js';
@@ -12,6 +12,7 @@ import { HTTPConnectionPool } from './pool/pool.js';
 import { rejectUnknownOptions } from './validate.js';
 import type { Response } from './message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
+import { brand } from './brand.js';
 
 /** Options of {@link HttpAgent}; the {@link ParserLimits} bound every response head. */
 export interface HttpAgentOptions extends ParserLimits {
@@ -43,6 +44,12 @@ export class HttpAgent implements Agent {
 
   constructor(options: HttpAgentOptions = {}) {
     rejectUnknownOptions(options, ['pool', 'endpointFactory', ...PARSER_LIMIT_KEYS, 'timeouts'], 'HttpAgent');
+    if (options.pool !== undefined && !(options.pool instanceof HTTPConnectionPool)) {
+      throw new InvalidArgumentError(`HttpAgent: pool must be an HTTPConnectionPool, got ${options.pool === null ? 'null' : typeof options.pool}`);
+    }
+    if (options.endpointFactory !== undefined && typeof (options.endpointFactory as Partial<EndpointFactory> | null)?.endpointForURI !== 'function') {
+      throw new InvalidArgumentError('HttpAgent: endpointFactory must have an endpointForURI(uri) method');
+    }
     this.pool = options.pool ?? new HTTPConnectionPool();
     this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();
@@ -133,3 +140,5 @@ function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
   if (!IDEMPOTENT_METHODS.has(prepared.method)) return false;
   return prepared.body === null || prepared.body.replayable;
 }
+
+brand(HttpAgent, 'core.HttpAgent');

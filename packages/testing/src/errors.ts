@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 
-import { StrandError } from '@strand/core';
+import { StrandError, brand } from '@strand/core';
 import type { RecordedRequest } from './server/recorded-request.js';
 
 /** A request no route or expectation accepted. The message holds a readable diff. */
@@ -61,3 +61,9 @@ export function throwFailures(failures: readonly Error[]): void {
   if (failures.length === 1) throw failures[0] as Error;
   throw new TestDoubleFailuresError(failures);
 }
+
+brand(UnexpectedRequestError, 'testing.UnexpectedRequestError');
+brand(ExpectationsNotMetError, 'testing.ExpectationsNotMetError');
+brand(PendingRequestsError, 'testing.PendingRequestsError');
+brand(StubHandlerError, 'testing.StubHandlerError');
+brand(TestDoubleFailuresError, 'testing.TestDoubleFailuresError');

@@ -24,6 +24,7 @@ import {
   type RequestOptions,
   type Response,
   systemClock,
+  brand,
 } from '@strand/core';
 import type { Duplex } from 'node:stream';
 import { FakeHttpServer } from './server/fake-server.js';
@@ -292,3 +293,5 @@ export class FakeAgent implements Agent {
 export function createFakeAgent(behaviour: ServerBehaviour, options: FakeAgentOptions = {}): FakeAgent {
   return new FakeAgent(behaviour, options);
 }
+
+brand(FakeAgent, 'testing.FakeAgent');

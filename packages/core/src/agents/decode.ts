@@ -14,6 +14,7 @@ import { Headers, type HeadersInit } from '../message/headers.js';
 import { Response } from '../message/response.js';
 import { type ContentDecoder, defaultDecoders } from './decoders.js';
 import { abandonBody, copyHeaders } from './shared.js';
+import { brand } from '../brand.js';
 
 /** Options of {@link ContentDecoderAgent}. */
 export interface ContentDecoderOptions {
@@ -340,3 +341,5 @@ class DecodedBody implements BodySource, BodyProtocol {
     (this.sink as BodySink).end(reason);
   }
 }
+
+brand(ContentDecoderAgent, 'core.ContentDecoderAgent');

@@ -16,6 +16,7 @@ import type { Response } from '../message/response.js';
 import { ProxyAgent, type ProxyAgentOptions } from './proxy.js';
 import { parseProxyUrl } from './proxy-tunnel.js';
 import { effectivePort } from './sensitive-headers.js';
+import { brand } from '../brand.js';
 
 /** The environment variables read, as an object (`process.env` by default). */
 export type ProxyEnvironment = Readonly<Record<string, string | undefined>>;
@@ -235,3 +236,5 @@ export class EnvProxyAgent implements Agent {
     return agent.request(method, uri, headers, body, options);
   }
 }
+
+brand(EnvProxyAgent, 'core.EnvProxyAgent');

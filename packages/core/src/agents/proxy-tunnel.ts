@@ -16,6 +16,7 @@ import { Headers } from '../message/headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
 import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
 import { escapeForMessage } from '../validate.js';
+import { brand } from '../brand.js';
 
 /**
  * An HTTP proxy did not open the `CONNECT` tunnel: it answered with a status other than 2xx
@@ -439,3 +440,5 @@ export class TunnelEndpoint implements Endpoint {
     });
   }
 }
+
+brand(ProxyError, 'core.ProxyError');

@@ -18,6 +18,7 @@ import type { TimeoutOptions } from '../time/timeouts.js';
 import type { TLSPolicy } from '../net/tls-policy.js';
 import { ProxyConnector, TunnelEndpoint, parseProxyUrl, socketHost, urlPort } from './proxy-tunnel.js';
 import { copyHeaders } from './shared.js';
+import { brand } from '../brand.js';
 
 /** Options of {@link ProxyAgent}. */
 export interface ProxyAgentOptions extends ParserLimits {
@@ -108,3 +109,5 @@ export class ProxyAgent implements Agent {
     return this.agent.request(method, uri, copy, body, options);
   }
 }
+
+brand(ProxyAgent, 'core.ProxyAgent');

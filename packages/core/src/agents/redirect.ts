@@ -12,6 +12,7 @@ import type { Headers, HeadersInit } from '../message/headers.js';
 import type { Response } from '../message/response.js';
 import { BODY_HEADERS, DEFAULT_SENSITIVE_HEADERS, removeHeaders, sameOrigin, withoutCredentials } from './sensitive-headers.js';
 import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
+import { brand } from '../brand.js';
 
 /**
  * A redirect was not followed. `response` is the redirect (3xx) response that could not be
@@ -300,3 +301,8 @@ function checkCount(value: number | undefined, fallback: number, option: string)
   }
   return value;
 }
+
+brand(RedirectError, 'core.RedirectError');
+brand(TooManyRedirectsError, 'core.TooManyRedirectsError');
+brand(RedirectAgent, 'core.RedirectAgent');
+brand(BrowserLikeRedirectAgent, 'core.BrowserLikeRedirectAgent');

@@ -20,6 +20,7 @@ import {
 import type { HeadersInit } from '../message/headers.js';
 import type { Response } from '../message/response.js';
 import { DEFAULT_DISCARD_BYTES, ResendableBody, copyHeaders, discardBody } from './shared.js';
+import { brand } from '../brand.js';
 
 /** The statuses retried by default: 408, 429, 500, 502, 503, 504. */
 export const DEFAULT_RETRY_STATUSES: readonly number[] = Object.freeze([408, 429, 500, 502, 503, 504]);
@@ -226,3 +227,5 @@ function checkNumber(value: number | undefined, fallback: number, option: string
   }
   return value;
 }
+
+brand(RetryAgent, 'core.RetryAgent');

@@ -6,6 +6,7 @@
 
 import { InvalidArgumentError, InvalidHeaderError } from '../errors.js';
 import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken } from '../validate.js';
+import { brand } from '../brand.js';
 
 /**
  * Anything a {@link Headers} can be built from: another `Headers`, a plain object whose values
@@ -120,7 +121,9 @@ export class Headers implements Iterable<[string, string]> {
     this.#list = [];
     this.#validated = true;
     if (init == null) return;
-    if (init instanceof Headers) {
+    // This copy's own Headers: copied from its list. A Headers of another copy of Strand (the
+    // other build) is read as an iterable below, and validated.
+    if (typeof init === 'object' && #list in init) {
       const source = init.#list;
       if (init.#validated) {
         this.#list = source.slice();
@@ -331,3 +334,5 @@ export class Headers implements Iterable<[string, string]> {
 export function headersBackingList(headers: Headers): readonly string[] {
   return backingList(headers);
 }
+
+brand(Headers, 'core.Headers');

@@ -11,6 +11,7 @@ import { finished, Readable } from 'node:stream';
 
 import { InvalidArgumentError, RequestGenerationFailedError } from '../errors.js';
 import { escapeForMessage } from '../validate.js';
+import { brand } from '../brand.js';
 
 /**
  * The `length` of a producer that cannot say in advance how many bytes it will write; such a
@@ -490,3 +491,6 @@ export class FileBodyProducer implements BodyProducer {
     }
   }
 }
+
+brand(BytesProducer, 'core.BytesProducer');
+brand(FileBodyProducer, 'core.FileBodyProducer');

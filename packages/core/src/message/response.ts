@@ -4,6 +4,7 @@ import { type BodyProtocol, type BodySource, type BodyTransport, BodyPipe } from
 import { type BodyEndReason, BodyTooLargeError, InvalidArgumentError, StrandError } from '../errors.js';
 import { Headers } from './headers.js';
 import type { ExchangeTimings } from './exchange.js';
+import { brand } from '../brand.js';
 
 /** The request a response answers, as it was sent. */
 export interface RequestInfo {
@@ -339,3 +340,5 @@ class BufferingReceiver implements BodyProtocol {
     }
   }
 }
+
+brand(Response, 'core.Response');

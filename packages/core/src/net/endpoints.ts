@@ -31,6 +31,7 @@ import {
   TLSUnknownCAError,
 } from '../errors.js';
 import { type TLSPolicy, defaultTLSPolicy } from './tls-policy.js';
+import { brand } from '../brand.js';
 
 /**
  * Somewhere a connection can be opened to. `key` identifies everything that makes two
@@ -687,3 +688,5 @@ export function tlsError(error: unknown, url: string): TLSError {
   const hint = HANDSHAKE_HINTS[code];
   return new TLSHandshakeError(hint === undefined ? `TLS handshake failed: ${message}` : `TLS handshake failed: ${hint} (${code})`, options);
 }
+
+brand(StandardEndpointFactory, 'core.StandardEndpointFactory');

@@ -10,6 +10,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { InvalidArgumentError } from '../errors.js';
+import { brand } from '../brand.js';
 
 /**
  * Chooses the TLS options for one host (Twisted's `IPolicyForHTTPS`).
@@ -263,3 +264,7 @@ export function defaultTLSPolicy(): TLSPolicy {
   defaultPolicy ??= new BrowserLikePolicyForHTTPS();
   return defaultPolicy;
 }
+
+brand(BrowserLikePolicyForHTTPS, 'core.BrowserLikePolicyForHTTPS');
+brand(InsecurePolicyForHTTPS, 'core.InsecurePolicyForHTTPS');
+brand(HostnameMappingPolicy, 'core.HostnameMappingPolicy');

@@ -6,6 +6,7 @@ import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } 
 import { type ConnectionOwner, HTTP11Connection } from '../http1/connection.js';
 import type { ParserLimits } from '../http1/parser.js';
 import { rejectUnknownOptions } from '../validate.js';
+import { brand } from '../brand.js';
 
 /** Options of {@link HTTPConnectionPool}. */
 export interface HTTPConnectionPoolOptions {
@@ -378,3 +379,5 @@ function checkCount(value: number | undefined, fallback: number, option: string,
   }
   return value;
 }
+
+brand(HTTPConnectionPool, 'core.HTTPConnectionPool');

@@ -3,6 +3,8 @@
  * through a {@link Clock}, so tests drive time with a {@link ManualClock} instead of waiting.
  */
 
+import { brand } from '../brand.js';
+
 /** An opaque handle for a timer started by a {@link Clock}. */
 export type TimerHandle = unknown;
 
@@ -88,3 +90,5 @@ export class ManualClock implements Clock {
     this.time = target;
   }
 }
+
+brand(ManualClock, 'core.ManualClock');
