@@ -67,6 +67,7 @@ describe('the sendIdle timeout', () => {
   it('counts from the last progress, so a slow reader that keeps reading is never timed out', async () => {
     const size = 32 * MIB;
     let received = 0;
+    let burstStart = 0;
     raw = await startRawServer((socket) =>
       onRequestHead(socket, (_head, rest) => {
         received = rest.length;
@@ -74,6 +75,8 @@ describe('the sendIdle timeout', () => {
         stalled.push(socket);
         socket.on('data', (chunk: Buffer) => {
           received += chunk.length;
+          // At most about 1 MiB per burst, so the upload takes many bursts.
+          if (received - burstStart >= MIB) socket.pause();
           if (received >= size) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone');
         });
       }),
@@ -84,15 +87,17 @@ describe('the sendIdle timeout', () => {
     const upload = agent.request('PUT', `${raw.url}/slow`, null, new BytesProducer(Buffer.alloc(size, 2))).finally(() => (settled = true));
     expect(await eventually(() => stalled.length === 1)).toBe(true);
     const socket = stalled[0] as net.Socket;
-    // Each step: the server reads some more, then nothing while 400 ms pass on the clock. Far
-    // more than the 1000 ms timeout passes in all, never 1000 ms without progress.
-    for (let step = 0; step < 2000 && !settled; step++) {
+    // Each step: the server reads some more, the client gets to write again, then nothing while
+    // 250 ms pass on the clock. Far more than the 1000 ms timeout passes in all, never 1000 ms
+    // without progress (the client's progress may show a step late on a loaded machine).
+    for (let step = 0; step < 4000 && !settled; step++) {
       const before = received;
+      burstStart = received;
       socket.resume();
       await eventually(() => received > before || settled, 1000);
       socket.pause();
-      await delay(2);
-      clock.advance(400);
+      await delay(5);
+      clock.advance(250);
     }
     const response = await upload;
     // The upload spanned several timeouts' worth of clock time.
