@@ -234,6 +234,8 @@ export async function openSession(values: TransferValues, io: CommandIO, default
       try {
         text = await readFile(file, 'utf8');
       } catch (cause) {
+        // As curl: a cookie file that does not exist yet (-b FILE -c FILE on a first run) holds no cookies.
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw new UsageError(`--cookie: cannot read "${file}": ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
       }
       await loadCookieFile(jar, text);
