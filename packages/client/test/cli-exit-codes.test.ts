@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,9 @@ import {
   TLSUnknownCAError,
   TimeoutError,
 } from '@strand/core';
+import { DOWNLOAD_OPTIONS } from '../src/cli/download';
 import { CommandError, EXIT_TABLE, exitCodeFor } from '../src/cli/exit-codes';
+import { FETCH_OPTIONS } from '../src/cli/fetch';
 import { buildCli, runCli } from './support/cli';
 import { type TestServer, startServer, startTLSServer } from './support/servers';
 
@@ -99,6 +101,13 @@ describe('the exit-code table', () => {
 
   it('maps a DNS failure to 5 when a proxy is in use (the only name looked up is the proxy\'s)', () => {
     expect(exitCodeFor(new DNSLookupError('no such host'), { proxy: true })).toBe(5);
+  });
+
+  it('is in the README\'s CLI section, every row of it, next to every flag of both sub-commands', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The `strand` command'), readme.indexOf('## Errors'));
+    for (const row of EXIT_TABLE) expect(section).toContain(`| ${row.exit} | ${row.curl} |`);
+    for (const name of new Set([...Object.keys(FETCH_OPTIONS), ...Object.keys(DOWNLOAD_OPTIONS)])) expect(section).toMatch(new RegExp(`--${name}(?![a-z-])`));
   });
 
   it('is printed by --help, every row of it', async () => {
