@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { type BodyConsumer, type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
+import { UNKNOWN_LENGTH } from '../message/producers.js';
 import type { BodySink, BodySource } from '../message/body-pipe.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import {
   CancelledError,
   ParseError,
-  RequestGenerationFailedError,
+  type RequestGenerationFailedError,
   RequestTransmissionFailedError,
   ResponseDone,
   ResponseFailedError,
@@ -18,10 +18,12 @@ import { Headers } from '../message/headers.js';
 import { tlsError } from '../net/endpoints.js';
 import type { ExchangeTimings, InformationalResponse } from '../message/exchange.js';
 import { type ReadSink, directReadsOf } from '../net/direct-reads.js';
+import { ConnectionReadBuffers } from '../net/read-buffers.js';
 import { Response } from '../message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../time/timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
-import { CHUNKED_TERMINATOR, type PreparedRequest, chunkHeader, serializeHead } from './serializer.js';
+import { RequestWriter, type RequestWriterOwner } from './request-writer.js';
+import { type PreparedRequest, serializeHead } from './serializer.js';
 
 /** Per-exchange options of {@link HTTP11Connection.request}. */
 export interface ExchangeOptions {
@@ -51,21 +53,85 @@ export interface ConnectionOwner {
  * The states of one HTTP/1.1 connection:
  *
  * - `idle`: connected, no exchange; reading only to notice a close or stray bytes (either closes it).
- * - `sending`: a request is being written; no response head yet.
- * - `waiting`: the request is written; waiting for the response head.
+ * - `sending`: a request is being written (its {@link RequestWriter}); no response head yet.
+ *   Timed by `sendIdle` (no progress) and `total`.
+ * - `waiting`: the request is written; waiting for the response head. Timed by `headers`, `total`.
  * - `receiving`: the head arrived and the response was handed out; the body is being read (the
- *   request body may still be being written if the server answered early).
+ *   request body may still be being written if the server answered early). Timed by `bodyIdle`
+ *   while the consumer reads, and `total`.
  * - `closed`: the socket is destroyed. Final.
+ *
+ * The three middle states have an exchange record (`Exchange`) holding everything of that one
+ * request; `idle` and `closed` have none. Each socket event is handled by a `switch` on the
+ * state; an exchange in a state that cannot have one is an error.
  *
  * `request()` is only legal in `idle`. Any failure moves to `closed` and reports an error that
  * says where the exchange was: transmission, response never received, or response failed.
  */
 export type ConnectionState = 'idle' | 'sending' | 'waiting' | 'receiving' | 'closed';
 
-const CRLF = Buffer.from('\r\n', 'latin1');
+/**
+ * One request and its response on a connection, from `request()` until the body ends. Everything
+ * that belongs to one exchange lives here, so a new exchange starts from a fresh record.
+ */
+class Exchange {
+  readonly number: number;
+  readonly uri: string;
+  readonly method: string;
+  readonly requestHeaders: Headers;
+  /** The request asks the server to close (`Connection: close`): never reused. */
+  readonly closeAfter: boolean;
+  readonly signal: AbortSignal | null;
+  readonly onInformational: ((info: InformationalResponse) => void) | null;
+  readonly timeouts: ResolvedTimeouts;
+  /** Registered with the timeout sweeper (some phase has a finite timeout). */
+  readonly timed: boolean;
+  readonly totalDeadline: number;
+  readonly timings: ExchangeTimings | null;
+  resolveHead: ((response: Response) => void) | null = null;
+  rejectHead: ((error: unknown) => void) | null = null;
+
+  // Sending.
+  /** Writes the request body; null for a request without one. */
+  writer: RequestWriter | null = null;
+  /** The whole request was handed to the socket. */
+  sent = false;
+  headersDeadline = Infinity;
+  /** Send progress (bytes written + drains) as the sweeper last saw it, and when it last moved (-1: not yet). */
+  sendProgress = 0;
+  sendProgressAt = -1;
+
+  // Receiving.
+  bytesReceived = 0;
+  /** The response's body, from `bind` while the response is made. */
+  body: BodySink | null = null;
+  /** The response just handed out, held only until the end of the socket read that produced it. */
+  response: Response | null = null;
+  keepAlive = false;
+  closeDelimited = false;
+  /** The parser saw the end of the message. */
+  complete = false;
+  /** Registered for the response being dropped unread. */
+  watched = false;
+
+  constructor(number: number, req: PreparedRequest, options: ExchangeOptions, startedAt: number) {
+    this.number = number;
+    this.uri = req.url.href;
+    this.method = req.method;
+    this.requestHeaders = req.headers;
+    this.closeAfter = options.connectionClose === true || wantsClose(req.headers);
+    this.signal = options.signal ?? null;
+    this.onInformational = options.onInformational ?? null;
+    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    this.timeouts = timeouts;
+    this.timed = Math.min(timeouts.sendIdle, timeouts.headers, timeouts.bodyIdle, timeouts.total) !== Infinity;
+    this.totalDeadline = startedAt + timeouts.total;
+    this.timings = options.timings ?? null;
+  }
+}
 
 /** One HTTP/1.1 connection over any connected Duplex: writes a request, reads its response. */
-export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, BodySource, TimedExchange, ReadSink {
+export class HTTP11Connection implements ResponseParserHandler, BodySource, TimedExchange, ReadSink, RequestWriterOwner {
   /** Where the connection is; see {@link ConnectionState}. */
   state: ConnectionState = 'idle';
   /** How many exchanges this connection has started (a value above 1 means it was reused). */
@@ -81,62 +147,20 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   private readonly parser: ResponseParser;
   private readonly owner: ConnectionOwner;
   private readonly clock: Clock;
+  private readonly buffers = new ConnectionReadBuffers();
+  /** The exchange in progress: non-null exactly in `sending`, `waiting` and `receiving`. */
+  private ex: Exchange | null = null;
 
-  // The current exchange.
-  private uri = '';
-  private requestHeaders: Headers | null = null;
-  private method = '';
-  private resolveHead: ((response: Response) => void) | null = null;
-  private rejectHead: ((error: unknown) => void) | null = null;
-  /** The body of the response being received (from `bind`), or null. */
-  private pipe: BodySink | null = null;
-  /** The response just handed out, held only until the end of the socket read that produced it. */
-  private currentResponse: Response | null = null;
-  private producer: BodyProducer | null = null;
-  private producerPaused = false;
-  private bodyChunked = false;
-  private bodyExpected = -1;
-  private bodyWritten = 0;
-  private requestDone = false;
-  private closeAfter = false;
-  private closeDelimited = false;
-  private keepAlive = false;
-  private messageComplete = false;
-  private bytesReceived = 0;
-  private signal: AbortSignal | null = null;
-  private informationalCallback: ((info: InformationalResponse) => void) | null = null;
+  // Reading, across exchanges.
   /** The body consumer asked for no more bytes for now. */
   private readPaused = false;
   /** The socket itself is paused (done at the end of a read, so a body that completes in the same read never pauses it). */
   private socketPaused = false;
   /** Inside onData. */
   private reading = false;
-  private socketError: Error | null = null;
-  private timeouts: ResolvedTimeouts = DEFAULT_TIMEOUTS;
-  private timed = false;
-  private totalDeadline = Infinity;
-  private headersDeadline = Infinity;
+  /** Clock time of the last read (or resume), for the bodyIdle timeout and the timings. */
   private lastActivity = 0;
-  /**
-   * Send progress as the sweeper last saw it: bytes handed to the socket plus drains, and when
-   * that count last moved (-1: not seen yet this exchange). Counting costs nothing per write; the
-   * sweeper compares.
-   */
-  private sendProgress = 0;
-  private sendProgressAt = -1;
-  private drains = 0;
-  private timings: ExchangeTimings | null = null;
-  private watched = false;
-  /**
-   * The read being parsed when its bytes are not ours to keep (a view of the shared scratch
-   * buffer): body bytes are copied out of it. Null otherwise.
-   */
-  private borrowedRead: Buffer | null = null;
-  /** Where the body bytes of the borrowed read are copied, side by side; `arenaUsed` bytes are taken. */
-  private arena: Buffer | null = null;
-  private arenaUsed = 0;
-  /** A fresh buffer the next body read may go into, handed to the consumer with the bytes. */
-  private spare: Buffer | null = null;
+  private socketError: Error | null = null;
 
   constructor(socket: Duplex, key: string, owner: ConnectionOwner, limits?: ParserLimits, clock: Clock = systemClock) {
     this.socket = socket;
@@ -166,175 +190,129 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     if (this.state !== 'idle') {
       return Promise.reject(new StrandError('STRAND_INVALID_STATE', `cannot start a request on a connection that is ${this.state}`));
     }
-    const signal = options.signal ?? null;
-    const uri = req.url.href;
-    if (signal !== null && signal.aborted) {
+    const signal = options.signal;
+    if (signal != null && signal.aborted) {
       // Nothing was written: the connection is as good as it was.
       this.owner.connectionIdle(this);
-      return Promise.reject(new CancelledError('request cancelled before it was sent', { url: uri, cause: signal.reason }));
+      return Promise.reject(new CancelledError('request cancelled before it was sent', { url: req.url.href, cause: signal.reason }));
     }
-    this.exchanges++;
+    const ex = new Exchange(++this.exchanges, req, options, options.startedAt ?? this.clock.now());
+    this.ex = ex;
     this.state = 'sending';
-    this.uri = uri;
-    this.method = req.method;
-    this.requestHeaders = req.headers;
-    this.pipe = null;
-    this.producer = null;
-    this.producerPaused = false;
-    this.bodyChunked = req.framing === 'chunked';
-    this.bodyExpected = req.contentLength;
-    this.bodyWritten = 0;
-    this.requestDone = false;
-    this.closeAfter = options.connectionClose === true || wantsClose(req.headers);
-    this.closeDelimited = false;
-    this.keepAlive = false;
-    this.messageComplete = false;
-    this.bytesReceived = 0;
-    this.informationalCallback = options.onInformational ?? null;
     this.parser.reset(req.method);
-
     const promise = new Promise<Response>((resolve, reject) => {
-      this.resolveHead = resolve;
-      this.rejectHead = reject;
+      ex.resolveHead = resolve;
+      ex.rejectHead = reject;
     });
-    if (signal !== null) {
-      this.signal = signal;
-      signal.addEventListener('abort', this.onAbort);
+    if (ex.signal !== null) ex.signal.addEventListener('abort', this.onAbort);
+    if (ex.timed) {
+      const t = ex.timeouts;
+      sweeperFor(this.clock).add(this, Math.min(t.sendIdle, t.headers, t.bodyIdle, t.total));
     }
-    this.timings = options.timings ?? null;
-    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
-    this.timeouts = timeouts;
-    this.headersDeadline = Infinity;
-    this.totalDeadline = (options.startedAt ?? this.clock.now()) + timeouts.total;
-    const shortest = Math.min(timeouts.sendIdle, timeouts.headers, timeouts.bodyIdle, timeouts.total);
-    this.timed = shortest !== Infinity;
-    if (this.timed) sweeperFor(this.clock).add(this, shortest);
 
-    const head = serializeHead(req, { connectionClose: this.closeAfter, ...(options.target === undefined ? {} : { target: options.target }) });
-    const socket = this.socket;
+    const head = serializeHead(req, { connectionClose: ex.closeAfter, ...(options.target === undefined ? {} : { target: options.target }) });
     const body = req.body;
     if (body === null) {
-      socket.write(head, 'latin1');
-      this.requestWritten();
+      this.socket.write(head, 'latin1');
+      this.sent(ex);
       return promise;
     }
-    this.producer = body;
-    this.sendProgressAt = -1;
-    socket.cork();
-    socket.write(head, 'latin1');
-    let production: Promise<void>;
-    try {
-      production = body.startProducing(this);
-    } catch (error) {
-      production = Promise.reject(error);
-    }
-    socket.uncork();
-    const exchange = this.exchanges;
-    production.then(
-      () => this.producerFinished(exchange, body),
-      (error: unknown) => this.producerFailed(exchange, body, error),
-    );
+    const writer = new RequestWriter(this.socket, body, req.framing === 'chunked', req.contentLength, this, ex.uri);
+    ex.writer = writer;
+    writer.start(head);
     return promise;
   }
 
   /** Closes the connection now. An exchange in progress fails as cancelled. */
   close(): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'idle') this.teardown();
-    else this.fail(new CancelledError('connection closed', { url: this.uri }));
+    switch (this.state) {
+      case 'closed':
+        return;
+      case 'idle':
+        this.teardown();
+        return;
+      default:
+        this.fail(new CancelledError('connection closed', { url: (this.ex as Exchange).uri }));
+    }
   }
 
-  // ---- BodyConsumer: the request body producer writes here ----
+  // ---- RequestWriterOwner: how writing the request body ended ----
 
-  write(chunk: Uint8Array): void {
-    if (this.producer === null || this.state === 'closed' || this.requestDone) {
-      throw new StrandError('STRAND_WRITE_AFTER_END', 'the request body can no longer be written');
-    }
-    const length = chunk.byteLength;
-    if (length === 0) return;
-    this.bodyWritten += length;
-    const socket = this.socket;
-    let flushed: boolean;
-    if (this.bodyChunked) {
-      socket.cork();
-      socket.write(chunkHeader(length), 'latin1');
-      socket.write(chunk);
-      flushed = socket.write(CRLF);
-      socket.uncork();
-    } else {
-      if (this.bodyWritten > this.bodyExpected) {
-        this.failGeneration(`the body producer wrote more than its length of ${this.bodyExpected} bytes`, undefined);
-        throw new StrandError('STRAND_WRITE_AFTER_END', 'the body producer wrote more than its length');
-      }
-      flushed = socket.write(chunk);
-    }
-    if (!flushed && !this.producerPaused) {
-      this.producerPaused = true;
-      this.producer.pauseProducing();
-    }
+  requestSent(writer: RequestWriter): void {
+    const ex = this.ex;
+    if (ex === null || ex.writer !== writer) return;
+    this.sent(ex);
+  }
+
+  requestFailed(writer: RequestWriter, error: RequestGenerationFailedError): void {
+    const ex = this.ex;
+    if (ex === null || ex.writer !== writer) return;
+    this.fail(error);
   }
 
   // ---- ResponseParserHandler ----
 
   onInformational(head: ResponseHead): void {
-    const callback = this.informationalCallback;
+    const callback = (this.ex as Exchange).onInformational;
     if (callback !== null) callback({ code: head.code, phrase: head.phrase, headers: Headers.fromRaw(head.rawHeaders) });
   }
 
   onHead(head: ResponseHead): void {
-    this.keepAlive = head.keepAlive;
+    const ex = this.ex as Exchange;
+    ex.keepAlive = head.keepAlive;
     if (head.keepAlive) this.keepAliveHint = keepAliveTimeout(head.rawHeaders);
-    this.closeDelimited = head.framing === 'close';
+    ex.closeDelimited = head.framing === 'close';
+    // The response's body sink arrives through bind() while the response is made.
     const response = new Response({
       version: [head.versionMajor, head.versionMinor],
       code: head.code,
       phrase: head.phrase,
       headers: Headers.fromRaw(head.rawHeaders),
       length: head.framing === 'length' ? head.contentLength : head.framing === 'none' ? 0 : UNKNOWN_LENGTH,
-      request: { method: this.method, uri: this.uri, headers: this.requestHeaders as Headers },
+      request: { method: ex.method, uri: ex.uri, headers: ex.requestHeaders },
       bodySource: this,
     });
-    response.timings = this.timings;
+    response.timings = ex.timings;
     this.state = 'receiving';
     // A head is only ever parsed inside onData, which has just read the clock.
-    if (this.timings !== null) this.timings.head = this.lastActivity;
-    this.currentResponse = response;
-    const resolve = this.resolveHead;
-    this.resolveHead = null;
-    this.rejectHead = null;
+    if (ex.timings !== null) ex.timings.head = this.lastActivity;
+    ex.response = response;
+    const resolve = ex.resolveHead;
+    ex.resolveHead = null;
+    ex.rejectHead = null;
     if (resolve !== null) resolve(response);
   }
 
   onBody(chunk: Buffer): void {
-    const pipe = this.pipe as BodySink;
-    const read = this.borrowedRead;
-    if (read !== null) {
-      // Bytes in the shared read buffer: copied into the consumer's own buffer when it offers
-      // one (readBody would copy them there anyway), else next to the read's other body bytes.
-      const window = pipe.receiveBuffer();
+    const body = (this.ex as Exchange).body as BodySink;
+    const buffers = this.buffers;
+    if (buffers.borrowed !== null) {
+      // Bytes in a borrowed read: copied into the consumer's own buffer when it offers one
+      // (readBody would copy them there anyway), else next to the read's other body bytes.
+      const window = body.receiveBuffer();
       if (window !== null && window.length >= chunk.length) {
         chunk.copy(window, 0);
-        pipe.push(window.length === chunk.length ? window : window.subarray(0, chunk.length));
+        body.push(window.length === chunk.length ? window : window.subarray(0, chunk.length));
         return;
       }
-      chunk = this.copyToArena(read, chunk);
+      chunk = buffers.keep(chunk);
     }
-    pipe.push(chunk);
+    body.push(chunk);
   }
 
   onTrailers(rawTrailers: string[]): void {
-    (this.pipe as BodySink).trailers = Headers.fromRaw(rawTrailers);
+    ((this.ex as Exchange).body as BodySink).trailers = Headers.fromRaw(rawTrailers);
   }
 
   onComplete(): void {
-    this.messageComplete = true;
+    (this.ex as Exchange).complete = true;
   }
 
   // ---- BodySource: the response's body pipe controls reading ----
 
   bind(sink: BodySink): void {
     // Called while onHead makes the response: this exchange's body goes there.
-    this.pipe = sink;
+    (this.ex as Exchange).body = sink;
   }
 
   pauseBody(): void {
@@ -351,6 +329,18 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     this.resumeSocket();
   }
 
+  stopBody(reason: StrandError): void {
+    if (this.state === 'receiving') this.fail(reason);
+  }
+
+  bodyAttached(): void {
+    // The body has a reader now: whether the caller keeps the Response no longer matters.
+    const ex = this.ex;
+    if (ex === null) return;
+    ex.response = null;
+    this.unwatchAbandonment(ex);
+  }
+
   private pauseSocket(): void {
     if (this.socketPaused) return;
     this.socketPaused = true;
@@ -363,86 +353,56 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     if (this.state !== 'closed') this.socket.resume();
   }
 
-  /** Fails the exchange if one of its deadlines has passed (called by the timeout sweeper). */
+  // ---- TimedExchange: the sweeper checks the deadlines of the phase the exchange is in ----
+
   checkTimeouts(now: number): void {
+    const ex = this.ex;
+    if (ex === null) return;
+    const t = ex.timeouts;
     switch (this.state) {
-      case 'idle':
-      case 'closed':
-        return;
       case 'sending': {
         // Progress is a byte handed to the socket or the socket draining: a server that stopped
         // reading the body stops both (the producer is paused), and so does a stalled body source.
-        const progress = this.bodyWritten + this.drains;
-        if (this.sendProgressAt < 0 || progress !== this.sendProgress) {
-          this.sendProgress = progress;
-          this.sendProgressAt = now;
-        } else if (now - this.sendProgressAt >= this.timeouts.sendIdle) {
-          this.fail(new TimeoutError('sendIdle', this.timeouts.sendIdle, true, { url: this.uri }));
+        const writer = ex.writer as RequestWriter;
+        const progress = writer.written + writer.drains;
+        if (ex.sendProgressAt < 0 || progress !== ex.sendProgress) {
+          ex.sendProgress = progress;
+          ex.sendProgressAt = now;
+        } else if (now - ex.sendProgressAt >= t.sendIdle) {
+          this.fail(new TimeoutError('sendIdle', t.sendIdle, true, { url: ex.uri }));
           return;
         }
         break;
       }
       case 'waiting':
-        if (now >= this.headersDeadline) {
-          this.fail(new TimeoutError('headers', this.timeouts.headers, true, { url: this.uri }));
+        if (now >= ex.headersDeadline) {
+          this.fail(new TimeoutError('headers', t.headers, true, { url: ex.uri }));
           return;
         }
         break;
       case 'receiving':
-        if (!this.readPaused && now - this.lastActivity >= this.timeouts.bodyIdle) {
-          this.fail(new TimeoutError('bodyIdle', this.timeouts.bodyIdle, true, { url: this.uri }));
+        if (!this.readPaused && now - this.lastActivity >= t.bodyIdle) {
+          this.fail(new TimeoutError('bodyIdle', t.bodyIdle, true, { url: ex.uri }));
           return;
         }
         break;
+      default:
+        throw new Error(`HTTP11Connection: an exchange in state ${this.state}`);
     }
-    if (now >= this.totalDeadline) this.fail(new TimeoutError('total', this.timeouts.total, true, { url: this.uri }));
-  }
-
-  stopBody(reason: StrandError): void {
-    if (this.state === 'receiving') this.fail(reason);
-  }
-
-  bodyAttached(): void {
-    // The body has a reader now: whether the caller keeps the Response no longer matters.
-    this.currentResponse = null;
-    this.unwatchAbandonment();
-  }
-
-  /**
-   * A private copy of `piece`, a body piece of the borrowed `read`. The pieces of one read are
-   * copied side by side into one buffer, big enough for the rest of the read: one allocation per
-   * read rather than per chunk of a chunked body, and a consumer can join neighbours for free.
-   */
-  private copyToArena(read: Buffer, piece: Buffer): Buffer {
-    let arena = this.arena;
-    let used = this.arenaUsed;
-    if (arena === null || used + piece.length > arena.length) {
-      arena = this.arena = Buffer.allocUnsafe(read.byteOffset + read.length - piece.byteOffset);
-      used = 0;
-    }
-    piece.copy(arena, used);
-    this.arenaUsed = used + piece.length;
-    return arena.subarray(used, used + piece.length);
+    if (now >= ex.totalDeadline) this.fail(new TimeoutError('total', t.total, true, { url: ex.uri }));
   }
 
   // ---- ReadSink: a direct-read socket delivers here instead of 'data' events ----
 
   socketRead(chunk: Buffer, owned: boolean): void {
-    const spare = this.spare;
-    if (owned && spare !== null && chunk.buffer === spare.buffer) {
-      // A read into the spare buffer: the consumer gets the buffer with the bytes, unless they
-      // fill little of it; then they are copied out and the buffer serves the next read.
-      if (chunk.length * 2 >= spare.length) this.spare = null;
-      else owned = false;
-    }
-    if (owned) {
+    const buffers = this.buffers;
+    if (buffers.owns(chunk, owned)) {
       this.onData(chunk);
       return;
     }
-    this.borrowedRead = chunk;
+    buffers.borrow(chunk);
     this.onData(chunk);
-    this.borrowedRead = null;
-    this.arena = null;
+    buffers.release(chunk);
   }
 
   /**
@@ -453,12 +413,12 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
    */
   readWindow(): Buffer | null {
     if (this.state !== 'receiving') return null;
-    const pipe = this.pipe as BodySink;
-    if (!pipe.flowing) return null;
+    const body = (this.ex as Exchange).body as BodySink;
+    if (!body.flowing) return null;
     const remaining = this.parser.lengthRemaining; // 0 unless a Content-Length body is in progress
     if (remaining !== 0 && remaining < MIN_READ_WINDOW) return null;
-    const own = pipe.receiveBuffer();
-    const window = own !== null && own.length > 0 ? own : (this.spare ??= Buffer.allocUnsafeSlow(SPARE_READ_BYTES));
+    const own = body.receiveBuffer();
+    const window = own !== null && own.length > 0 ? own : this.buffers.spareWindow();
     return remaining !== 0 && window.length > remaining ? window.subarray(0, remaining) : window;
   }
 
@@ -473,7 +433,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
       case 'sending':
       case 'waiting':
       case 'receiving': {
-        this.bytesReceived += chunk.length;
+        const ex = this.ex as Exchange;
+        ex.bytesReceived += chunk.length;
         this.lastActivity = this.clock.now();
         let consumed: number;
         this.reading = true;
@@ -485,14 +446,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
           return;
         }
         this.reading = false;
-        if (this.messageComplete) {
-          this.currentResponse = null;
-          this.completeExchange(consumed === chunk.length);
+        if (ex.complete) {
+          ex.response = null;
+          this.completeExchange(ex, consumed === chunk.length);
           return;
         }
         if (this.state !== 'receiving') return;
         if (this.readPaused) this.pauseSocket();
-        if (!this.watched && this.pipe !== null && !this.pipe.attached) this.watchAbandonment();
+        if (!ex.watched && ex.response !== null) this.watchAbandonment(ex);
         return;
       }
       case 'closed':
@@ -507,7 +468,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
         return;
       case 'sending':
       case 'waiting':
-      case 'receiving':
+      case 'receiving': {
+        const ex = this.ex as Exchange;
         this.lastActivity = this.clock.now();
         try {
           this.parser.finish();
@@ -515,9 +477,10 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
           this.fail(error instanceof ParseError && error.kind === 'UNEXPECTED_EOF' ? null : this.parseFailure(error));
           return;
         }
-        if (this.messageComplete) this.completeExchange(false);
+        if (ex.complete) this.completeExchange(ex, false);
         else this.fail(null);
         return;
+      }
       case 'closed':
         return;
     }
@@ -528,74 +491,56 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
   };
 
   private readonly onClose = (): void => {
-    if (this.state === 'closed') return;
-    if (this.state === 'idle') this.teardown();
-    else this.fail(null);
+    switch (this.state) {
+      case 'closed':
+        return;
+      case 'idle':
+        this.teardown();
+        return;
+      default:
+        this.fail(null);
+    }
   };
 
   private readonly onDrain = (): void => {
-    this.drains++;
-    if (!this.producerPaused) return;
-    this.producerPaused = false;
-    this.producer?.resumeProducing();
+    this.ex?.writer?.drained();
   };
 
   private readonly onAbort = (): void => {
-    if (this.state === 'idle' || this.state === 'closed') return;
-    const signal = this.signal;
-    this.fail(new CancelledError(this.state === 'receiving' ? 'request cancelled while reading the body' : 'request cancelled', { url: this.uri, cause: signal?.reason }));
+    const ex = this.ex;
+    if (ex === null) return;
+    this.fail(new CancelledError(this.state === 'receiving' ? 'request cancelled while reading the body' : 'request cancelled', { url: ex.uri, cause: ex.signal?.reason }));
   };
 
   // ---- exchange bookkeeping ----
 
-  private requestWritten(): void {
-    this.requestDone = true;
-    this.producer = null;
+  /** The whole request was handed to the socket: `sending` -> `waiting` (or still `receiving` after an early answer). */
+  private sent(ex: Exchange): void {
+    ex.sent = true;
     if (this.state === 'sending') this.state = 'waiting';
-    if (this.timed || this.timings !== null) {
+    if (ex.timed || ex.timings !== null) {
       const now = this.clock.now();
-      this.headersDeadline = now + this.timeouts.headers;
-      if (this.timings !== null) this.timings.sent = now;
+      ex.headersDeadline = now + ex.timeouts.headers;
+      if (ex.timings !== null) ex.timings.sent = now;
     }
-  }
-
-  private producerFinished(exchange: number, producer: BodyProducer): void {
-    if (exchange !== this.exchanges || this.producer !== producer || this.state === 'closed') return;
-    if (!this.bodyChunked && this.bodyWritten !== this.bodyExpected) {
-      this.failGeneration(`the body producer wrote ${this.bodyWritten} bytes but declared ${this.bodyExpected}`, undefined);
-      return;
-    }
-    if (this.bodyChunked) this.socket.write(CHUNKED_TERMINATOR);
-    this.requestWritten();
-  }
-
-  private producerFailed(exchange: number, producer: BodyProducer, error: unknown): void {
-    if (exchange !== this.exchanges || this.producer !== producer || this.state === 'closed') return;
-    this.failGeneration('request generation failed: the body producer failed', error);
-  }
-
-  private failGeneration(message: string, cause: unknown): void {
-    this.fail(new RequestGenerationFailedError(message, { url: this.uri, cause }));
   }
 
   private parseFailure(error: unknown): StrandError {
-    if (error instanceof ParseError) return new ParseError(error.kind, error.message, { url: this.uri, cause: error, ...(error.offset === undefined ? {} : { offset: error.offset }) });
+    const url = (this.ex as Exchange).uri;
+    if (error instanceof ParseError) return new ParseError(error.kind, error.message, { url, cause: error, ...(error.offset === undefined ? {} : { offset: error.offset }) });
     if (error instanceof StrandError) return error;
-    return new ResponseFailedError('the response handler threw', { url: this.uri, cause: error });
+    return new ResponseFailedError('the response handler threw', { url, cause: error });
   }
 
   /** The response message is complete; `clean` is false when stray bytes followed it. */
-  private completeExchange(clean: boolean): void {
-    const pipe = this.pipe as BodySink;
-    const reusable = clean && this.keepAlive && !this.closeDelimited && !this.closeAfter && this.requestDone;
-    if (!this.requestDone) {
-      // The server answered before the request body was written: stop sending; the connection's
-      // framing is unknown now, so it is closed below.
-      this.stopProducer();
-    }
+  private completeExchange(ex: Exchange, clean: boolean): void {
+    const body = ex.body as BodySink;
+    const reusable = clean && ex.keepAlive && !ex.closeDelimited && !ex.closeAfter && ex.sent;
+    // The server answered before the request body was written: stop sending; the connection's
+    // framing is unknown now, so it is closed below.
+    if (!ex.sent) ex.writer?.stop();
     // Only a read or the end of the stream completes an exchange, and both have just read the clock.
-    this.endExchange(this.lastActivity);
-    this.pipe = null;
+    this.endExchange(ex, this.lastActivity);
     if (reusable) {
       this.state = 'idle';
       this.idleSince = this.lastActivity;
@@ -604,7 +549,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
     } else {
       this.teardown();
     }
-    pipe.end(this.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
+    body.end(ex.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
     if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
   }
 
@@ -613,67 +558,53 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
    * was lost; the error is then chosen by how far the exchange got.
    */
   private fail(error: StrandError | null): void {
-    if (this.state === 'closed') return;
-    const state = this.state;
-    const cause = this.socketError ?? undefined;
-    let reason: StrandError;
-    if (error !== null) {
-      reason = error;
-    } else if (state !== 'receiving' && this.bytesReceived === 0 && isTLSFailure(this.socketError)) {
-      // TLS 1.3 servers reject a missing client certificate only after the handshake: the
-      // alert arrives as the first thing we read.
-      reason = tlsError(this.socketError, this.uri);
-    } else if (state === 'sending') {
-      reason = new RequestTransmissionFailedError('the connection was lost while sending the request', { url: this.uri, cause });
-    } else if (state === 'waiting') {
-      reason = new ResponseNeverReceivedError(
-        this.bytesReceived === 0 ? 'the connection closed before any response was received' : 'the connection closed in the middle of the response head',
-        this.bytesReceived,
-        { url: this.uri, cause },
-      );
-    } else {
-      reason = new ResponseFailedError('the connection was lost before the response body was complete', { url: this.uri, cause });
+    const ex = this.ex;
+    if (ex === null) {
+      this.teardown();
+      return;
     }
-    this.stopProducer();
-    this.endExchange();
-    const pipe = this.pipe;
-    const reject = this.rejectHead;
-    this.pipe = null;
-    this.resolveHead = null;
-    this.rejectHead = null;
+    const reason = error ?? this.lostReason(ex);
+    ex.writer?.stop();
+    this.endExchange(ex);
+    const reject = ex.rejectHead;
+    ex.resolveHead = null;
+    ex.rejectHead = null;
     this.teardown();
     if (reject !== null) reject(reason);
-    if (pipe !== null) pipe.end(reason);
+    if (ex.body !== null) ex.body.end(reason);
   }
 
-  private stopProducer(): void {
-    const producer = this.producer;
-    this.producer = null;
-    if (producer === null) return;
-    try {
-      producer.stopProducing();
-    } catch {
-      // A producer failing to stop changes nothing: the exchange is over.
+  /** Why the exchange failed when the connection was lost, by how far it got. */
+  private lostReason(ex: Exchange): StrandError {
+    const state = this.state;
+    const cause = this.socketError ?? undefined;
+    if (state !== 'receiving' && ex.bytesReceived === 0 && isTLSFailure(this.socketError)) {
+      // TLS 1.3 servers reject a missing client certificate only after the handshake: the
+      // alert arrives as the first thing we read.
+      return tlsError(this.socketError, ex.uri);
+    }
+    switch (state) {
+      case 'sending':
+        return new RequestTransmissionFailedError('the connection was lost while sending the request', { url: ex.uri, cause });
+      case 'waiting':
+        return new ResponseNeverReceivedError(
+          ex.bytesReceived === 0 ? 'the connection closed before any response was received' : 'the connection closed in the middle of the response head',
+          ex.bytesReceived,
+          { url: ex.uri, cause },
+        );
+      default:
+        return new ResponseFailedError('the connection was lost before the response body was complete', { url: ex.uri, cause });
     }
   }
 
   /** Releases what the exchange held: the abort listener, the timeout registration, the GC watch, the spare read buffer. */
-  private endExchange(now?: number): void {
-    this.spare = null;
-    const signal = this.signal;
-    if (signal !== null) {
-      this.signal = null;
-      signal.removeEventListener('abort', this.onAbort);
-    }
-    if (this.timed) {
-      this.timed = false;
-      sweeperFor(this.clock).delete(this);
-    }
-    this.unwatchAbandonment();
-    if (this.timings !== null) {
-      this.timings.end = now ?? this.clock.now();
-      this.timings = null;
-    }
+  private endExchange(ex: Exchange, now?: number): void {
+    this.ex = null;
+    this.buffers.dropSpare();
+    if (ex.signal !== null) ex.signal.removeEventListener('abort', this.onAbort);
+    if (ex.timed) sweeperFor(this.clock).delete(this);
+    this.unwatchAbandonment(ex);
+    if (ex.timings !== null) ex.timings.end = now ?? this.clock.now();
   }
 
   /**
@@ -681,25 +612,26 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
    * caller drops the response without reading, close the connection when the response is
    * garbage-collected rather than pinning the socket for ever.
    */
-  private watchAbandonment(): void {
-    this.watched = true;
-    // The registry holds the response weakly; the connection only holds the pipe.
-    abandonedBodies.register(this.currentResponse as Response, { connection: this, exchange: this.exchanges }, this);
-    this.currentResponse = null;
+  private watchAbandonment(ex: Exchange): void {
+    ex.watched = true;
+    // The registry holds the response weakly; the connection only holds the body sink.
+    abandonedBodies.register(ex.response as Response, { connection: this, exchange: ex.number }, this);
+    ex.response = null;
   }
 
-  private unwatchAbandonment(): void {
-    if (!this.watched) return;
-    this.watched = false;
+  private unwatchAbandonment(ex: Exchange): void {
+    if (!ex.watched) return;
+    ex.watched = false;
     abandonedBodies.unregister(this);
   }
 
-  /** @internal Called when the response of `exchange` was garbage-collected unread. */
-  abandoned(exchange: number): void {
+  /** @internal Called when the response of exchange `number` was garbage-collected unread. */
+  abandoned(number: number): void {
+    const ex = this.ex;
     // A body with a consumer is never cancelled behind its back (the watch ends when one attaches).
-    if (exchange !== this.exchanges || this.state !== 'receiving' || !this.watched) return;
-    this.watched = false;
-    this.fail(new CancelledError('the response was dropped without reading its body', { url: this.uri }));
+    if (ex === null || ex.number !== number || this.state !== 'receiving' || !ex.watched) return;
+    ex.watched = false;
+    this.fail(new CancelledError('the response was dropped without reading its body', { url: ex.uri }));
   }
 
   private teardown(): void {
@@ -712,8 +644,6 @@ export class HTTP11Connection implements ResponseParserHandler, BodyConsumer, Bo
 
 /** A body this close to its end is not worth a read of its own into the consumer's buffer. */
 const MIN_READ_WINDOW = 4096;
-/** Size of a connection's spare read buffer: one socket read (libuv's usual 64 KiB). */
-const SPARE_READ_BYTES = 64 * 1024;
 
 const abandonedBodies = new FinalizationRegistry<{ connection: HTTP11Connection; exchange: number }>((held) => {
   held.connection.abandoned(held.exchange);

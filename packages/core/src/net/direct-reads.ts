@@ -16,12 +16,13 @@
  */
 import type { Duplex } from 'node:stream';
 import type * as net from 'node:net';
+import { scratchBuffer } from './read-buffers.js';
 
 /** What a socket's reads are delivered to once attached (an HTTP/1.1 connection). */
 export interface ReadSink {
   /**
    * Bytes read from the socket. When `owned` is false `chunk` is a view of a scratch buffer that
-   * the next read on any socket overwrites: whatever is kept must be copied. When `owned` is
+   * the next read on any socket overwrites: whatever is kept must be copied (see read-buffers.ts). When `owned` is
    * true the bytes are in the buffer {@link readWindow} returned (or a private copy) and may be kept.
    */
   socketRead(chunk: Buffer, owned: boolean): void;
@@ -29,14 +30,6 @@ export interface ReadSink {
   readWindow(): Buffer | null;
 }
 
-/** Size of the shared scratch buffer: the most one read takes (libuv's usual 64 KiB). */
-const SCRATCH_BYTES = 64 * 1024;
-let scratch: Buffer | null = null;
-
-function scratchBuffer(): Buffer {
-  if (scratch === null) scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  return scratch;
-}
 
 const readers = new WeakMap<Duplex, DirectReads>();
 
