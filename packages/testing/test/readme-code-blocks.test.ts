@@ -115,6 +115,9 @@ describe('the README examples type-check', () => {
   }, 120_000);
 });
 
+const clientManifest = JSON.parse(readFileSync(join(repo, 'packages', 'client', 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+const clientDependencies = [...Object.keys(clientManifest.dependencies ?? {}), ...Object.keys(clientManifest.optionalDependencies ?? {})].filter((name) => !name.startsWith('@strand/'));
+
 describe('the README scripts run against the example server and exit by themselves', () => {
   it.each(scriptExamples.map((e) => [`${e.readme}:${e.line} (${e.section})`, e] as const))('%s', async (_title, example) => {
     const out = join(bundleDir, example.name + '.mjs');
@@ -125,7 +128,8 @@ describe('the README scripts run against the example server and exit by themselv
       platform: 'node',
       target: 'node20',
       format: 'esm',
-      external: ['tough-cookie', 'cli-progress'],
+      // The client's npm dependencies stay packages (resolved from the client's node_modules), as for a user.
+      external: clientDependencies,
       alias: Object.fromEntries(['core', 'client', 'testing'].map((p) => [`@strand/${p}`, join(repo, 'packages', p, 'src', 'index.ts')])),
       logLevel: 'error',
     });
