@@ -193,7 +193,8 @@ class MultiBarView extends ModelView {
     super(files, now);
     this.multibar = new module.MultiBar({
       stream,
-      hideCursor: true,
+      // A hidden cursor would stay hidden after Ctrl-C (cli-progress restores it only by taking SIGINT over).
+      hideCursor: false,
       clearOnComplete: true,
       autopadding: true,
       // The lines are the model's: cli-progress keeps them in place on the terminal.
