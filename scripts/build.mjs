@@ -1,7 +1,7 @@
 // Builds every package into its dist/, which then holds exactly what the package ships:
 //
 //   dist/index.mjs, dist/index.cjs     esbuild bundles of src/index.ts (ESM for `import`, CommonJS
-//                                      for `require`); unminified, no source maps (see docs/PACKAGING.md)
+//                                      for `require`); unminified, no source maps (see docs/RELEASING.md)
 //   dist/cli.cjs                       the `strand` bin of @strand/client (CommonJS only: a bin is
 //                                      run, never imported, so an ESM copy would be dead weight)
 //   dist/types/**/*.d.ts               declarations for `require` (the packages are "type": "commonjs",
