@@ -72,11 +72,12 @@ export class HttpAgent implements Agent {
       return Promise.reject(error);
     }
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    return this.exchange(prepared, options, timeouts, timings, false);
+    return this.exchange({ prepared, options, timeouts, timings, retried: false });
   }
 
   /** Takes a connection (an idle one without a promise hop when there is one) and sends. */
-  private exchange(prepared: PreparedRequest, options: RequestOptions, timeouts: ResolvedTimeouts, timings: ExchangeTimings, retried: boolean): Promise<Response> {
+  private exchange(req: AgentRequest): Promise<Response> {
+    const { prepared, options, timeouts, timings } = req;
     let endpoint: Endpoint;
     try {
       endpoint = this.endpointFactory.endpointForURI(prepared.url);
@@ -84,9 +85,9 @@ export class HttpAgent implements Agent {
       return Promise.reject(error);
     }
     // A first attempt runs in the same synchronous call that read the start time: no clock read.
-    const now = retried ? this.clock.now() : timings.start;
+    const now = req.retried ? this.clock.now() : timings.start;
     const idle = this.pool.takeIdle(endpoint, now);
-    if (idle !== null) return this.send(idle, endpoint, prepared, options, timeouts, timings, retried, now);
+    if (idle !== null) return this.send(idle, endpoint, req, now);
     const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, timings.start + timeouts.total - this.clock.now());
     return this.pool
       .acquire(endpoint, {
@@ -101,19 +102,12 @@ export class HttpAgent implements Agent {
           else timings.connectEnd = now;
         },
       })
-      .then((connection) => this.send(connection, endpoint, prepared, options, timeouts, timings, retried, this.clock.now()));
+      .then((connection) => this.send(connection, endpoint, req, this.clock.now()));
   }
 
-  private send(
-    connection: HTTP11Connection,
-    endpoint: Endpoint,
-    prepared: PreparedRequest,
-    options: RequestOptions,
-    timeouts: ResolvedTimeouts,
-    timings: ExchangeTimings,
-    retried: boolean,
-    acquiredAt: number,
-  ): Promise<Response> {
+  /** Sends `req` on `connection`; a reused connection that failed before any response byte is retried once, when safe. */
+  private send(connection: HTTP11Connection, endpoint: Endpoint, req: AgentRequest, acquiredAt: number): Promise<Response> {
+    const { prepared, options, timings } = req;
     timings.acquired = acquiredAt;
     const reused = connection.exchanges > 0;
     const sent = connection.request(prepared, {
@@ -121,16 +115,26 @@ export class HttpAgent implements Agent {
       onInformational: options.onInformational,
       connectionClose: !this.pool.persistent,
       target: endpoint.requestTarget?.(prepared.url, prepared.target),
-      timeouts,
+      timeouts: req.timeouts,
       startedAt: timings.start,
       timings,
     });
-    if (retried || !reused || !this.pool.retryAutomatically) return sent;
+    if (req.retried || !reused || !this.pool.retryAutomatically) return sent;
     return sent.catch((error: unknown) => {
-      if (isRetrySafe(prepared, error)) return this.exchange(prepared, options, timeouts, timings, true);
+      if (isRetrySafe(prepared, error)) return this.exchange({ ...req, retried: true });
       throw error;
     });
   }
+}
+
+/** One request through the agent, from the first connection attempt to its one automatic retry. */
+interface AgentRequest {
+  readonly prepared: PreparedRequest;
+  readonly options: RequestOptions;
+  readonly timeouts: ResolvedTimeouts;
+  readonly timings: ExchangeTimings;
+  /** This is the retry of a request that failed on a reused connection. */
+  readonly retried: boolean;
 }
 
 /** A failure on a reused connection before any response byte, for a request that may be sent again. */
