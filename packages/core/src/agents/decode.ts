@@ -64,15 +64,17 @@ export class ContentDecoderAgent implements Agent {
   /** Coding (and alias) -> decoder, lower-case keys. Never changed after construction (the default table is shared). */
   private readonly decoders: ReadonlyMap<string, ContentDecoder>;
 
-  /**
-   * @param agent - the agent to wrap.
-   * @param decoders - the codings to accept and decode. Default: {@link defaultDecoders}.
-   */
   /** The `Accept-Encoding` value an agent with the {@link defaultDecoders} sends. */
   static get defaultAcceptEncoding(): string {
     return defaultDecoderTable().acceptEncoding;
   }
 
+  /**
+   * @param agent - the agent to wrap.
+   * @param decoders - the codings to accept and decode. Default: {@link defaultDecoders}.
+   * @param options - the limits: `maxDecodedBytes` (decoded output) and `maxEncodings` (stacked codings).
+   * @throws {@link InvalidArgumentError} for a limit that is not a positive number.
+   */
   constructor(agent: Agent, decoders?: Iterable<ContentDecoder>, options: ContentDecoderOptions = {}) {
     this.agent = agent;
     const table = decoders === undefined ? defaultDecoderTable() : decoderTable(decoders);
