@@ -42,7 +42,8 @@ interface ManualTimer {
  * @example
  * ```ts
  * const clock = new ManualClock();
- * const agent = new HttpAgent({ clock, timeouts: { headers: 1000 } });
+ * // The clock belongs to the pool; the agent's timeouts run on it.
+ * const agent = new HttpAgent({ pool: new HTTPConnectionPool({ clock }), timeouts: { headers: 1000 } });
  * const pending = agent.request('GET', url);
  * clock.advance(1000); // the request now fails with a headers timeout
  * ```
