@@ -28,15 +28,6 @@ export function isTokenChar(code: number): boolean {
   return TCHAR[code] === 1;
 }
 
-/**
- * True when the character (or byte) code `code` may appear in a header field value:
- * HTAB, SP, VCHAR (0x21–0x7E) or obs-text (0x80–0xFF). CR, LF, NUL, other controls, DEL and
- * anything above 0xFF are not.
- */
-export function isFieldValueChar(code: number): boolean {
-  return FIELD_CHAR[code] === 1;
-}
-
 /** True when `s` is a non-empty RFC 9110 `token` (as a method or a header name must be). */
 export function isToken(s: string): boolean {
   const n = s.length;

@@ -7,7 +7,7 @@
  */
 
 /** `parseContentLength` result: the value is not a decimal length (or is above MAX_SAFE_INTEGER). */
-export const CL_INVALID = -1;
+const CL_INVALID = -1;
 /** `parseContentLength` result: a comma list whose members differ (`5, 6`). */
 export const CL_MISMATCH = -2;
 

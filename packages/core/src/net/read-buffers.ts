@@ -17,7 +17,7 @@
  */
 
 /** Size of the shared scratch buffer and of a spare buffer: the most one read takes (libuv's usual 64 KiB). */
-export const READ_BUFFER_BYTES = 64 * 1024;
+const READ_BUFFER_BYTES = 64 * 1024;
 /** The byte a poisoned read is filled with. */
 export const POISON_BYTE = 0xdb;
 

@@ -152,7 +152,7 @@ function escapeRegex(text: string): string {
 }
 
 /** Compiles `/users/:id/*` to a RegExp and its parameter names. */
-export function compilePath(pattern: string): CompiledPath {
+function compilePath(pattern: string): CompiledPath {
   const cached = pathCache.get(pattern);
   if (cached !== undefined) return cached;
   const names: string[] = [];
@@ -186,7 +186,7 @@ function decode(text: string): string {
 // ---- value formatting ----
 
 /** Formats a value for a message: strings quoted, RegExps as written, matchers by their description. */
-export function formatValue(value: unknown): string {
+function formatValue(value: unknown): string {
   return pretty(value, '', 0).join('\n');
 }
 
@@ -235,7 +235,7 @@ function pretty(value: unknown, indent: string, depth: number): string[] {
 }
 
 /** A line diff (longest common subsequence): `  ` kept, `- ` expected only, `+ ` received only. */
-export function diffLines(expected: readonly string[], received: readonly string[]): string[] {
+function diffLines(expected: readonly string[], received: readonly string[]): string[] {
   const n = expected.length;
   const m = received.length;
   if (n * m > 250_000) return [...expected.map((l) => `- ${l}`), ...received.map((l) => `+ ${l}`)];
@@ -269,7 +269,7 @@ export function diffLines(expected: readonly string[], received: readonly string
 // ---- equality ----
 
 /** Deep equality of JSON-like values, honouring asymmetric matchers in `expected`; `undefined` properties count as absent. */
-export function deepEqual(expected: unknown, received: unknown): boolean {
+function deepEqual(expected: unknown, received: unknown): boolean {
   if (isAsymmetric(expected)) return expected.asymmetricMatch(received);
   if (expected === received) return true;
   if (typeof expected === 'number' && typeof received === 'number') return Number.isNaN(expected) && Number.isNaN(received);
