@@ -3,6 +3,7 @@ import type { HeadersInit } from './message/headers.js';
 import type { ExchangeTimings, InformationalResponse } from './message/exchange.js';
 import type { Response } from './message/response.js';
 import type { TimeoutOptions } from './time/timeouts.js';
+import type { StrandError } from './errors.js';
 
 /** Per-request options every {@link Agent} accepts. Wrappers pass them through. */
 export interface RequestOptions {
@@ -29,7 +30,38 @@ export interface RequestOptions {
  * The promise resolves when the response head has arrived; the body follows, streamed.
  */
 export interface Agent {
+  /**
+   * Sends a request and resolves with the response once its head has arrived.
+   *
+   * @param method - an HTTP method token, e.g. `GET` (as given: methods are case-sensitive).
+   * @param uri - an absolute `http:` or `https:` URL (string or `URL`).
+   * @param headers - request headers, any {@link HeadersInit} form; `Host`, framing and
+   *   `Connection` are set by the agent.
+   * @param body - the request body as a {@link BodyProducer}, or null for none.
+   * @param options - per-request options: `signal`, `timeout`, `onInformational`, `timings`.
+   * @returns the response; read its body with `readBody`, `for await`, `toReadable()` or
+   *   `deliverBody` (a body left unread holds its connection until it is dropped).
+   * @throws rejects with a {@link StrandError} whose class and `code` say where it failed.
+   */
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response>;
+  /**
+   * Optional: stop taking requests and release what the agent holds (its own pool's idle
+   * connections now, busy ones when their response is read). Wrappers pass it to the agent they
+   * wrap. Later requests fail with a `ClosedError`.
+   */
+  close?(): Promise<void>;
+  /** Optional: like {@link close}, but requests in flight on the agent's own pool fail now. */
+  destroy?(reason?: StrandError): Promise<void>;
+}
+
+/** Closes `agent` if it can be closed (see {@link Agent.close}). */
+export function closeAgent(agent: Agent): Promise<void> {
+  return typeof agent.close === 'function' ? agent.close() : Promise.resolve();
+}
+
+/** Destroys `agent` if it can be destroyed, else closes it if it can (see {@link Agent.destroy}). */
+export function destroyAgent(agent: Agent, reason?: StrandError): Promise<void> {
+  return typeof agent.destroy === 'function' ? agent.destroy(reason) : closeAgent(agent);
 }
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2): safe to retry. */

@@ -63,6 +63,16 @@ export class StrandError extends Error {
   }
 }
 
+/**
+ * The pool or agent was closed (`close()`, `destroy()` or `await using`): it takes no more
+ * requests. Make a new one. Code `STRAND_CLOSED`.
+ */
+export class ClosedError extends StrandError {
+  constructor(message: string, options?: StrandErrorOptions) {
+    super('STRAND_CLOSED', message, options);
+  }
+}
+
 /** A caller passed a wrong argument (a bad option, a wrong type). Raised before any I/O. */
 export class InvalidArgumentError extends StrandError {
   constructor(message: string, options?: StrandErrorOptions, code = 'STRAND_INVALID_ARGUMENT') {
@@ -327,6 +337,7 @@ export class TLSHandshakeError extends TLSError {
 // One identity across the ESM and CJS builds and across installed copies (see brand.ts).
 for (const [cls, name] of [
   [StrandError, 'StrandError'],
+  [ClosedError, 'ClosedError'],
   [InvalidArgumentError, 'InvalidArgumentError'],
   [InvalidHeaderError, 'InvalidHeaderError'],
   [InvalidRequestError, 'InvalidRequestError'],

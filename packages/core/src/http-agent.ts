@@ -2,7 +2,7 @@ import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js'
 import type { BodyProducer } from './message/producers.js';
 import type { Clock } from './time/clock.js';
 import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './net/endpoints.js';
-import { InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
+import { ClosedError, InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError, type StrandError } from './errors.js';
 import type { HeadersInit } from './message/headers.js';
 import type { HTTP11Connection } from './http1/connection.js';
 import type { ExchangeTimings } from './message/exchange.js';
@@ -41,6 +41,9 @@ export class HttpAgent implements Agent {
   private readonly limits: ParserLimits;
   private readonly timeouts: ResolvedTimeouts;
   private readonly clock: Clock;
+  /** The pool was made here (not given), so closing the agent closes it. */
+  private readonly ownsPool: boolean;
+  private closed = false;
 
   constructor(options: HttpAgentOptions = {}) {
     rejectUnknownOptions(options, ['pool', 'endpointFactory', ...PARSER_LIMIT_KEYS, 'timeouts'], 'HttpAgent');
@@ -50,6 +53,7 @@ export class HttpAgent implements Agent {
     if (options.endpointFactory !== undefined && typeof (options.endpointFactory as Partial<EndpointFactory> | null)?.endpointForURI !== 'function') {
       throw new InvalidArgumentError('HttpAgent: endpointFactory must have an endpointForURI(uri) method');
     }
+    this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new HTTPConnectionPool();
     this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();
@@ -62,7 +66,29 @@ export class HttpAgent implements Agent {
     return new HttpAgent({ ...options, endpointFactory });
   }
 
+  /**
+   * Closes the agent: later requests fail with {@link ClosedError}. The pool it made for itself
+   * is closed too (idle connections now, busy ones once their response was read); a pool given
+   * in the options belongs to the caller and stays open. Resolves when that pool is closed.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.ownsPool ? this.pool.close() : Promise.resolve();
+  }
+
+  /** Like {@link close}, but its own pool's requests in flight fail now (with `reason`). */
+  destroy(reason?: StrandError): Promise<void> {
+    this.closed = true;
+    return this.ownsPool ? this.pool.destroy(reason) : Promise.resolve();
+  }
+
+  /** `await using agent = new HttpAgent()`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
+    if (this.closed) return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
     let prepared: PreparedRequest;
     let timeouts: ResolvedTimeouts;
     try {

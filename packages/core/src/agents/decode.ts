@@ -6,7 +6,7 @@
  */
 
 import type { Duplex } from 'node:stream';
-import type { Agent, RequestOptions } from '../agent.js';
+import { type Agent, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
 import { type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
 import type { BodyProtocol, BodySink, BodySource, BodyTransport } from '../message/body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, DecodingError, InvalidArgumentError, StrandError } from '../errors.js';
@@ -88,6 +88,21 @@ export class ContentDecoderAgent implements Agent {
     if (!Number.isSafeInteger(this.maxEncodings) || this.maxEncodings < 1) {
       throw new InvalidArgumentError(`maxEncodings must be a positive integer, got ${String(options.maxEncodings)}`);
     }
+  }
+
+  /** Closes the agent this one wraps (see {@link Agent.close}). */
+  close(): Promise<void> {
+    return closeAgent(this.agent);
+  }
+
+  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
+  destroy(reason?: StrandError): Promise<void> {
+    return destroyAgent(this.agent, reason);
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

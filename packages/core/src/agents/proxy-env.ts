@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import type { Agent, RequestOptions } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { HeadersInit } from '../message/headers.js';
+import { ClosedError, type StrandError } from '../errors.js';
 import { parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
 import { HTTPConnectionPool } from '../pool/pool.js';
@@ -193,9 +194,12 @@ export class EnvProxyAgent implements Agent {
   private readonly direct: Agent;
   private readonly proxyOptions: ProxyAgentOptions;
   private readonly proxies = new Map<string, ProxyAgent>();
+  private readonly ownsPool: boolean;
+  private closed = false;
 
   constructor(options: EnvProxyAgentOptions = {}) {
     const { env, direct, ...proxyOptions } = options;
+    this.ownsPool = proxyOptions.pool === undefined;
     this.pool = proxyOptions.pool ?? new HTTPConnectionPool();
     this.env = env ?? process.env;
     this.proxyOptions = { ...proxyOptions, pool: this.pool };
@@ -226,7 +230,29 @@ export class EnvProxyAgent implements Agent {
     return agent;
   }
 
+  /**
+   * Stops taking requests (they fail with `ClosedError`); the pool this agent made is closed
+   * (idle connections now, busy ones once their response was read). A pool or `direct` agent
+   * given in the options belongs to the caller and stays open.
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.ownsPool ? this.pool.close() : Promise.resolve();
+  }
+
+  /** Like {@link close}, but requests in flight on its own pool fail now (with `reason`). */
+  destroy(reason?: StrandError): Promise<void> {
+    this.closed = true;
+    return this.ownsPool ? this.pool.destroy(reason) : Promise.resolve();
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
+    if (this.closed) return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
     let agent: Agent;
     try {
       agent = this.agentFor(uri);

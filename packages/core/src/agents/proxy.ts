@@ -8,7 +8,7 @@
 import type { Agent, RequestOptions } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { ConnectOptions, Endpoint, EndpointFactory } from '../net/endpoints.js';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError, type StrandError } from '../errors.js';
 import type { HeadersInit } from '../message/headers.js';
 import { type ParserLimits, parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
@@ -60,6 +60,7 @@ export class ProxyAgent implements Agent {
   private readonly connector: ProxyConnector;
   /** Requests go through a normal HttpAgent whose endpoints lead to (or through) the proxy. */
   private readonly agent: HttpAgent;
+  private readonly ownsPool: boolean;
 
   /**
    * @param proxy - the proxy URL, e.g. `http://user:password@127.0.0.1:3128`.
@@ -71,6 +72,7 @@ export class ProxyAgent implements Agent {
     if (options.connectOptions !== undefined) connectorOptions.connectOptions = options.connectOptions;
     const connector = new ProxyConnector(parseProxyUrl(proxy), connectorOptions);
     this.connector = connector;
+    this.ownsPool = options.pool === undefined;
     this.pool = options.pool ?? new HTTPConnectionPool();
     const limits = parserLimitsFrom(options);
     // Plain http: connections to the proxy itself, carrying absolute-form targets (RFC 9112 §3.2.2).
@@ -95,6 +97,27 @@ export class ProxyAgent implements Agent {
   /** The proxy's URL without credentials, for display. */
   get proxyUrl(): string {
     return this.connector.displayName;
+  }
+
+  /**
+   * Stops taking requests (they fail with `ClosedError`); the pool this agent made is closed
+   * (idle connections now, busy ones once their response was read). A pool given in the
+   * options belongs to the caller and stays open.
+   */
+  async close(): Promise<void> {
+    await this.agent.close();
+    if (this.ownsPool) await this.pool.close();
+  }
+
+  /** Like {@link close}, but requests in flight on its own pool fail now (with `reason`). */
+  async destroy(reason?: StrandError): Promise<void> {
+    await this.agent.close();
+    if (this.ownsPool) await this.pool.destroy(reason);
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import type { Agent, RequestOptions } from '../agent.js';
+import { type Agent, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import { CancelledError, InvalidArgumentError, StrandError, type StrandErrorOptions } from '../errors.js';
 import type { Headers, HeadersInit } from '../message/headers.js';
@@ -143,6 +143,21 @@ export class RedirectAgent implements Agent {
   protected redirectMethod(code: number, method: string): RedirectMethod {
     if (code === 303) return seeOther(method);
     return method === 'GET' || method === 'HEAD' ? { method, dropBody: false } : null;
+  }
+
+  /** Closes the agent this one wraps (see {@link Agent.close}). */
+  close(): Promise<void> {
+    return closeAgent(this.agent);
+  }
+
+  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
+  destroy(reason?: StrandError): Promise<void> {
+    return destroyAgent(this.agent, reason);
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

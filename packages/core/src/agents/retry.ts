@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from '../agent.js';
+import { type Agent, IDEMPOTENT_METHODS, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import {
@@ -15,6 +15,7 @@ import {
   RequestTransmissionFailedError,
   ResponseNeverReceivedError,
   TLSCertificateError,
+  type StrandError,
   TimeoutError,
 } from '../errors.js';
 import type { HeadersInit } from '../message/headers.js';
@@ -139,6 +140,21 @@ export class RetryAgent implements Agent {
     this.clock = options.clock ?? retryClock;
     this.now = options.now ?? Date.now;
     this.onRetry = options.onRetry;
+  }
+
+  /** Closes the agent this one wraps (see {@link Agent.close}). */
+  close(): Promise<void> {
+    return closeAgent(this.agent);
+  }
+
+  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
+  destroy(reason?: StrandError): Promise<void> {
+    return destroyAgent(this.agent, reason);
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

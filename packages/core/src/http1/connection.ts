@@ -223,8 +223,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     return promise;
   }
 
-  /** Closes the connection now. An exchange in progress fails as cancelled. */
-  close(): void {
+  /** Closes the connection now. An exchange in progress fails with `reason` (default: cancelled). */
+  close(reason?: StrandError): void {
     switch (this.state) {
       case 'closed':
         return;
@@ -232,7 +232,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
         this.teardown();
         return;
       default:
-        this.fail(new CancelledError('connection closed', { url: (this.ex as Exchange).uri }));
+        this.fail(reason ?? new CancelledError('connection closed', { url: (this.ex as Exchange).uri }));
     }
   }
 

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { type Clock, type TimerHandle, systemClock } from '../time/clock.js';
 import type { Endpoint } from '../net/endpoints.js';
 import type { ConnectMilestones } from '../message/exchange.js';
-import { CancelledError, InvalidArgumentError, type StrandError, TimeoutError } from '../errors.js';
+import { CancelledError, ClosedError, InvalidArgumentError, type StrandError, TimeoutError } from '../errors.js';
 import { type ConnectionOwner, HTTP11Connection } from '../http1/connection.js';
 import type { ParserLimits } from '../http1/parser.js';
 import { rejectUnknownOptions } from '../validate.js';
@@ -130,6 +130,13 @@ export class HTTPConnectionPool implements ConnectionOwner {
   private idleCount = 0;
   /** The socket under each connection this pool opened, to unref it while idle and ref it when taken. */
   private readonly sockets = new WeakMap<HTTP11Connection, Duplex>();
+  /** Every connection this pool opened that is not closed yet (idle or carrying a request). */
+  private readonly live = new Set<HTTP11Connection>();
+  /** Connections open or being opened, over all hosts. */
+  private openTotal = 0;
+  /** Set by close() (or destroy()): no more requests; resolves once every connection is gone. */
+  private closing: { promise: Promise<void>; resolve: () => void } | null = null;
+  private destroyed = false;
 
   constructor(options: HTTPConnectionPoolOptions = {}) {
     rejectUnknownOptions(
@@ -151,6 +158,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
    * {@link CancelledError}.
    */
   acquire(endpoint: Endpoint, options: AcquireOptions = {}): Promise<HTTP11Connection> {
+    if (this.closing !== null) return Promise.reject(this.closedError(options.url));
     const key = endpoint.key;
     let host = this.hosts.get(key);
     if (host === undefined) {
@@ -172,6 +180,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
    * caller has just read it.
    */
   takeIdle(endpoint: Endpoint, now?: number): HTTP11Connection | null {
+    if (this.closing !== null) return null;
     const host = this.hosts.get(endpoint.key);
     return host === undefined ? null : this.popIdle(host, now);
   }
@@ -179,7 +188,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
   /** @internal Called by a connection whose exchange ended cleanly. */
   connectionIdle(connection: HTTP11Connection): void {
     const host = this.hosts.get(connection.key);
-    if (host === undefined || !this.persistent) {
+    if (host === undefined || !this.persistent || this.closing !== null) {
       connection.close();
       return;
     }
@@ -201,9 +210,11 @@ export class HTTPConnectionPool implements ConnectionOwner {
 
   /** @internal Called once by a connection that closed. */
   connectionClosed(connection: HTTP11Connection): void {
+    this.live.delete(connection);
     const host = this.hosts.get(connection.key);
     if (host === undefined) return;
     host.open--;
+    this.connectionGone();
     const index = host.idle.indexOf(connection);
     if (index !== -1) {
       host.idle.splice(index, 1);
@@ -226,6 +237,51 @@ export class HTTPConnectionPool implements ConnectionOwner {
       this.expiryTimer = null;
     }
     return Promise.resolve();
+  }
+
+  /** True once {@link close} or {@link destroy} was called. */
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  /**
+   * Closes the pool: idle connections now, connections carrying a request once their response
+   * was read to the end; requests queued for a connection, and every later request, fail with
+   * {@link ClosedError}. Resolves when the last connection is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      let resolve: () => void = () => {};
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.closing = { promise, resolve };
+      for (const host of [...this.hosts.values()]) {
+        let waiter: Waiter | null;
+        while ((waiter = host.shiftWaiter()) !== null) {
+          this.settle(waiter);
+          waiter.reject(this.closedError(waiter.options.url));
+        }
+      }
+      void this.closeCachedConnections();
+      if (this.openTotal === 0) resolve();
+    }
+    return this.closing.promise;
+  }
+
+  /**
+   * Closes the pool and every connection now: requests in flight fail with `reason` (default a
+   * {@link ClosedError}), bodies being read end with it. Resolves when every connection is closed.
+   */
+  destroy(reason?: StrandError): Promise<void> {
+    this.destroyed = true;
+    const closed = this.close();
+    const error = reason ?? new ClosedError('the connection pool was destroyed while the request was in flight');
+    for (const connection of [...this.live]) connection.close(error);
+    return closed;
+  }
+
+  /** `await using pool = new HTTPConnectionPool()`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Open, idle, in-use connections and queued requests per endpoint key. */
@@ -257,8 +313,19 @@ export class HTTPConnectionPool implements ConnectionOwner {
     return Math.min(this.cachedConnectionTimeout, connection.keepAliveHint - MARGIN_MS);
   }
 
+  private closedError(url: string | undefined): ClosedError {
+    return new ClosedError('the connection pool is closed: it takes no more requests (make a new pool or agent)', url === undefined ? {} : { url });
+  }
+
+  /** One connection (open or being opened) is gone: a closing pool may be done. */
+  private connectionGone(): void {
+    this.openTotal--;
+    if (this.openTotal === 0 && this.closing !== null) this.closing.resolve();
+  }
+
   private openConnection(host: HostState, endpoint: Endpoint, options: AcquireOptions): Promise<HTTP11Connection> {
     host.open++;
+    this.openTotal++;
     const clock = this.clock;
     options.onConnect?.('start', clock.now());
     const connectTimeout = options.connectTimeout ?? Infinity;
@@ -276,14 +343,24 @@ export class HTTPConnectionPool implements ConnectionOwner {
     return endpoint.connect(signal, options.milestones).then(
       (socket) => {
         if (timer !== null) clock.clearTimeout(timer);
+        if (this.destroyed) {
+          // Destroyed while connecting: nothing may start on this connection.
+          socket.destroy();
+          host.open--;
+          this.connectionGone();
+          this.forgetIfUnused(endpoint.key, host);
+          throw this.closedError(options.url);
+        }
         options.onConnect?.('end', clock.now());
         const connection = new HTTP11Connection(socket, endpoint.key, this, options.limits, clock);
         this.sockets.set(connection, socket);
+        this.live.add(connection);
         return connection;
       },
       (error: unknown) => {
         if (timer !== null) clock.clearTimeout(timer);
         host.open--;
+        this.connectionGone();
         this.serveQueue(host);
         this.forgetIfUnused(endpoint.key, host);
         throw timedOut ?? error;
