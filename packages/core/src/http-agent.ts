@@ -13,6 +13,7 @@ import { rejectUnknownOptions } from './validate.js';
 import type { Response } from './message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 import { brand } from './brand.js';
+import { type DiagnosticsRequest, diagnostics, reported, requestCreated } from './diagnostics.js';
 
 /** Options of {@link HttpAgent}; the {@link ParserLimits} bound every response head. */
 export interface HttpAgentOptions extends ParserLimits {
@@ -98,7 +99,10 @@ export class HttpAgent implements Agent {
       return Promise.reject(error);
     }
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    return this.exchange({ prepared, options, timeouts, timings, retried: false });
+    const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
+    const exchange = this.exchange({ prepared, options, timeouts, timings, retried: false, diag });
+    // Failures before the connection (DNS, connect, queue) are the request's errors too.
+    return diag === null ? exchange : exchange.catch((error: unknown) => publishFailure(diag, error));
   }
 
   /** Takes a connection (an idle one without a promise hop when there is one) and sends. */
@@ -144,6 +148,7 @@ export class HttpAgent implements Agent {
       timeouts: req.timeouts,
       startedAt: timings.start,
       timings,
+      diagnostics: req.diag,
     });
     if (req.retried || !reused || !this.pool.retryAutomatically) return sent;
     return sent.catch((error: unknown) => {
@@ -161,6 +166,14 @@ interface AgentRequest {
   readonly timings: ExchangeTimings;
   /** This is the retry of a request that failed on a reused connection. */
   readonly retried: boolean;
+  /** The request object of its diagnostics events, or null when nobody listens. */
+  readonly diag: DiagnosticsRequest | null;
+}
+
+/** Publishes a failure the connection did not report (it never had the request), then rethrows it. */
+function publishFailure(request: DiagnosticsRequest, error: unknown): never {
+  if (diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request, error });
+  throw error;
 }
 
 /** A failure on a reused connection before any response byte, for a request that may be sent again. */

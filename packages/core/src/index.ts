@@ -37,6 +37,7 @@ export {
 } from './net/tls-policy.js';
 export * from './errors.js';
 export { brand } from './brand.js';
+export { type DiagnosticsConnectParams, type DiagnosticsRequest, diagnostics } from './diagnostics.js';
 export { Headers, type HeadersInit } from './message/headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions } from './http1/connection.js';
 export type { ConnectMilestones, ExchangeTimings, InformationalResponse } from './message/exchange.js';

@@ -19,6 +19,7 @@ import { tlsError } from '../net/endpoints.js';
 import type { ExchangeTimings, InformationalResponse } from '../message/exchange.js';
 import { type ReadSink, directReadsOf } from '../net/direct-reads.js';
 import { ConnectionReadBuffers } from '../net/read-buffers.js';
+import { type DiagnosticsRequest, diagnostics, reported } from '../diagnostics.js';
 import { Response } from '../message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../time/timeouts.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
@@ -39,6 +40,8 @@ export interface ExchangeOptions {
   startedAt?: number | undefined;
   /** Filled in as the exchange progresses. */
   timings?: ExchangeTimings | undefined;
+  /** The request object of this request's diagnostics events (null: nobody listens). */
+  diagnostics?: DiagnosticsRequest | null | undefined;
 }
 
 /** Told about a connection's life; the pool is the usual owner. */
@@ -88,6 +91,8 @@ class Exchange {
   readonly timed: boolean;
   readonly totalDeadline: number;
   readonly timings: ExchangeTimings | null;
+  /** The request object of its diagnostics events, or null when nobody listened at its start. */
+  readonly diag: DiagnosticsRequest | null;
   resolveHead: ((response: Response) => void) | null = null;
   rejectHead: ((error: unknown) => void) | null = null;
 
@@ -127,6 +132,7 @@ class Exchange {
     this.timed = Math.min(timeouts.sendIdle, timeouts.headers, timeouts.bodyIdle, timeouts.total) !== Infinity;
     this.totalDeadline = startedAt + timeouts.total;
     this.timings = options.timings ?? null;
+    this.diag = options.diagnostics ?? null;
   }
 }
 
@@ -211,6 +217,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     }
 
     const head = serializeHead(req, { connectionClose: ex.closeAfter, ...(options.target === undefined ? {} : { target: options.target }) });
+    if (ex.diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: ex.diag, headers: head });
     const body = req.body;
     if (body === null) {
       this.socket.write(head, 'latin1');
@@ -277,6 +284,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     // A head is only ever parsed inside onData, which has just read the clock.
     if (ex.timings !== null) ex.timings.head = this.lastActivity;
     ex.response = response;
+    if (ex.diag !== null && diagnostics.headers.hasSubscribers) diagnostics.headers.publish({ request: ex.diag, response });
     const resolve = ex.resolveHead;
     ex.resolveHead = null;
     ex.rejectHead = null;
@@ -518,6 +526,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   private sent(ex: Exchange): void {
     ex.sent = true;
     if (this.state === 'sending') this.state = 'waiting';
+    if (ex.diag !== null && diagnostics.bodySent.hasSubscribers) diagnostics.bodySent.publish({ request: ex.diag });
     if (ex.timed || ex.timings !== null) {
       const now = this.clock.now();
       ex.headersDeadline = now + ex.timeouts.headers;
@@ -549,6 +558,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     } else {
       this.teardown();
     }
+    if (ex.diag !== null && diagnostics.trailers.hasSubscribers) diagnostics.trailers.publish({ request: ex.diag, trailers: body.trailers });
     body.end(ex.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
     if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
   }
@@ -570,6 +580,10 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     ex.resolveHead = null;
     ex.rejectHead = null;
     this.teardown();
+    if (ex.diag !== null && diagnostics.error.hasSubscribers) {
+      diagnostics.error.publish({ request: ex.diag, error: reason });
+      reported.add(reason);
+    }
     if (reject !== null) reject(reason);
     if (ex.body !== null) ex.body.end(reason);
   }

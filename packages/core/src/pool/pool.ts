@@ -7,6 +7,7 @@ import { type ConnectionOwner, HTTP11Connection } from '../http1/connection.js';
 import type { ParserLimits } from '../http1/parser.js';
 import { rejectUnknownOptions } from '../validate.js';
 import { brand } from '../brand.js';
+import { diagnostics } from '../diagnostics.js';
 
 /** Options of {@link HTTPConnectionPool}. */
 export interface HTTPConnectionPoolOptions {
@@ -211,6 +212,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
   /** @internal Called once by a connection that closed. */
   connectionClosed(connection: HTTP11Connection): void {
     this.live.delete(connection);
+    if (diagnostics.connectionClosed.hasSubscribers) diagnostics.connectionClosed.publish({ key: connection.key });
     const host = this.hosts.get(connection.key);
     if (host === undefined) return;
     host.open--;
@@ -340,9 +342,12 @@ export class HTTPConnectionPool implements ConnectionOwner {
       }, connectTimeout);
       signal = signal === undefined ? controller.signal : AbortSignal.any([signal, controller.signal]);
     }
+    const connectParams = diagnostics.beforeConnect.hasSubscribers || diagnostics.connected.hasSubscribers || diagnostics.connectError.hasSubscribers ? { key: endpoint.key, url: options.url } : null;
+    if (connectParams !== null && diagnostics.beforeConnect.hasSubscribers) diagnostics.beforeConnect.publish({ connectParams });
     return endpoint.connect(signal, options.milestones).then(
       (socket) => {
         if (timer !== null) clock.clearTimeout(timer);
+        if (connectParams !== null && diagnostics.connected.hasSubscribers) diagnostics.connected.publish({ connectParams, socket });
         if (this.destroyed) {
           // Destroyed while connecting: nothing may start on this connection.
           socket.destroy();
@@ -359,6 +364,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
       },
       (error: unknown) => {
         if (timer !== null) clock.clearTimeout(timer);
+        if (connectParams !== null && diagnostics.connectError.hasSubscribers) diagnostics.connectError.publish({ connectParams, error: timedOut ?? error });
         host.open--;
         this.connectionGone();
         this.serveQueue(host);
@@ -390,6 +396,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
         waiter.timer = this.clock.setTimeout(() => leave(new TimeoutError('queue', queueTimeout, false, { url: options.url ?? endpoint.key })), queueTimeout);
       }
       host.waiters.push(waiter);
+      if (diagnostics.queued.hasSubscribers) diagnostics.queued.publish({ key: endpoint.key, url: options.url });
     });
   }
 

@@ -1,0 +1,80 @@
+/**
+ * `node:diagnostics_channel` events for the request lifecycle and the pool, under `strand:`,
+ * in the shape undici uses under `undici:`. Messages are built only when a channel has
+ * subscribers, so an application that does not listen pays a few property reads per request.
+ *
+ * | channel | message | when |
+ * | --- | --- | --- |
+ * | `strand:request:create` | `{ request }` | an `HttpAgent` accepted a request (each redirect hop and retry through an agent is a request of its own) |
+ * | `strand:client:sendHeaders` | `{ request, headers }` | the request head was written (`headers` is its text) |
+ * | `strand:request:bodySent` | `{ request }` | the whole request, body included, was handed to the socket |
+ * | `strand:request:headers` | `{ request, response }` | the response head arrived |
+ * | `strand:request:trailers` | `{ request, trailers }` | the response body ended complete |
+ * | `strand:request:error` | `{ request, error }` | the request or its body failed |
+ * | `strand:client:beforeConnect` | `{ connectParams }` | a connection starts opening |
+ * | `strand:client:connected` | `{ connectParams, socket }` | it is ready (TLS done) |
+ * | `strand:client:connectError` | `{ connectParams, error }` | it could not be opened |
+ * | `strand:pool:queued` | `{ key, url }` | a request waits for a connection (the per-host cap) |
+ * | `strand:pool:connectionClosed` | `{ key }` | a pooled connection closed |
+ *
+ * `request` is the same object in every event of one request: `{ method, url, headers }`.
+ *
+ * @packageDocumentation
+ */
+
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { Headers } from './message/headers.js';
+
+/** The request in the `strand:request:*` and `strand:client:sendHeaders` messages. */
+export interface DiagnosticsRequest {
+  readonly method: string;
+  /** The absolute URL as sent (credentials included: redact before exporting it). */
+  readonly url: string;
+  readonly headers: Headers;
+}
+
+/** What a connection is opened to, in the `strand:client:*Connect*` messages. */
+export interface DiagnosticsConnectParams {
+  /** The pool key of the endpoint, e.g. `http://127.0.0.1:8080`. */
+  readonly key: string;
+  /** The URL of the request that asked for the connection, when known. */
+  readonly url: string | undefined;
+}
+
+/** The channels, by event. */
+export const diagnostics = {
+  create: diagnosticsChannel.channel('strand:request:create'),
+  sendHeaders: diagnosticsChannel.channel('strand:client:sendHeaders'),
+  bodySent: diagnosticsChannel.channel('strand:request:bodySent'),
+  headers: diagnosticsChannel.channel('strand:request:headers'),
+  trailers: diagnosticsChannel.channel('strand:request:trailers'),
+  error: diagnosticsChannel.channel('strand:request:error'),
+  beforeConnect: diagnosticsChannel.channel('strand:client:beforeConnect'),
+  connected: diagnosticsChannel.channel('strand:client:connected'),
+  connectError: diagnosticsChannel.channel('strand:client:connectError'),
+  queued: diagnosticsChannel.channel('strand:pool:queued'),
+  connectionClosed: diagnosticsChannel.channel('strand:pool:connectionClosed'),
+} as const;
+
+const requestChannels = [diagnostics.create, diagnostics.sendHeaders, diagnostics.bodySent, diagnostics.headers, diagnostics.trailers, diagnostics.error];
+
+/** Errors already published on `strand:request:error` (so a wrapper up the stack does not publish them again). */
+export const reported = new WeakSet<object>();
+
+/**
+ * The request object for this request's events when anyone listens to a request channel, else
+ * null (and nothing is built). Publishes `strand:request:create`.
+ */
+export function requestCreated(method: string, url: string, headers: Headers): DiagnosticsRequest | null {
+  let listened = false;
+  for (const channel of requestChannels) {
+    if (channel.hasSubscribers) {
+      listened = true;
+      break;
+    }
+  }
+  if (!listened) return null;
+  const request: DiagnosticsRequest = { method, url, headers };
+  if (diagnostics.create.hasSubscribers) diagnostics.create.publish({ request });
+  return request;
+}
