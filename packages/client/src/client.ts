@@ -21,8 +21,10 @@ import { createCookieJar } from './cookies.js';
 import { Deadline } from './deadline.js';
 import { describe, isObjectLiteral } from './fields.js';
 import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
-import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, UrlCache, normalizeDefaults, normalizeRequest } from './options.js';
-import { agentForPool, defaultPool } from './pools.js';
+import { NetrcFiles } from './netrc.js';
+import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, UrlCache, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
+import { agentForPool, defaultPool, environmentAgent, routedAgent } from './pools.js';
+import { ProxyEnvironment } from './proxies.js';
 import { relayResponse } from './relay.js';
 import { ClientResponse, type Timings, emptyTimings } from './response.js';
 import { type RequestStack, SharedStack, buildStack } from './stack.js';
@@ -113,7 +115,10 @@ export class HTTPClient {
   private readonly limiter: Semaphore;
   private readonly digestCache = new DigestCache();
   private readonly urls = new UrlCache();
-  private readonly stacks = new SharedStack();
+  private readonly stacks: SharedStack;
+  /** The proxy variables of the environment when the client was made; null when it set none. */
+  private readonly environment: ProxyEnvironment | null;
+  private readonly netrcFiles = new NetrcFiles();
 
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
@@ -125,6 +130,9 @@ export class HTTPClient {
     }
     if (agent !== null && (options.pool !== undefined || options.persistent !== undefined)) {
       throw new InvalidArgumentError('pool and persistent configure the default agent; they cannot be used together with agent');
+    }
+    if (agent !== null && (options.proxy !== undefined || options.tls !== undefined)) {
+      throw new InvalidArgumentError('proxy and tls configure the default agent; they cannot be used together with agent (give that agent its proxy and TLS policy)');
     }
     if (options.pool !== undefined && !(options.pool instanceof HTTPConnectionPool)) throw new InvalidArgumentError(`pool must be an HTTPConnectionPool, got ${describe(options.pool)}`);
     if (options.persistent !== undefined && typeof options.persistent !== 'boolean') throw new InvalidArgumentError(`persistent must be a boolean, got ${describe(options.persistent)}`);
@@ -143,6 +151,9 @@ export class HTTPClient {
     this.convert = options.dataToBodyProducer ?? null;
     this.limiter = new Semaphore(options.maxConcurrentRequests ?? Infinity);
     this.defaults = normalizeDefaults(options);
+    this.stacks = new SharedStack(this.defaults.retry);
+    // Read once, so a client without proxy variables pays nothing per request; a request may turn trustEnv on.
+    this.environment = agent === null ? ProxyEnvironment.read(process.env) : null;
   }
 
   /** Requests in flight now (holding a slot under `maxConcurrentRequests`). */
@@ -165,7 +176,8 @@ export class HTTPClient {
     const started = performance.now();
     const prefix = this.baseUrl;
     if (prefix !== null && typeof url === 'string' && !ABSOLUTE_URL.test(url)) url = url === '' ? prefix : `${prefix}/${url.replace(/^\/+/, '')}`;
-    const req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
+    let req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
+    if (req.netrc !== null && req.auth === null) req = await this.withNetrc(req);
     const base = this.baseAgent(req);
     const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
     let release: (() => void) | null = null;
@@ -218,17 +230,36 @@ export class HTTPClient {
     }
   }
 
-  /** The agent a request starts from: its own `agent`, the client's, or an `HttpAgent` on the pool the rules pick. */
+  /**
+   * The agent a request starts from: its own `agent`, the client's, or on the pool the rules pick
+   * an agent for its route — `proxy` if given (`false`: direct), else the environment's proxies
+   * (chosen per hop) when `trustEnv` and the environment names any, else direct — with its `tls`.
+   * A plain request (no proxy anywhere, no `tls`) gets the pool's one `HttpAgent`, as always.
+   */
   private baseAgent(req: NormalizedRequest): Agent {
     if (req.agent !== null) {
       if (req.pool !== null || req.persistent !== null) throw new InvalidArgumentError('pool and persistent configure the default agent; they cannot be used together with agent');
+      if (req.routeOptions) throw new InvalidArgumentError('proxy and tls configure the default agent; they cannot be used together with agent');
       return req.agent;
     }
     if (this.agent !== null) {
       if (req.pool !== null || req.persistent !== null) throw new InvalidArgumentError('pool and persistent cannot be used with a client that has its own agent; pass agent instead');
+      if (req.routeOptions) throw new InvalidArgumentError('proxy and tls cannot be used with a client that has its own agent; give that agent its proxy and TLS policy');
       return this.agent;
     }
-    return agentForPool(defaultPool(req.pool ?? this.pool, req.persistent));
+    const pool = defaultPool(req.pool ?? this.pool, req.persistent);
+    const proxy = req.proxy;
+    if (proxy === null && req.trustEnv && this.environment !== null) return environmentAgent(pool, this.environment, req.tlsPolicy);
+    if (proxy === false || proxy === null) return req.tlsPolicy === null ? agentForPool(pool) : routedAgent(pool, null, req.tlsPolicy);
+    return routedAgent(pool, proxy, req.tlsPolicy);
+  }
+
+  /** `req` with Basic credentials for its host from its netrc file, when the file has some. */
+  private async withNetrc(req: NormalizedRequest): Promise<NormalizedRequest> {
+    const netrc = req.netrc;
+    if (netrc === null) return req;
+    const found = await this.netrcFiles.credentials(netrc, req.url.hostname, req.trustEnv);
+    return found === undefined ? req : { ...req, auth: normalizeAuth(found, 'netrc') };
   }
 
   /** `GET`. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { StrandError, type StrandErrorOptions, brand } from '@strand/core';
+import { ProxyError, StrandError, type StrandErrorOptions, brand } from '@strand/core';
 import type { ClientResponse } from './response.js';
 
 /**
@@ -75,6 +75,33 @@ export class JSONDecodeError extends ResponseDecodeError {
   }
 }
 
+/**
+ * A SOCKS proxy did not open the tunnel (a {@link ProxyError}, as an HTTP proxy's refused
+ * `CONNECT` is, with `statusCode` 0 and no headers). Nothing was sent to the origin. The code
+ * says why:
+ *
+ * - `STRAND_PROXY_AUTH_REQUIRED`: the proxy rejected the username and password, or accepts none
+ *   of the methods offered (it wants credentials and the URL has none);
+ * - `STRAND_PROXY_TUNNEL_FAILED`: the proxy refused the CONNECT — `reply` is its reply code
+ *   (SOCKS5, RFC 1928: 1 general failure, 2 not allowed, 3 network unreachable, 4 host
+ *   unreachable, 5 connection refused, 6 TTL expired, 7 command not supported, 8 address type
+ *   not supported; SOCKS4: 91-93) — or it does not speak SOCKS (`reply` null).
+ *
+ * A proxy that cannot be reached at all is a `ConnectError` instead (retryable: nothing was sent).
+ */
+export class SocksProxyError extends ProxyError {
+  /** The proxy's reply code, or null when it sent none (authentication, protocol errors). */
+  readonly reply: number | null;
+
+  constructor(message: string, kind: 'auth' | 'refused' | 'protocol', reply: number | null, options?: StrandErrorOptions) {
+    super(message, 0, null, options);
+    // ProxyError derives its code from an HTTP status, which SOCKS has not.
+    if (kind === 'auth') (this as { code: string }).code = 'STRAND_PROXY_AUTH_REQUIRED';
+    this.reply = reply;
+  }
+}
+
 brand(HTTPStatusError, 'client.HTTPStatusError');
 brand(ResponseDecodeError, 'client.ResponseDecodeError');
 brand(JSONDecodeError, 'client.JSONDecodeError');
+brand(SocksProxyError, 'client.SocksProxyError');

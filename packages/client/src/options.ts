@@ -15,11 +15,16 @@ import {
   isToken,
   type RequestOptions,
   TIMEOUT_PHASES,
+  type TLSPolicy,
   prepareRequest,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
+import { type NormalizedNetrc, normalizeNetrc } from './netrc.js';
+import { type ProxyRoute, normalizeProxy } from './proxies.js';
+import { type NormalizedRetry, normalizeRetry } from './retry.js';
+import { normalizeTls } from './tls-options.js';
 import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, RequestHeadersInit, TimeoutInit, TimeoutPhases } from './types.js';
 import { DEFAULT_USER_AGENT } from './version.js';
 
@@ -52,12 +57,34 @@ export interface NormalizedDefaults {
   readonly maxBodySize: number;
   readonly decompress: boolean;
   readonly throwForStatus: boolean;
+  /** The `proxy` option: a proxy, `false` (none, whatever the environment says), or null when not given (the environment decides, with `trustEnv`). */
+  readonly proxy: ProxyRoute | false | null;
+  readonly trustEnv: boolean;
+  /** The policy of the `tls` option, or null for core's default. */
+  readonly tlsPolicy: TLSPolicy | null;
+  /** null: no retries. */
+  readonly retry: NormalizedRetry | null;
+  /** null: no netrc. */
+  readonly netrc: NormalizedNetrc | null;
 }
 
 /** The per-request behaviours a request takes from the client's defaults unless it sets its own. */
 type RequestBehaviour = Pick<
   NormalizedDefaults,
-  'allowRedirects' | 'browserLikeRedirects' | 'maxRedirects' | 'timeout' | 'hasTimeout' | 'unbuffered' | 'maxBodySize' | 'decompress' | 'throwForStatus'
+  | 'allowRedirects'
+  | 'browserLikeRedirects'
+  | 'maxRedirects'
+  | 'timeout'
+  | 'hasTimeout'
+  | 'unbuffered'
+  | 'maxBodySize'
+  | 'decompress'
+  | 'throwForStatus'
+  | 'proxy'
+  | 'trustEnv'
+  | 'tlsPolicy'
+  | 'retry'
+  | 'netrc'
 >;
 
 /** One request, checked and resolved against the client's defaults (`timeout` may be shared with them: never change it). */
@@ -78,6 +105,8 @@ export interface NormalizedRequest extends RequestBehaviour {
   readonly pool: HTTPConnectionPool | null;
   readonly persistent: boolean | null;
   readonly onInformational: RequestOptions['onInformational'] | null;
+  /** True when the request itself gave `proxy` or `tls`, which configure the default agent (an error with `agent`). */
+  readonly routeOptions: boolean;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -99,6 +128,11 @@ const DEFAULT_KEYS = [
   'maxBodySize',
   'decompress',
   'throwForStatus',
+  'proxy',
+  'trustEnv',
+  'tls',
+  'retry',
+  'netrc',
 ] as const;
 const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   ...DEFAULT_KEYS,
@@ -326,6 +360,11 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
     maxBodySize: count(options.maxBodySize, 'maxBodySize', DEFAULT_MAX_BODY_SIZE, true),
     decompress: bool(options.decompress, 'decompress', true),
     throwForStatus: bool(options.throwForStatus, 'throwForStatus', false),
+    proxy: normalizeProxy(options.proxy),
+    trustEnv: bool(options.trustEnv, 'trustEnv', true),
+    tlsPolicy: normalizeTls(options.tls),
+    retry: normalizeRetry(options.retry),
+    netrc: normalizeNetrc(options.netrc),
   };
   return { ...defaults, hasTimeout: Object.keys(defaults.timeout).length > 0 };
 }
@@ -443,11 +482,17 @@ export function normalizeRequest(
     maxBodySize: count(opts.maxBodySize, 'maxBodySize', defaults.maxBodySize, true),
     decompress,
     throwForStatus: bool(opts.throwForStatus, 'throwForStatus', defaults.throwForStatus),
+    proxy: opts.proxy === undefined ? defaults.proxy : normalizeProxy(opts.proxy),
+    trustEnv: bool(opts.trustEnv, 'trustEnv', defaults.trustEnv),
+    tlsPolicy: opts.tls === undefined ? defaults.tlsPolicy : normalizeTls(opts.tls),
+    retry: opts.retry === undefined ? defaults.retry : normalizeRetry(opts.retry),
+    netrc: opts.netrc === undefined ? defaults.netrc : normalizeNetrc(opts.netrc),
     signal,
     agent,
     pool,
     persistent,
     onInformational,
+    routeOptions: opts.proxy !== undefined || opts.tls !== undefined,
   };
   // The body last: every other mistake is reported before a stream is wrapped or a file opened.
   const body = prepareBody(opts, convert);

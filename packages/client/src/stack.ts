@@ -4,12 +4,15 @@
  * ```
  * ContentDecoderAgent (core; decompress)          outermost: decodes the final body
  *   RedirectAgent / BrowserLikeRedirectAgent (core; allowRedirects)
- *     AuthAgent (client; auth)                    per hop: credentials only for their origin
- *       CookieAgent (client; always)              per hop: the jar's cookies for that URL
- *         the base agent (HttpAgent, a proxy, a Unix socket, a fake…)
+ *     RetryAgent (core, behind MethodRetryAgent; retry)  per hop: sends a hop again
+ *       AuthAgent (client; auth, netrc)           per hop: credentials only for their origin
+ *         CookieAgent (client; always)            per hop: the jar's cookies for that URL
+ *           the base agent: `agent`, or on the pool (client.ts picks it) HttpAgent direct,
+ *           ProxyAgent (core; an http(s) proxy), HttpAgent on a SocksEndpointFactory (a socks
+ *           proxy), or EnvironmentProxyAgent (trustEnv: one of those per hop, from the environment)
  * ```
  *
- * The client adds no HTTP of its own: redirects and decoding are core's agents.
+ * The client adds no HTTP of its own: redirects, retries, proxies and decoding are core's agents.
  */
 
 import type { Agent } from '@strand/core';
@@ -18,6 +21,7 @@ import { AuthAgent, type DigestCache } from './auth.js';
 import { CookieAgent } from './cookies.js';
 import type { NormalizedRequest } from './options.js';
 import { wrapWithCoreContentDecoder, wrapWithCoreRedirectAgent } from './core-wrappers.js';
+import { MethodRetryAgent, type NormalizedRetry } from './retry.js';
 
 /** The agent to send one request through, and its cookie agent (whose jar the response reports). */
 export interface RequestStack {
@@ -33,6 +37,7 @@ export function buildStack(base: Agent, request: NormalizedRequest, jar: CookieJ
   const cookies = new CookieAgent(base, request.jar ?? jar, scoped);
   let agent: Agent = cookies;
   if (request.auth !== null) agent = new AuthAgent(agent, request.auth, request.url.origin, digestCache);
+  if (request.retry !== null) agent = new MethodRetryAgent(agent, request.retry);
   if (request.allowRedirects) agent = wrapWithCoreRedirectAgent(agent, { browserLike: request.browserLikeRedirects, maxRedirects: request.maxRedirects });
   if (request.decompress) agent = wrapWithCoreContentDecoder(agent, request.maxBodySize);
   return { agent, cookies, jar: () => cookies.jar };
@@ -44,6 +49,7 @@ export function buildStack(base: Agent, request: NormalizedRequest, jar: CookieJ
  * of it belongs to one request: a request qualifies when it goes to the client's own jar (not a
  * lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials. The stack
  * is rebuilt when the base agent or the redirect and decoding settings differ from the last one.
+ * It carries the client's default `retry`; a request with a `retry` of its own builds its own stack.
  */
 export class SharedStack {
   private base: Agent | null = null;
@@ -54,9 +60,12 @@ export class SharedStack {
   private decompress = false;
   private maxBodySize = 0;
 
+  /** @param defaultRetry - the client's default `retry`, the only one the shared stack is built with. */
+  constructor(private readonly defaultRetry: NormalizedRetry | null = null) {}
+
   /** The stack for `request` over `base` with the client's `jar`: the shared one when the request qualifies, else a new one. */
   stackFor(base: Agent, request: NormalizedRequest, jar: CookieJar, digestCache: DigestCache): RequestStack {
-    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null) return buildStack(base, request, jar, digestCache);
+    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null || request.retry !== this.defaultRetry) return buildStack(base, request, jar, digestCache);
     const stack = this.stack;
     if (
       stack !== null &&

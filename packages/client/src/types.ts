@@ -100,6 +100,82 @@ export type RequestHeadersInit =
   | Readonly<Record<string, string | readonly string[] | null | undefined>>
   | Iterable<readonly [string, string | null | undefined]>;
 
+/**
+ * Where requests go when the default agent is used (no `agent`): a proxy URL, or `false` for
+ * none. `http://` and `https://` proxies go through core's `ProxyAgent` (plain `http:` requests
+ * in absolute form, `https:` ones through a `CONNECT` tunnel); `socks4://`, `socks4a://`,
+ * `socks5://` and `socks5h://` through a SOCKS proxy (`socks5`/`socks4` resolve the host name
+ * here, `socks5h`/`socks4a` let the proxy resolve it). Credentials go before the host,
+ * percent-encoded: `socks5h://user:p%40ss@127.0.0.1:1080`. A value without a scheme is `http://`.
+ */
+export type ProxyInit = string | URL | false;
+
+/** PEM text or bytes, or several of them. */
+export type PemInit = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+/**
+ * TLS settings for `https:` origins, mapped onto core's TLS policies: `BrowserLikePolicyForHTTPS`
+ * (chain and host name verified) or, with `rejectUnauthorized: false`, `InsecurePolicyForHTTPS`.
+ */
+export interface TLSOptions {
+  /** Trusted roots (PEM) that replace Node's trust store for these requests, as curl's `--cacert`. */
+  ca?: PemInit;
+  /** A client certificate chain (PEM), sent when the server asks for one. Needs `key`. */
+  cert?: PemInit;
+  /** The client certificate's private key (PEM). Needs `cert`. */
+  key?: PemInit;
+  /** The passphrase of `key` or `pfx`. */
+  passphrase?: string;
+  /** A PKCS#12 bundle holding the client certificate and its key, instead of `cert` and `key`. */
+  pfx?: PemInit;
+  /**
+   * `false` turns certificate and host name verification **off** (core's
+   * `InsecurePolicyForHTTPS`, which emits a `STRAND_TLS_INSECURE` process warning the first time).
+   * Anyone on the path can then read and change the traffic. Default `true`.
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/**
+ * When to send a request again (got's shape) over core's `RetryAgent`. Only what core deems safe
+ * is retried: an error before the request reached the server (connection refused, DNS, a
+ * connect timeout), an error after it for the `methods` listed (the server may have acted on
+ * the request), and a response whose status is in `statusCodes`; a body that cannot be replayed
+ * (a one-shot stream) is never sent twice. The back-off is exponential with full jitter; a
+ * `Retry-After` up to `maxRetryAfter` is honoured exactly.
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt (default 2, as got): attempts in all are `limit + 1`. 0: none. */
+  limit?: number;
+  /**
+   * Methods that are retried (default got's: GET, PUT, HEAD, DELETE, OPTIONS, TRACE). A method
+   * that is not idempotent, such as POST, is retried only when listed here, and then also after
+   * a failure that may have reached the server.
+   */
+  methods?: readonly string[];
+  /** Statuses that are retried (default core's: 408, 429, 500, 502, 503, 504). */
+  statusCodes?: readonly number[];
+  /**
+   * The wait before retry n is a random time up to `min(max, base * 2^(n-1))` ms (`jitter:
+   * false`: exactly that). Defaults: `base` 100, `max` 10 000, `jitter` true.
+   */
+  backoff?: { readonly base?: number; readonly max?: number; readonly jitter?: boolean };
+  /**
+   * The longest `Retry-After` honoured, ms (default 60 000). A response asking for a longer wait
+   * is returned instead of being retried.
+   */
+  maxRetryAfter?: number;
+}
+
+/** `retry`: a number of retries with the other settings at their defaults, `RetryOptions`, or `false`/`0` for none. */
+export type RetryInit = number | false | RetryOptions;
+
+/**
+ * Credentials from a netrc file (curl's `--netrc`): `true` reads `$NETRC` (with `trustEnv`) or
+ * else `~/.netrc`; a string is the path of the file to read. `false` (the default): none.
+ */
+export type NetrcInit = boolean | string;
+
 /** Options that an {@link HTTPClient} can hold as defaults for all its requests. */
 export interface DefaultRequestOptions {
   /** Headers; a request's own headers replace defaults of the same name, and a `null` value removes one (see {@link RequestHeadersInit}). */
@@ -130,6 +206,33 @@ export interface DefaultRequestOptions {
   decompress?: boolean;
   /** Reject with an {@link HTTPStatusError} when the final status is not a success (see `raiseForStatus`). Default false. */
   throwForStatus?: boolean;
+  /**
+   * The proxy for the default agent (see {@link ProxyInit}); `false` sends requests direct even
+   * when the environment names a proxy. Default: the environment's, with `trustEnv`. Not with
+   * `agent` (give that agent its proxy).
+   */
+  proxy?: ProxyInit;
+  /**
+   * Read proxy settings from the environment, as curl and requests do (default `true`):
+   * `http_proxy`/`HTTP_PROXY` for `http:` URLs, `https_proxy`/`HTTPS_PROXY` for `https:`, then
+   * `all_proxy`/`ALL_PROXY` for both (the lower-case name first; an empty value counts as unset),
+   * and `no_proxy`/`NO_PROXY` for hosts that go direct. Under CGI (`REQUEST_METHOD` set),
+   * `HTTP_PROXY` is ignored: a request's `Proxy:` header can set it (httpoxy). The variables are
+   * read once, when the client is created (for the module functions: on their first call). Also
+   * lets `netrc: true` read `$NETRC`. Only the default agent uses a proxy; with `agent` the
+   * environment is not read for proxies.
+   */
+  trustEnv?: boolean;
+  /** TLS settings for `https:` origins reached by the default agent; a request's `tls` replaces the client's. See {@link TLSOptions}. */
+  tls?: TLSOptions;
+  /** Retry transient failures; see {@link RetryOptions}. Default: no retries. */
+  retry?: RetryInit;
+  /**
+   * Basic credentials from a netrc file for the request URL's host (see {@link NetrcInit}), sent
+   * to that origin only, never across a redirect to another origin. `auth` and credentials in
+   * the URL win. Default `false`. The file is read once per client.
+   */
+  netrc?: NetrcInit;
 }
 
 /** Options of one request (treq's keyword arguments). */
