@@ -141,21 +141,36 @@ export class ProxyEnvironment {
   }
 }
 
+/** `scheme://authority` of an absolute URL string, what the proxy choice depends on. */
+const ORIGIN_OF = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
 /**
  * The base agent of a client whose environment names proxies: for every request — every hop of
  * a redirect chain, as it sits under the redirect agent — it asks the environment for that URL's
- * proxy (or none) and sends through `agentFor(route)`, the agent of that route.
+ * proxy (or none) and sends through `agentFor(route)`, the agent of that route. The choice
+ * depends on the scheme, host and port only, so it is remembered per `scheme://authority`.
  */
 export class EnvironmentProxyAgent implements Agent {
+  private readonly chosen = new Map<string, Agent>();
+
   constructor(
     private readonly environment: ProxyEnvironment,
     private readonly agentFor: (route: ProxyRoute | null) => Agent,
   ) {}
 
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
-    let agent: Agent;
+    let agent: Agent | undefined;
     try {
-      agent = this.agentFor(this.environment.proxyFor(typeof uri === 'string' ? new URL(uri) : uri));
+      const href = typeof uri === 'string' ? uri : uri.href;
+      const origin = ORIGIN_OF.exec(href)?.[0];
+      agent = origin === undefined ? undefined : this.chosen.get(origin);
+      if (agent === undefined) {
+        agent = this.agentFor(this.environment.proxyFor(typeof uri === 'string' ? new URL(uri) : uri));
+        if (origin !== undefined) {
+          if (this.chosen.size >= 256) this.chosen.clear();
+          this.chosen.set(origin, agent);
+        }
+      }
     } catch (error) {
       return Promise.reject(error);
     }
