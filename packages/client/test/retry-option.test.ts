@@ -128,6 +128,17 @@ it('lets a request turn the client\'s retries off with retry: false or 0, and se
   expect(server.requests.map((r) => r.url)).toEqual(['/off', '/zero', '/one', '/one']);
 });
 
+it('keeps the client\'s retry for plain requests after one with its own (the shared stack is the client\'s)', async () => {
+  script = [503];
+  const client = new HTTPClient({ pool, retry: { limit: 1, backoff: NO_WAIT } });
+  expect((await client.get(`${server.url}/plain-1`)).code).toBe(200);
+  script = [503];
+  expect((await client.get(`${server.url}/own`, { retry: false })).code).toBe(503);
+  script = [503];
+  expect((await client.get(`${server.url}/plain-2`)).code).toBe(200);
+  expect(server.requests.map((r) => r.url)).toEqual(['/plain-1', '/plain-1', '/own', '/plain-2', '/plain-2']);
+});
+
 it('retries each hop of a redirect chain on its own', async () => {
   let hop = 0;
   const redirecting = await startServer((req, res) => {
