@@ -4,7 +4,7 @@
  * against an in-process HTTP proxy on loopback.
  */
 import { HTTPConnectionPool, InvalidArgumentError, ProxyError } from '@strand/core';
-import { HTTPClient } from '@strand/client';
+import { HTTPClient, get } from '@strand/client';
 import { type HttpProxy, startHttpProxy, withEnv, withEnvAsync } from './support/proxies';
 import { type TestServer, echo, startServer, startTLSServer, testCertificate } from './support/servers';
 
@@ -216,6 +216,12 @@ describe('trustEnv: proxies from the environment', () => {
     await withEnvAsync({ HTTP_PROXY: proxy.url }, () => client.get(`${origin.url}/later`));
     expect(direct('/later')).toBe(true);
     expect(proxy.seen).toHaveLength(0);
+  });
+
+  it('is read by the module functions on their first call', async () => {
+    // The first module-function call of this file: the shared client is made inside withEnvAsync.
+    const response = await withEnvAsync({ HTTP_PROXY: proxy.url }, () => get('http://origin.test/module', { pool }));
+    expect(await response.text()).toBe('via proxy: GET http://origin.test/module');
   });
 
   it('fails the requests that would use a bad proxy variable with an InvalidArgumentError naming it, and no others', async () => {
