@@ -13,7 +13,6 @@ import { createHash } from 'node:crypto';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
 import {
   CancelledError,
   type ConnectMilestones,
@@ -26,13 +25,12 @@ import {
   InvalidRequestError,
   type StrandError,
   TCPEndpoint,
-  TLSHandshakeError,
   type TLSPolicy,
   TimeoutError,
   brand,
   defaultTLSPolicy,
+  startTLS,
   systemClock,
-  tlsError,
 } from '@strand/core';
 import { SocksClient } from 'socks';
 import { SocksProxyError } from './errors.js';
@@ -377,48 +375,6 @@ function socksError(message: string, proxy: SocksProxy, authority: string, origi
   return new ConnectError(`the SOCKS handshake with ${where.slice(4)} failed: ${message}`, options);
 }
 
-/** Runs a TLS handshake with the origin over the tunnel, verified by `policy`. Destroys the socket on failure. */
-function startTLS(socket: net.Socket, host: string, port: number, policy: TLSPolicy, origin: string, signal: AbortSignal | undefined): Promise<tls.TLSSocket> {
-  let options: tls.ConnectionOptions;
-  try {
-    // The tunnel decides where the socket goes; a policy only shapes the handshake.
-    const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = policy.creatorForNetloc(host, port);
-    options = policyOptions;
-  } catch (error) {
-    socket.destroy();
-    return Promise.reject(error);
-  }
-  if (signal?.aborted === true) {
-    socket.destroy();
-    return Promise.reject(new CancelledError('request cancelled before the TLS handshake', { url: origin, cause: signal.reason }));
-  }
-  const secure = tls.connect({ ALPNProtocols: ['http/1.1'], ...options, socket, host, port });
-  return new Promise((resolve, reject) => {
-    const settle = (error: StrandError | null): void => {
-      secure.removeListener('secureConnect', onReady);
-      secure.removeListener('error', onError);
-      secure.removeListener('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === null) {
-        secure.setNoDelay(true);
-        resolve(secure);
-        return;
-      }
-      secure.on('error', ignoreError);
-      secure.destroy();
-      socket.destroy();
-      reject(error);
-    };
-    const onReady = (): void => settle(null);
-    const onError = (error: Error): void => settle(tlsError(error, origin));
-    const onClose = (): void => settle(new TLSHandshakeError('TLS handshake failed: the connection closed during the handshake', { url: origin }));
-    const onAbort = (): void => settle(new CancelledError('request cancelled during the TLS handshake', { url: origin, cause: signal?.reason }));
-    secure.once('secureConnect', onReady);
-    secure.once('error', onError);
-    secure.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function ignoreError(): void {}
 

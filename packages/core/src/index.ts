@@ -47,6 +47,7 @@ export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
 export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './net/tls-sessions.js';
 export { type CachingLookupOptions, cachingLookup } from './net/dns-cache.js';
+export { startTLS } from './net/tls-upgrade.js';
 export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './message/response.js';
 export { type Clock, type TimerHandle, ManualClock, systemClock } from './time/clock.js';

@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import * as tls from 'node:tls';
 import { type Clock, systemClock } from '../time/clock.js';
-import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError, tlsError } from '../net/endpoints.js';
-import { CancelledError, ConnectError, InvalidArgumentError, StrandError, type StrandErrorOptions, TLSHandshakeError, TimeoutError, redactUrl } from '../errors.js';
+import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError } from '../net/endpoints.js';
+import { CancelledError, ConnectError, InvalidArgumentError, StrandError, type StrandErrorOptions, TimeoutError, redactUrl } from '../errors.js';
 import { Headers } from '../message/headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
 import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
+import { startTLS } from '../net/tls-upgrade.js';
 import { escapeForMessage } from '../validate.js';
 import { brand } from '../brand.js';
 
@@ -242,50 +242,6 @@ export class ProxyConnector {
   }
 }
 
-/** Runs a TLS handshake over `socket`, verifying `host` as `policy` says. Destroys the socket on failure. */
-function startTLS(socket: net.Socket, host: string, port: number, policy: TLSPolicy, key: string, signal: AbortSignal | undefined): Promise<tls.TLSSocket> {
-  let options: tls.ConnectionOptions;
-  try {
-    // The endpoint decides where the socket goes; a policy only shapes the handshake.
-    const { socket: _socket, path: _path, host: _host, port: _port, ...policyOptions } = policy.creatorForNetloc(host, port);
-    options = policyOptions;
-  } catch (error) {
-    socket.destroy();
-    return Promise.reject(error);
-  }
-  if (signal?.aborted === true) {
-    socket.destroy();
-    return Promise.reject(new CancelledError('request cancelled before the TLS handshake', { url: key, cause: signal.reason }));
-  }
-  const secure = tls.connect({ ALPNProtocols: ['http/1.1'], ...options, socket, host, port });
-  return new Promise((resolve, reject) => {
-    const settle = (error: StrandError | null): void => {
-      secure.removeListener('secureConnect', onReady);
-      secure.removeListener('error', onError);
-      secure.removeListener('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
-      if (error === null) {
-        secure.setNoDelay(true);
-        resolve(secure);
-        return;
-      }
-      secure.on('error', ignoreError);
-      secure.destroy();
-      socket.destroy();
-      reject(error);
-    };
-    const onReady = (): void => settle(null);
-    const onError = (error: Error): void => settle(tlsError(error, key));
-    const onClose = (): void => settle(new TLSHandshakeError('TLS handshake failed: the connection closed during the handshake', { url: key }));
-    const onAbort = (): void => settle(new CancelledError('request cancelled during the TLS handshake', { url: key, cause: signal?.reason }));
-    secure.once('secureConnect', onReady);
-    secure.once('error', onError);
-    secure.once('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function ignoreError(): void {}
 
 /** Options of {@link TunnelEndpoint}. */
 export interface TunnelEndpointOptions {
@@ -440,5 +396,7 @@ export class TunnelEndpoint implements Endpoint {
     });
   }
 }
+
+function ignoreError(): void {}
 
 brand(ProxyError, 'core.ProxyError');
