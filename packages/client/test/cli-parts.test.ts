@@ -3,7 +3,7 @@ import { createCookieJar } from '../src/cookies';
 import { UsageError, closestOption, normalizeContinue } from '../src/cli/common';
 import { COOKIE_FILE_HEADER, formatCookieFile, loadCookieFile, parseCookieFile } from '../src/cli/cookie-file';
 import { planDownloads } from '../src/cli/download';
-import { netrcCredentials, parseNetrc } from '../src/cli/netrc';
+import { netrcCredentials, parseNetrc } from '../src/netrc';
 import { ProgressModel, RateMeter, formatEta, formatRate } from '../src/cli/progress';
 import { parseHeader } from '../src/cli/session';
 import { commandLineUrl, withScheme } from '../src/cli/urls';
@@ -31,7 +31,11 @@ describe('.netrc', () => {
   it('falls back to the default entry, or to nothing without one', () => {
     expect(netrcCredentials(parseNetrc(text), 'elsewhere.net')).toEqual(['anon', 'guest']);
     expect(netrcCredentials(parseNetrc('machine a login x password y'), 'b')).toBeUndefined();
-    expect(netrcCredentials(parseNetrc('machine a login x'), 'a')).toBeUndefined();
+    expect(netrcCredentials(parseNetrc('machine a password y'), 'a')).toBeUndefined();
+  });
+
+  it('reads an entry with a login and no password as an empty password, as requests does (one parser for the CLI and the netrc option)', () => {
+    expect(netrcCredentials(parseNetrc('machine a login x'), 'a')).toEqual(['x', '']);
   });
 
   it('matches an IPv6 host given in brackets', () => {

@@ -27,7 +27,7 @@ import type { AuthInit, ClientRequestOptions, TimeoutPhases } from '../types.js'
 import { type CommandIO, UsageError, nonNegativeInteger, nonNegativeSeconds, seconds, write } from './common.js';
 import { formatCookieFile, loadCookieFile } from './cookie-file.js';
 import { CommandError, EXIT, type ExitContext } from './exit-codes.js';
-import { type NetrcEntry, netrcCredentials, parseNetrc } from './netrc.js';
+import { type NetrcEntry, netrcCredentials, parseNetrc } from '../netrc.js';
 import { withScheme } from './urls.js';
 
 /** The options both sub-commands take, with curl's letters. */
