@@ -7,7 +7,7 @@
 //        https, ca (PEM string|null), scenario, stream }
 //
 // With `ctx.stream` the body is consumed the library's streaming way and only counted (nothing
-// is kept), like the raw sockets and undici-dispatch always do.
+// is kept), like the raw sockets and the undici-*-dispatch clients always do.
 //
 // To add a client: add a factory below and its name to CLIENTS; `availability` may skip it.
 import * as http from 'node:http';
@@ -15,14 +15,46 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 
-/** Default order; `undici-request` is the baseline the ratios are taken against. */
-export const CLIENTS = ['strand-core', 'strand-client', 'undici-request', 'undici-dispatch', 'undici-fetch', 'node-http', 'got', 'axios', 'node-fetch', 'raw-socket', 'raw-onread'];
+/**
+ * Default order. undici's fastest public paths for one origin are `undici-pool-dispatch` and
+ * `undici-pool-request` (a `new Pool(origin, { connections: N })`, no Agent routing): the report
+ * takes its main ratio against the faster of the two in each scenario and names it.
+ * `undici-request` (the top-level `undici.request(url, { dispatcher: Agent })`) stays as the
+ * everyday-usage reference.
+ */
+export const CLIENTS = ['strand-core', 'strand-client', 'undici-pool-dispatch', 'undici-pool-request', 'undici-request', 'undici-fetch', 'node-http', 'got', 'axios', 'node-fetch', 'raw-socket', 'raw-onread'];
+/** Clients that run only when named in `--client` (kept out of the full run's time budget). */
+export const EXTRA_CLIENTS = ['undici-agent-dispatch'];
+/** The everyday-usage reference (second ratio column). */
 export const BASELINE = 'undici-request';
+/** undici's per-origin Pool paths; the main ratio is against the faster of the two. */
+export const POOL_BASELINES = ['undici-pool-dispatch', 'undici-pool-request'];
+/** Kept in every filtered run, so the ratios always have their references. */
+export const REFERENCE_CLIENTS = [...POOL_BASELINES, BASELINE];
+/**
+ * A client name may carry variant suffixes, run in the same rounds as the plain client:
+ * `strand-core+dc` subscribes a no-op listener to `strand:request:headers` in the worker
+ * (through STRAND_BENCH_SUBSCRIBE, see worker.mjs). Returns { base, env } or null when unknown.
+ */
+export const VARIANTS = {
+  dc: { about: "a no-op diagnostics_channel subscriber on 'strand:request:headers'", env: { STRAND_BENCH_SUBSCRIBE: 'strand:request:headers' } },
+};
+export function parseClientName(name) {
+  const [base, ...suffixes] = name.split('+');
+  if (!CLIENTS.includes(base) && !EXTRA_CLIENTS.includes(base)) return null;
+  const env = {};
+  for (const suffix of suffixes) {
+    if (!(suffix in VARIANTS)) return null;
+    Object.assign(env, VARIANTS[suffix].env);
+  }
+  return { base, env };
+}
 /** The clients that can run over @strand/testing's in-memory agent. */
 export const STRAND_CLIENTS = new Set(['strand-core', 'strand-client']);
 
 /** Clients that need a running module to exist: checked once per run of the harness. */
-export async function availability(client) {
+export async function availability(name) {
+  const client = parseClientName(name)?.base ?? name;
   if (client === 'strand-client') {
     try {
       const mod = await import('@strand/client');
@@ -66,7 +98,8 @@ export function inMemoryAgentFactory(testing) {
 }
 
 /** Which (client, scenario) pairs make sense; returns a reason to skip, or null. */
-export function unsupported(client, scenario) {
+export function unsupported(name, scenario) {
+  const client = parseClientName(name)?.base ?? name;
   if (scenario.inMemory) return STRAND_CLIENTS.has(client) ? null : 'in-memory transport is Strand-only';
   if (client.startsWith('raw-') && scenario.chunked) return `${client} only parses Content-Length framing`;
   return null;
@@ -194,6 +227,13 @@ async function undiciAgent(ctx) {
   return { undici, dispatcher };
 }
 
+/** One `undici.Pool` for the run's origin, N connections: no Agent routing per request. */
+async function undiciPool(ctx) {
+  const undici = await import('undici');
+  return new undici.Pool(ctx.origin, { connections: ctx.connections, ...(ctx.https ? { connect: { ca: ctx.ca } } : {}) });
+}
+
+/** `undici.request(url, { dispatcher: Agent })`: URL parsing + Agent routing + request's body stream. */
 async function undiciRequest(ctx) {
   const { undici, dispatcher } = await undiciAgent(ctx);
   const options = { dispatcher, method: ctx.method };
@@ -210,15 +250,35 @@ async function undiciRequest(ctx) {
   };
 }
 
+/** `pool.request({ path, method })` on a per-origin Pool: undici's Promise API without Agent routing. */
+async function undiciPoolRequest(ctx) {
+  const pool = await undiciPool(ctx);
+  const options = { path: ctx.path, method: ctx.method };
+  if (ctx.body !== null) Object.assign(options, { body: ctx.body, headers: { 'content-type': ctx.contentType } });
+  return {
+    async once() {
+      const { statusCode, body } = await pool.request(options);
+      if (ctx.stream) return countStream(body, statusCode);
+      const data = await body.arrayBuffer();
+      if (statusCode !== 200) throw statusError(statusCode);
+      return data.byteLength;
+    },
+    close: () => pool.close(),
+  };
+}
+
 /**
- * Raw `dispatcher.dispatch` with the smallest handler: undici 7 passes a handler with the legacy
- * callbacks (onConnect/onHeaders/onData/onComplete/onError) straight to its core; the newer
- * onRequestStart/onResponse* shape goes through an adapter that parses headers, so the legacy
- * shape is the lower bound of undici's overhead.
+ * Raw `dispatch` with the smallest handler, counting body bytes and keeping none (in every
+ * scenario, buffered ones included: this is undici's floor, not a like-for-like buffered read).
+ * undici 7 passes a handler with the legacy callbacks (onConnect/onHeaders/onData/onComplete/
+ * onError) straight to its core; the newer onRequestStart/onResponse* shape goes through an
+ * adapter that parses headers, so the legacy shape is the lower bound of undici's overhead.
+ * `undici-pool-dispatch` dispatches on a per-origin Pool; `undici-agent-dispatch` (named
+ * `undici-dispatch` before) on an Agent, which routes by origin first.
  */
-async function undiciDispatch(ctx) {
-  const { dispatcher } = await undiciAgent(ctx);
-  const options = { origin: ctx.origin, path: ctx.path, method: ctx.method };
+function dispatchClient(dispatcher, ctx, origin) {
+  const options = { path: ctx.path, method: ctx.method };
+  if (origin) options.origin = ctx.origin;
   if (ctx.body !== null) Object.assign(options, { body: ctx.body, headers: ['content-type', ctx.contentType] });
   return {
     once() {
@@ -228,6 +288,15 @@ async function undiciDispatch(ctx) {
     },
     close: () => dispatcher.close(),
   };
+}
+
+async function undiciPoolDispatch(ctx) {
+  return dispatchClient(await undiciPool(ctx), ctx, false);
+}
+
+async function undiciAgentDispatch(ctx) {
+  const { dispatcher } = await undiciAgent(ctx);
+  return dispatchClient(dispatcher, ctx, true);
 }
 
 class CountingHandler {
@@ -519,8 +588,10 @@ class RawConnection {
 const FACTORIES = {
   'strand-core': strandCore,
   'strand-client': strandClient,
+  'undici-pool-dispatch': undiciPoolDispatch,
+  'undici-pool-request': undiciPoolRequest,
   'undici-request': undiciRequest,
-  'undici-dispatch': undiciDispatch,
+  'undici-agent-dispatch': undiciAgentDispatch,
   'undici-fetch': undiciFetch,
   'node-http': nodeHttp,
   got: gotClient,
@@ -531,7 +602,7 @@ const FACTORIES = {
 };
 
 export function makeClient(name, ctx) {
-  const factory = FACTORIES[name];
+  const factory = FACTORIES[parseClientName(name)?.base ?? name];
   if (factory === undefined) throw new Error(`unknown client ${name}; known: ${Object.keys(FACTORIES).join(', ')}`);
   return factory(ctx);
 }

@@ -9,19 +9,30 @@
 //   --warmup MS           longest warm-up per run (default 500 full and quick); a run warms up
 //                         for the scenario's warmupRequests, at least 300 ms (150 quick)
 //   --scenario a,b        only these scenarios (also enables non-default ones, e.g. json-50)
-//   --client x,y          only these clients (undici-request is kept for the ratios)
+//   --client x,y          only these clients (undici-pool-dispatch, undici-pool-request and
+//                         undici-request are kept for the ratios); also enables the extra ones
+//                         (undici-agent-dispatch) and variants: `strand-core+dc` runs strand-core
+//                         with a no-op diagnostics_channel subscriber (see worker.mjs), in the
+//                         same rounds as strand-core
 //   --server nginx|node   force the origin server (default: nginx when installed)
 //   --no-memory           skip bench/memory.mjs at the end
 //   --memory              run only the memory checks
 //   --list                print scenarios and clients and exit
+//   --out NAME            name the outputs bench/out/NAME.md and bench/out/NAME.json (for A/B
+//                         runs; compare them with bench/compare.mjs)
+//   --cpu-prof            run every worker with node --cpu-prof; profiles (and the worker's result,
+//                         with the measured window) go to bench/out/profiles/; summarise one with
+//                         `node bench/profile-top.mjs FILE.cpuprofile`
+//   --serve               only start the servers, print a worker config per scenario (for running
+//                         bench/worker.mjs by hand, e.g. under a profiler) and wait for Ctrl-C
 // A filtered run (--scenario/--client/--rounds/--duration) writes bench/out/partial.md instead of
 // RESULTS.md. Raw results always go to bench/out/*.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE, CLIENTS, availability, scenarioAvailability, unsupported } from './clients.mjs';
-import { aggregate, renderMarkdown, scenarioTable } from './report.mjs';
+import { CLIENTS, EXTRA_CLIENTS, REFERENCE_CLIENTS, VARIANTS, availability, parseClientName, scenarioAvailability, unsupported } from './clients.mjs';
+import { aggregate, ratioTable, renderMarkdown, scenarioTable } from './report.mjs';
 import { DEFAULT_SCENARIOS, SCENARIOS } from './scenarios.mjs';
 import { BENCH_DIR, generateCert, makeTempDir, nginxAvailable, onCleanup, pinningNote, runPinnedNode, startNginx, startNodeServer } from './servers.mjs';
 
@@ -34,11 +45,11 @@ function option(name) {
   return value;
 }
 const flag = (name) => argv.includes(name);
-const KNOWN = new Set(['--quick', '--rounds', '--duration', '--warmup', '--scenario', '--client', '--server', '--no-memory', '--memory', '--list']);
+const KNOWN = new Set(['--quick', '--rounds', '--duration', '--warmup', '--scenario', '--client', '--server', '--no-memory', '--memory', '--list', '--out', '--cpu-prof', '--serve']);
 for (const arg of argv) if (arg.startsWith('--') && !KNOWN.has(arg)) throw new Error(`unknown option ${arg} (see the header of bench/run.mjs)`);
 
 if (flag('--list')) {
-  console.log(`scenarios: ${Object.keys(SCENARIOS).join(', ')}\nclients:   ${CLIENTS.join(', ')}`);
+  console.log(`scenarios: ${Object.keys(SCENARIOS).join(', ')}\nclients:   ${CLIENTS.join(', ')}\nextra:     ${EXTRA_CLIENTS.join(', ')} (only with --client)\nvariants:  ${Object.entries(VARIANTS).map(([k, v]) => `+${k} (${v.about})`).join(', ')}`);
   process.exit(0);
 }
 
@@ -52,12 +63,20 @@ const scenarioFilter = option('--scenario')?.split(',').map((s) => s.trim()).fil
 const clientFilter = option('--client')?.split(',').map((s) => s.trim()).filter(Boolean);
 const forceServer = option('--server');
 for (const s of scenarioFilter ?? []) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-for (const c of clientFilter ?? []) if (!CLIENTS.includes(c)) throw new Error(`unknown client ${c}; known: ${CLIENTS.join(', ')}`);
+for (const c of clientFilter ?? []) if (parseClientName(c) === null) throw new Error(`unknown client ${c}; known: ${[...CLIENTS, ...EXTRA_CLIENTS].join(', ')} (variants: ${Object.keys(VARIANTS).map((k) => `+${k}`).join(', ')})`);
+const outName = option('--out');
+if (outName !== undefined && !/^[\w.-]+$/.test(outName)) throw new Error('--out takes a plain file name (letters, digits, . _ -)');
+const cpuProf = flag('--cpu-prof');
 if (!(rounds >= 1 && durationMs > 0 && warmupMs >= 0)) throw new Error('--rounds, --duration and --warmup must be positive numbers');
 
 const scenarios = scenarioFilter ?? DEFAULT_SCENARIOS;
-const clients = clientFilter ? CLIENTS.filter((c) => clientFilter.includes(c) || c === BASELINE) : CLIENTS;
-const partial = !quick && (scenarioFilter !== undefined || clientFilter !== undefined || option('--rounds') !== undefined || option('--duration') !== undefined || option('--warmup') !== undefined);
+/** Known order (CLIENTS, then EXTRA_CLIENTS), each variant right after its plain client. */
+function orderClients(names) {
+  const all = [...CLIENTS, ...EXTRA_CLIENTS];
+  return [...new Set(names)].sort((a, b) => all.indexOf(parseClientName(a).base) - all.indexOf(parseClientName(b).base) || a.length - b.length || (a < b ? -1 : 1));
+}
+const clients = clientFilter ? orderClients([...clientFilter, ...REFERENCE_CLIENTS]) : CLIENTS;
+const partial = !quick && (scenarioFilter !== undefined || clientFilter !== undefined || option('--rounds') !== undefined || option('--duration') !== undefined || option('--warmup') !== undefined || outName !== undefined || cpuProf);
 const outDir = join(BENCH_DIR, 'out');
 mkdirSync(outDir, { recursive: true });
 
@@ -91,10 +110,37 @@ onCleanup(() => server.stop());
 log(`bench: server ${server.version} on 127.0.0.1:${server.port}${server.httpsPort ? ` (https ${server.httpsPort})` : ''}; ${pinningNote()}`);
 // Scenarios nginx cannot serve well run against the Node server, on the same server core.
 let nodeServer = server.kind === 'node' ? server : null;
-if (nodeServer === null && scenarios.some((name) => SCENARIOS[name].nodeServer)) {
+if (nodeServer === null && (flag('--serve') || scenarios.some((name) => SCENARIOS[name].nodeServer))) {
   nodeServer = await startNodeServer(null);
   onCleanup(() => nodeServer.stop());
   log(`bench: Node server on 127.0.0.1:${nodeServer.port} for ${scenarios.filter((name) => SCENARIOS[name].nodeServer).join(', ')}`);
+}
+
+/** The worker's config for one (client, scenario) run. */
+function workerConfig(client, name) {
+  const scenario = SCENARIOS[name];
+  return {
+    client,
+    scenario: name,
+    host: '127.0.0.1',
+    port: scenario.nodeServer ? nodeServer.port : scenario.https ? server.httpsPort : server.port,
+    https: scenario.https === true,
+    caFile: cert?.cert ?? null,
+    connections: scenario.connections,
+    warmupMs,
+    warmupMinMs,
+    warmupRequests: scenario.warmupRequests ?? 0,
+    durationMs,
+    drainMs: 5000,
+  };
+}
+
+if (flag('--serve')) {
+  log('bench: serving until Ctrl-C / SIGTERM. Run a worker by hand (from the repository root), e.g.:');
+  for (const name of scenarios) {
+    log(`  ${name}: taskset -c 1 node bench/worker.mjs '${JSON.stringify(workerConfig(clientFilter?.[0] ?? 'strand-core', name))}'`);
+  }
+  await new Promise(() => {}); // the signal handlers in servers.mjs stop the servers and exit
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,33 +177,29 @@ for (const s of skipped) log(`bench: skip ${s.client} on ${s.scenario}: ${s.reas
 // ---------------------------------------------------------------------------------------------
 // The rounds
 
-function runWorker(config) {
-  return runPinnedNode([join(BENCH_DIR, 'worker.mjs'), JSON.stringify(config)], config.warmupMs + config.durationMs + 20_000, 'worker');
+const profileDir = join(outDir, 'profiles');
+if (cpuProf) mkdirSync(profileDir, { recursive: true });
+
+function runWorker(config, round) {
+  const nodeFlags = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName(config, round)}.cpuprofile`] : [];
+  const env = { ...process.env, ...parseClientName(config.client).env };
+  return runPinnedNode([...nodeFlags, join(BENCH_DIR, 'worker.mjs'), JSON.stringify(config)], config.warmupMs + config.durationMs + 20_000, 'worker', { env });
+}
+
+function profileName(config, round) {
+  return `${outName ?? 'run'}.${config.scenario}.${config.client}.r${round}`;
 }
 
 const runs = [];
 let done = 0;
 for (let round = 1; round <= rounds; round++) {
   for (const job of jobsPerRound) {
-    const scenario = SCENARIOS[job.scenario];
     // Rotate the starting client each round so no client always runs first.
     const order = job.clients.map((_, i) => job.clients[(i + round - 1) % job.clients.length]);
     for (const client of order) {
-      const config = {
-        client,
-        scenario: job.scenario,
-        host: '127.0.0.1',
-        port: scenario.nodeServer ? nodeServer.port : scenario.https ? server.httpsPort : server.port,
-        https: scenario.https === true,
-        caFile: cert?.cert ?? null,
-        connections: scenario.connections,
-        warmupMs,
-        warmupMinMs,
-        warmupRequests: scenario.warmupRequests ?? 0,
-        durationMs,
-        drainMs: 5000,
-      };
-      const outcome = await runWorker(config);
+      const config = workerConfig(client, job.scenario);
+      const outcome = await runWorker(config, round);
+      if (cpuProf && outcome.result) writeFileSync(join(profileDir, `${profileName(config, round)}.result.json`), `${JSON.stringify(outcome.result)}\n`);
       runs.push({ round, scenario: job.scenario, client, ...outcome });
       done++;
       const r = outcome.result;
@@ -226,7 +268,9 @@ if (server.kind === 'nginx') {
   notes.push('POST: nginx `return 200` reads and discards the request body, so keep-alive holds.');
   notes.push('chunked runs against bench/node-server.mjs (same server core): nginx can only make chunked bodies through SSI `include` subrequests, which topped out near 6k req/s here, the same for every client (`--server node` serves everything from Node).');
 }
-notes.push('undici-dispatch uses the legacy handler callbacks (onConnect/onHeaders/onData/onComplete/onError), which undici 7 passes straight to its core; the onRequestStart/onResponse* shape goes through an adapter.');
+notes.push('undici-pool-dispatch and undici-pool-request run on one `new undici.Pool(origin, { connections: N })` (no Agent routing per request): undici\'s fastest public paths for one origin. undici-request is `undici.request(url, { dispatcher: new Agent({ connections: N }) })` (URL parsing and Agent routing on top of Pool.request).');
+notes.push('undici-pool-dispatch uses the legacy handler callbacks (onConnect/onHeaders/onData/onComplete/onError), which undici 7 passes straight to its core (the onRequestStart/onResponse* shape goes through an adapter), and only counts body bytes, in the buffered scenarios too: it is undici\'s floor there, not a like-for-like buffered read (undici-pool-request is).');
+if (cpuProf) notes.push('Every worker ran under `node --cpu-prof`: the numbers include the profiler\'s overhead.');
 notes.push('Large scenarios buffer the whole body the way each library does it (readBody / arrayBuffer / Buffer.concat / responseType buffer), so they measure copying and GC too.');
 
 const markdown = renderMarkdown({
@@ -236,20 +280,23 @@ const markdown = renderMarkdown({
   scenarioInfo,
   clients,
   table,
+  runs,
   skipped,
   memory,
   notes,
 });
 
 const mode = quick ? 'quick' : partial ? 'partial' : 'full';
-const jsonPath = join(outDir, `${stamp.replace(/[:.]/g, '-')}-${mode}.json`);
+const jsonPath = join(outDir, outName ? `${outName}.json` : `${stamp.replace(/[:.]/g, '-')}-${mode}.json`);
 writeFileSync(jsonPath, `${JSON.stringify({ meta: Object.fromEntries(meta), runs, table, skipped, memory }, null, 2)}\n`);
-const mdPath = mode === 'full' ? join(BENCH_DIR, 'RESULTS.md') : join(outDir, `${mode}.md`);
+const mdPath = mode === 'full' ? join(BENCH_DIR, 'RESULTS.md') : join(outDir, `${outName ?? mode}.md`);
 writeFileSync(mdPath, markdown);
 
 for (const job of jobsPerRound) {
   process.stdout.write(`\n${job.scenario} — ${scenarioInfo[job.scenario]}\n${scenarioTable(table[job.scenario], clients)}\n`);
 }
+const ratios = ratioTable(runs, jobsPerRound.map((j) => j.scenario), clients);
+if (ratios !== null) process.stdout.write(`\nratios (median of same-round req/s ratios)\n${ratios}\n`);
 if (memory) process.stdout.write(`\nmemory\n${memory.error ? memory.error : memory.rows.map((r) => `${r.check} | ${r.client} | ${r.result}`).join('\n')}\n`);
 log(`\nbench: wrote ${mdPath} and ${jsonPath} in ${Math.round((Date.now() - started) / 1000)} s`);
 

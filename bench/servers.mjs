@@ -250,10 +250,10 @@ export async function startNodeServer(cert) {
  * exits), and resolves with `{ result }` parsed from its last stdout line, or `{ error }` naming
  * how it ended with the tail of its stderr.
  */
-export function runPinnedNode(args, limitMs, label) {
+export function runPinnedNode(args, limitMs, label, { env } = {}) {
   const [command, pinnedArgs] = pinned(CLIENT_CORE, process.execPath, args);
   return new Promise((resolve) => {
-    const child = spawn(command, pinnedArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, pinnedArgs, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     const killOnExit = () => child.kill('SIGKILL');
     process.on('exit', killOnExit);
     let stdout = '';

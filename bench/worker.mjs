@@ -6,7 +6,20 @@
 //     warmupMs (max), warmupMinMs, warmupRequests, requests? (stop measuring after this many),
 //     drainMs? }
 // Prints one JSON line: requests, errors, reqPerSec, mbPerSec, cpuMsPer1k, peakRssMB, p50Ms,
-// p99Ms, firstError... Reporting only: nothing here asserts on time.
+// p99Ms, firstError, windowUs... Reporting only: nothing here asserts on time.
+//
+// Environment:
+//   STRAND_BENCH_SUBSCRIBE=name[,name...]  subscribe a no-op listener to these
+//     node:diagnostics_channel channels before the client is made (e.g. strand:request:headers),
+//     to measure what publishing costs. run.mjs sets it for a `+dc` client variant
+//     (`--client strand-core,strand-core+dc`); it is echoed in the result as `subscribed`.
+//
+// Direct use (e.g. to profile one client): start a server (`node bench/run.mjs --serve`
+// prints ready-made configs), then
+//   taskset -c 1 node --cpu-prof --cpu-prof-dir=bench/out/profiles bench/worker.mjs '<json>'
+// `windowUs` in the result is the measured window on the same clock as a .cpuprofile's
+// timestamps (µs, CLOCK_MONOTONIC), so bench/profile-top.mjs can leave the warm-up out.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { makeClient } from './clients.mjs';
 import { SCENARIOS } from './scenarios.mjs';
@@ -34,6 +47,10 @@ const ctx = {
   https: config.https === true,
   ca: config.caFile ? readFileSync(config.caFile, 'utf8') : null,
 };
+
+const subscribed = (process.env.STRAND_BENCH_SUBSCRIBE ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const noop = () => {};
+for (const name of subscribed) diagnosticsChannel.subscribe(name, noop);
 
 const client = await makeClient(config.client, ctx);
 const expectBytes = scenario.expectBytes;
@@ -156,5 +173,7 @@ const result = {
   p99Ms: pct(99),
   drained,
   firstError,
+  subscribed,
+  windowUs: [Number(t0 / 1000n), Number(t1 / 1000n)],
 };
 process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
