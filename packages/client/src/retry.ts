@@ -6,7 +6,7 @@
  * | `limit`         | `maxAttempts: limit + 1`                                     |
  * | `methods`       | only these methods go through the retry agent; a listed method that is not idempotent gets `retryNonIdempotent` |
  * | `statusCodes`   | `statuses`                                                   |
- * | `backoff`       | `baseDelay` (`base`), `maxDelay` (`max`); `jitter: false` is `random: () => 1` |
+ * | `backoff`       | `baseDelay` (`base`), `maxDelay` (`max`); `jitter: false` is core's `jitter: false` |
  * | `maxRetryAfter` | `maxRetryAfter`                                              |
  */
 
@@ -113,11 +113,6 @@ export function normalizeRetry(value: unknown, option = 'retry'): NormalizedRetr
   return Object.freeze({ limit, methods, statusCodes, baseDelay, maxDelay, jitter, maxRetryAfter });
 }
 
-function alwaysOne(): number {
-  // Core's back-off draws from [0, 1) (1 itself counts as invalid and becomes 0.5): the largest
-  // draw waits the full ceiling, floored to the millisecond below.
-  return 1 - Number.EPSILON;
-}
 
 /**
  * Sends requests whose method `retry.methods` lists through core's `RetryAgent`, and others
@@ -139,7 +134,7 @@ export class MethodRetryAgent implements Agent {
       maxDelay: retry.maxDelay,
       maxRetryAfter: retry.maxRetryAfter,
     };
-    if (!retry.jitter) options.random = alwaysOne;
+    if (!retry.jitter) options.jitter = false;
     this.retrying = new RetryAgent(inner, options);
   }
 

@@ -167,6 +167,16 @@ describe('RetryAgent over an agent spy: back-off and Retry-After', () => {
     expect((await pending).code).toBe(200);
   });
 
+  it('waits the whole ceiling every time with jitter: false (curl --retry timing)', async () => {
+    const pending = retrying({ maxAttempts: 4, baseDelay: 100, maxDelay: 250, jitter: false }).request('GET', URL_FLAKY);
+    (await spy.nextCall()).respond(503);
+    for (const delay of [100, 200]) (await expectBackoff(delay)).respond(503);
+    (await expectBackoff(250)).respond(200);
+    expect((await pending).code).toBe(200);
+    expect(events.map((e) => e.delay)).toEqual([100, 200, 250]);
+    expect(() => new RetryAgent(spy, { jitter: 'no' as never })).toThrow('jitter must be a boolean');
+  });
+
   it("measures an HTTP-date Retry-After against the response's own Date", async () => {
     const pending = retrying({ now: () => Date.parse('2030-01-01T00:00:00Z') }).request('GET', URL_FLAKY);
     (await spy.nextCall()).respond({

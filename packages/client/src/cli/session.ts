@@ -214,7 +214,7 @@ export async function openSession(values: TransferValues, io: CommandIO, default
       maxAttempts: retries + 1,
       baseDelay: retryDelay ?? 1000,
       maxDelay: retryDelay ?? 600_000,
-      random: () => 1,
+      jitter: false,
     });
   }
 

@@ -59,6 +59,11 @@ export interface RetryAgentOptions {
    * the caller's decision). Default 60 000.
    */
   maxRetryAfter?: number;
+  /**
+   * Full jitter (default true): each wait is a random share of the back-off ceiling. False waits
+   * the whole ceiling every time (curl's `--retry` timing).
+   */
+  jitter?: boolean;
   /** Jitter source in [0, 1). Default `Math.random`. */
   random?: () => number;
   /** Timers for the back-off. Default: the real clock (whose waits keep the process alive). */
@@ -117,6 +122,7 @@ export class RetryAgent implements Agent {
   private readonly maxDelay: number;
   private readonly maxRetryAfter: number;
   private readonly random: () => number;
+  private readonly jitter: boolean;
   private readonly clock: Clock;
   private readonly now: () => number;
   private readonly onRetry: ((event: RetryEvent) => void) | undefined;
@@ -137,6 +143,8 @@ export class RetryAgent implements Agent {
     this.maxRetryAfter = checkNumber(options.maxRetryAfter, 60_000, 'maxRetryAfter', 0, false);
     this.maxDiscardBytes = checkNumber(options.maxDiscardBytes, DEFAULT_DISCARD_BYTES, 'maxDiscardBytes', 0, false);
     this.random = options.random ?? Math.random;
+    if (options.jitter !== undefined && typeof options.jitter !== 'boolean') throw new InvalidArgumentError(`jitter must be a boolean, got ${String(options.jitter)}`);
+    this.jitter = options.jitter ?? true;
     this.clock = options.clock ?? retryClock;
     this.now = options.now ?? Date.now;
     this.onRetry = options.onRetry;
@@ -201,6 +209,7 @@ export class RetryAgent implements Agent {
   /** Full-jitter exponential back-off before attempt `attempt + 1`. */
   private backoff(attempt: number): number {
     const ceiling = Math.min(this.maxDelay, this.baseDelay * 2 ** (attempt - 1));
+    if (!this.jitter) return ceiling;
     const r = this.random();
     return Math.floor(ceiling * (r >= 0 && r < 1 ? r : 0.5));
   }
