@@ -94,9 +94,8 @@ export class SocksProxyError extends ProxyError {
   readonly reply: number | null;
 
   constructor(message: string, kind: 'auth' | 'refused' | 'protocol', reply: number | null, options?: StrandErrorOptions) {
-    super(message, 0, null, options);
-    // ProxyError derives its code from an HTTP status, which SOCKS has not.
-    if (kind === 'auth') (this as { code: string }).code = 'STRAND_PROXY_AUTH_REQUIRED';
+    // ProxyError derives its code from an HTTP status, which SOCKS has not: it is given here.
+    super(message, 0, null, { ...options, code: kind === 'auth' ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED' });
     this.reply = reply;
   }
 }

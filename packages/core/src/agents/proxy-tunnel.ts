@@ -23,7 +23,8 @@ import { brand } from '../brand.js';
  * (`statusCode`), or with something that is not HTTP (`statusCode` 0, the parse error as
  * `cause`). Nothing was sent to the origin. Code `STRAND_PROXY_AUTH_REQUIRED` when the proxy
  * wants (other) credentials — 407, or 401 as some proxies (tinyproxy) send — and
- * `STRAND_PROXY_TUNNEL_FAILED` otherwise.
+ * `STRAND_PROXY_TUNNEL_FAILED` otherwise. A proxy of another protocol (SOCKS) passes the code
+ * itself in `options.code`.
  */
 export class ProxyError extends StrandError {
   /** The proxy's status code, or 0 when it sent no valid response head. */
@@ -31,8 +32,8 @@ export class ProxyError extends StrandError {
   /** The proxy's response headers (e.g. `Proxy-Authenticate`), or null. */
   readonly headers: Headers | null;
 
-  constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions) {
-    super(statusCode === 407 || statusCode === 401 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED', message, options);
+  constructor(message: string, statusCode: number, headers: Headers | null, options?: StrandErrorOptions & { code?: 'STRAND_PROXY_AUTH_REQUIRED' | 'STRAND_PROXY_TUNNEL_FAILED' }) {
+    super(options?.code ?? (statusCode === 407 || statusCode === 401 ? 'STRAND_PROXY_AUTH_REQUIRED' : 'STRAND_PROXY_TUNNEL_FAILED'), message, options);
     this.statusCode = statusCode;
     this.headers = headers;
   }
