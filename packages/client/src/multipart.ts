@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { Readable } from 'node:stream';
+import { lookup } from 'mime-types';
 import {
   type BodyConsumer,
   type BodyLength,
@@ -30,35 +31,17 @@ export interface MultipartPart {
   readonly content: BodyProducer;
 }
 
-const TYPES: Readonly<Record<string, string>> = {
-  '.txt': 'text/plain',
-  '.html': 'text/html',
-  '.htm': 'text/html',
-  '.css': 'text/css',
-  '.csv': 'text/csv',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.json': 'application/json',
-  '.xml': 'application/xml',
-  '.pdf': 'application/pdf',
-  '.zip': 'application/zip',
-  '.gz': 'application/gzip',
-  '.tar': 'application/x-tar',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.svg': 'image/svg+xml',
-  '.mp3': 'audio/mpeg',
-  '.mp4': 'video/mp4',
-  '.wasm': 'application/wasm',
-};
-
-/** A Content-Type guessed from a file name's extension; `application/octet-stream` when unknown. */
+/**
+ * A Content-Type guessed from a file name's extension (any case) with `mime-types`, the mime-db
+ * table: `photo.JPG` is `image/jpeg`, `a.heic` `image/heic`, `data.json` `application/json`.
+ * `application/octet-stream` for a name without an extension the table knows (a name that is
+ * only an extension, such as `png`, has none).
+ */
 export function guessContentType(filename: string | null): string {
   if (filename === null) return 'application/octet-stream';
-  return TYPES[extname(filename).toLowerCase()] ?? 'application/octet-stream';
+  const ext = extname(filename);
+  if (ext === '') return 'application/octet-stream';
+  return lookup(ext) || 'application/octet-stream';
 }
 
 /** A fresh boundary: 32 random hex digits from `crypto`, which no content can be expected to contain. */

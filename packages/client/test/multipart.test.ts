@@ -179,4 +179,16 @@ describe('MultipartProducer', () => {
     expect(guessContentType('archive.unknown')).toBe('application/octet-stream');
     expect(guessContentType(null)).toBe('application/octet-stream');
   });
+
+  it('knows the types of the mime-db table, not only a short list (HEIC photos, Office documents, fonts)', () => {
+    expect(guessContentType('IMG_0001.HEIC')).toBe('image/heic');
+    expect(guessContentType('report.docx')).toBe('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+    expect(guessContentType('font.woff2')).toBe('font/woff2');
+    expect(guessContentType('notes.md')).toBe('text/markdown');
+  });
+
+  it('gives a name without an extension no type of the extension it spells ("png" is not a PNG)', () => {
+    expect(guessContentType('png')).toBe('application/octet-stream');
+    expect(guessContentType('/tmp/dir.d/README')).toBe('application/octet-stream');
+  });
 });
