@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { type BodyProducer, BytesProducer, FileBodyProducer, InvalidArgumentError, isBodyProducer } from '@strand/core';
 import { describe, encodeForm, isFieldsInit, isPlainObject, readFields } from './fields.js';
 import { serializeJson } from './json.js';
-import { MultipartProducer, readFiles, textPart } from './multipart.js';
+import { type MultipartPart, MultipartProducer, formDataParts, readFiles, textPart } from './multipart.js';
+import { BlobProducer, blobContentType, isBlob, isFormData } from './web-bodies.js';
 import type { DataInit, FilesInit, FormInit, ParamsInit } from './types.js';
 
 /**
@@ -35,9 +36,10 @@ function formBody(data: ParamsInit | FormInit): PreparedBody {
   return { producer: new BytesProducer(encodeForm(readFields(data, 'data', false))), contentType: 'application/x-www-form-urlencoded' };
 }
 
-/** The default conversion: strings (UTF-8), bytes, producers, Node `Readable`s and async iterables. */
+/** The default conversion: strings (UTF-8), bytes, `Blob`s, producers, Node `Readable`s and async iterables (WHATWG `ReadableStream`s among them). */
 export function defaultDataToBodyProducer(data: unknown): BodyProducer | undefined {
   if (isBodyProducer(data)) return data;
+  if (isBlob(data)) return new BlobProducer(data);
   if (typeof data === 'string' || data instanceof Uint8Array) return new BytesProducer(data);
   if (data instanceof ArrayBuffer) return new BytesProducer(new Uint8Array(data));
   if (ArrayBuffer.isView(data)) return new BytesProducer(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -55,12 +57,14 @@ export function defaultDataToBodyProducer(data: unknown): BodyProducer | undefin
  * a form too (a generator of pairs).
  */
 export function dataBody(data: DataInit, convert: DataToBodyProducer | null): PreparedBody {
+  if (isBlob(data)) return { producer: new BlobProducer(data), contentType: blobContentType(data) };
+  if (isFormData(data)) return multipartOf(formDataParts(data));
   if (isFormContainer(data)) return formBody(data);
   const producer = convert?.(data) ?? defaultDataToBodyProducer(data);
   if (producer !== undefined && isBodyProducer(producer)) return { producer, contentType: null };
   if (isFieldsInit(data)) return formBody(data);
   throw new InvalidArgumentError(
-    `data must be a string, bytes, a form (object, URLSearchParams, Map or [key, value] pairs), a BodyProducer, a Readable or an async iterable, got ${describe(data)}`,
+    `data must be a string, bytes, a form (object, URLSearchParams, Map or [key, value] pairs), a Blob, a FormData, a BodyProducer, a Readable, a ReadableStream or an async iterable, got ${describe(data)}`,
   );
 }
 
@@ -72,14 +76,19 @@ export function jsonBody(value: unknown): PreparedBody {
   return { producer: new BytesProducer(serializeJson(value)), contentType: 'application/json' };
 }
 
-/** The multipart body of `files`, with `data`'s form fields (if any) as text parts first. */
+/** The multipart body of `files`, with `data`'s form fields (if any; a `FormData`'s files too) first. */
 export function multipartBody(files: FilesInit, data: DataInit | undefined): PreparedBody {
-  const parts = [];
+  const parts: MultipartPart[] = [];
   if (data !== undefined) {
-    if (isBodyProducer(data) || !isFieldsInit(data)) throw new InvalidArgumentError(`data must be a form (object, URLSearchParams, Map or [key, value] pairs) when files is given, got ${describe(data)}`);
-    for (const [name, value] of readFields(data, 'data', false)) parts.push(textPart(name, value));
+    if (isFormData(data)) parts.push(...formDataParts(data));
+    else if (isBodyProducer(data) || !isFieldsInit(data)) throw new InvalidArgumentError(`data must be a form (object, URLSearchParams, Map, [key, value] pairs or FormData) when files is given, got ${describe(data)}`);
+    else for (const [name, value] of readFields(data, 'data', false)) parts.push(textPart(name, value));
   }
   parts.push(...readFiles(files));
+  return multipartOf(parts);
+}
+
+function multipartOf(parts: readonly MultipartPart[]): PreparedBody {
   const producer = new MultipartProducer(parts);
   return { producer, contentType: producer.contentType };
 }

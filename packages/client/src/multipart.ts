@@ -19,6 +19,7 @@ import {
   isBodyProducer,
 } from '@strand/core';
 import { describe, isPlainObject } from './fields.js';
+import { BlobProducer, isBlob } from './web-bodies.js';
 import type { FileField, FileInit, FilesInit } from './types.js';
 
 /** One part of a multipart body: a text field, or a file with its content producer. */
@@ -89,9 +90,13 @@ function contentProducer(content: FileField['content'], length: number | undefin
     if (length !== undefined && length !== producer.length) throw new InvalidArgumentError(`${where}.length is ${length} but the content has ${producer.length} bytes`);
     return producer;
   }
+  if (isBlob(content)) {
+    if (length !== undefined && length !== content.size) throw new InvalidArgumentError(`${where}.length is ${length} but the Blob has ${content.size} bytes`);
+    return new BlobProducer(content);
+  }
   if (isBodyProducer(content)) return content;
   if (isStreamLike(content)) return naming(where, () => new FileBodyProducer(content, length === undefined ? {} : { length }));
-  throw new InvalidArgumentError(`${where}.content must be bytes, a string, a stream or a BodyProducer, got ${describe(content)}`);
+  throw new InvalidArgumentError(`${where}.content must be bytes, a string, a Blob, a stream or a BodyProducer, got ${describe(content)}`);
 }
 
 /** Turns one {@link FileInit} into a part. `where` is the option path for messages, e.g. `files.avatar`. */
@@ -101,6 +106,7 @@ export function filePart(name: string, file: FileInit, where: string): Multipart
     const filename = basename(file);
     return { name, filename, contentType: guessContentType(filename), content };
   }
+  if (isBlob(file)) return blobPart(name, file);
   if (file instanceof Uint8Array) return { name, filename: name, contentType: 'application/octet-stream', content: new BytesProducer(file) };
   if (isBodyProducer(file)) return { name, filename: name, contentType: 'application/octet-stream', content: file };
   if (isStreamLike(file)) {
@@ -109,7 +115,7 @@ export function filePart(name: string, file: FileInit, where: string): Multipart
     return { name, filename, contentType: guessContentType(filename), content: naming(where, () => new FileBodyProducer(file)) };
   }
   if (!isPlainObject(file)) {
-    throw new InvalidArgumentError(`${where} must be a file path, bytes, a stream, a BodyProducer or { path | content, filename?, contentType?, length? }, got ${describe(file)}`);
+    throw new InvalidArgumentError(`${where} must be a file path, bytes, a Blob or File, a stream, a BodyProducer or { path | content, filename?, contentType?, length? }, got ${describe(file)}`);
   }
   for (const key of Object.keys(file)) {
     if (!['path', 'content', 'filename', 'contentType', 'length'].includes(key)) throw new InvalidArgumentError(`${where}.${key} is not a file option; use path, content, filename, contentType or length`);
@@ -120,7 +126,7 @@ export function filePart(name: string, file: FileInit, where: string): Multipart
   if (hasPath === hasContent) throw new InvalidArgumentError(`${where} needs exactly one of path and content`);
   const length = fileLength(field.length, where);
   let filename: string | null;
-  if (field.filename === undefined) filename = hasPath ? basename(field.path as string) : name;
+  if (field.filename === undefined) filename = hasPath ? basename(field.path as string) : ((isBlob(field.content) ? fileName(field.content) : null) ?? name);
   else if (field.filename === null || typeof field.filename === 'string') filename = field.filename;
   else throw new InvalidArgumentError(`${where}.filename must be a string or null, got ${describe(field.filename)}`);
   let content: BodyProducer;
@@ -131,8 +137,40 @@ export function filePart(name: string, file: FileInit, where: string): Multipart
   } else {
     content = contentProducer(field.content, length, where);
   }
-  const contentType = field.contentType === undefined ? guessContentType(filename) : checkContentType(field.contentType, `${where}.contentType`);
+  const blobType = isBlob(field.content) ? field.content.type : '';
+  const contentType = field.contentType === undefined ? (blobType === '' ? guessContentType(filename) : blobType) : checkContentType(field.contentType, `${where}.contentType`);
   return { name, filename, contentType, content };
+}
+
+/** The name of a `File`, or null for a plain `Blob`. */
+function fileName(blob: Blob): string | null {
+  const name = (blob as Partial<File>).name;
+  return typeof name === 'string' ? name : null;
+}
+
+/**
+ * A `Blob`/`File` as a multipart part: the `File`'s name (a plain `Blob` is named after the
+ * field), its `type`, else a type guessed from the name, else `application/octet-stream`.
+ */
+export function blobPart(name: string, blob: Blob, filename: string | null = fileName(blob) ?? name): MultipartPart {
+  return { name, filename, contentType: blob.type === '' ? guessContentType(filename) : blob.type, content: new BlobProducer(blob) };
+}
+
+/** Line breaks of a form's text value as HTML's form-data encoding sends them: CRLF. */
+function crlf(value: string): string {
+  return value.replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+/**
+ * The parts of a `FormData`, in order: text entries as text fields (line breaks as CRLF, as
+ * browsers and `fetch` send them), `File` entries as file parts (see {@link blobPart}).
+ */
+export function formDataParts(form: FormData): MultipartPart[] {
+  const parts: MultipartPart[] = [];
+  for (const [name, value] of form as unknown as Iterable<[string, string | Blob]>) {
+    parts.push(typeof value === 'string' ? textPart(name, crlf(value)) : blobPart(name, value));
+  }
+  return parts;
 }
 
 /** Reads the `files` option into parts, in order. */

@@ -21,6 +21,7 @@ import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
 import { locateJsonError } from './json-decode.js';
 import { type Link, linksByRel, parseLinks } from './links.js';
+import { bufferedBodyStream, webBodyStream } from './web-bodies.js';
 
 /**
  * How long each phase of a request took, in milliseconds. A phase that did not happen, or that
@@ -124,6 +125,7 @@ export class ClientResponse implements AsyncIterable<Buffer> {
   readonly #followedRedirects: boolean;
   readonly #maxBodySize: number;
   #content: Promise<Buffer> | null = null;
+  #stream: ReadableStream<Uint8Array> | null = null;
 
   /** @internal Made by the client. */
   constructor(init: ClientResponseInit) {
@@ -302,6 +304,28 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     const body = this.#body;
     if (body.kind === 'streaming') return body.response[Symbol.asyncIterator]();
     return this.toReadable()[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /**
+   * The body as a WHATWG `ReadableStream` of bytes (what `fetch`'s `response.body` is), made on
+   * first access and the same stream afterwards. A buffered body is streamed from memory (and
+   * can still be read by the other methods); an unbuffered one is taken by the stream, read
+   * with back-pressure as the stream is read (64 KiB ahead at most), and abandoned (its
+   * connection closed) when the stream is cancelled. A body that fails errors the stream with
+   * its `StrandError`; a response of the redirect history has no body to stream.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of response.body) console.log(chunk.byteLength);
+   * ```
+   */
+  get body(): ReadableStream<Uint8Array> {
+    if (this.#stream !== null) return this.#stream;
+    const body = this.#body;
+    if (body.kind === 'buffered') this.#stream = bufferedBodyStream(body.bytes);
+    else if (body.kind === 'discarded') this.#stream = bufferedBodyStream(null, discardedError(this.url));
+    else this.#stream = webBodyStream((protocol) => body.response.deliverBody(protocol));
+    return this.#stream;
   }
 
   /** The body as a Node `Readable`. */

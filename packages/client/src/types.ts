@@ -27,33 +27,39 @@ export type ParamsInit =
  */
 export type FormInit = URLSearchParams | Readonly<Record<string, FieldValue | readonly FieldValue[]>> | Iterable<readonly [string, FieldValue]>;
 
-/** Bytes to send from memory, a stream, or a producer. */
-export type StreamLike = Readable | AsyncIterable<Uint8Array | string>;
+/** A stream of bytes: a Node `Readable`, a WHATWG `ReadableStream`, or any async iterable of chunks. */
+export type StreamLike = Readable | ReadableStream<Uint8Array | string> | AsyncIterable<Uint8Array | string>;
 
 /**
  * A request body: a string (UTF-8), bytes, a form ({@link FormInit}: an object, `URLSearchParams`,
- * `Map` or other iterable of pairs, urlencoded), a
- * `BodyProducer`, a Node `Readable` or an async iterable of chunks (sent chunked: a stream's
- * length is unknown; wrap it in a `FileBodyProducer` with a `length` to send `Content-Length`).
+ * `Map` or other iterable of pairs, urlencoded), a `Blob` or `File` (its size as
+ * `Content-Length`, its `type` as `Content-Type`; sent again on a 307/308 redirect or a retry),
+ * a `FormData` (`multipart/form-data`, streamed; `File` entries with their name and type), a
+ * `BodyProducer`, or a stream ({@link StreamLike}: a Node `Readable`, a WHATWG `ReadableStream`,
+ * an async iterable of chunks; sent chunked, as a stream's length is unknown — wrap it in a
+ * `FileBodyProducer` with a `length` to send `Content-Length`).
  */
-export type DataInit = string | Uint8Array | ArrayBuffer | FormInit | BodyProducer | StreamLike;
+export type DataInit = string | Uint8Array | ArrayBuffer | FormInit | Blob | FormData | BodyProducer | StreamLike;
 
 /** One file of a multipart upload, spelled out. Give exactly one of `path` and `content`. */
 export interface FileField {
   /** A file to stream from disk; its size is known, so it does not force a chunked body. */
   path?: string;
-  /** The content: bytes, a string (UTF-8), a stream or a producer. */
-  content?: Uint8Array | string | StreamLike | BodyProducer;
-  /** The `filename` parameter; defaults to the base name of `path`. `null` sends none. */
+  /** The content: bytes, a string (UTF-8), a `Blob`/`File`, a stream or a producer. */
+  content?: Uint8Array | string | Blob | StreamLike | BodyProducer;
+  /** The `filename` parameter; defaults to the base name of `path` (or the name of a `File`). `null` sends none. */
   filename?: string | null;
-  /** The part's `Content-Type`; defaults to a guess from the file name, else `application/octet-stream`. */
+  /** The part's `Content-Type`; defaults to a `Blob`'s `type`, else a guess from the file name (`mime-types`), else `application/octet-stream`. */
   contentType?: string;
   /** The content's length in bytes, for a stream whose size you know. */
   length?: number;
 }
 
-/** A file to upload: a path (a string is always a path here), bytes, a stream, a producer, or a {@link FileField}. */
-export type FileInit = string | Uint8Array | StreamLike | BodyProducer | FileField;
+/**
+ * A file to upload: a path (a string is always a path here), bytes, a `Blob` or `File` (its
+ * name and type; a `Blob` is named after the field), a stream, a producer, or a {@link FileField}.
+ */
+export type FileInit = string | Uint8Array | Blob | StreamLike | BodyProducer | FileField;
 
 /** Files for a `multipart/form-data` body, keyed by field name (an array sends several parts under one name), or `[field, file]` pairs. */
 export type FilesInit = Readonly<Record<string, FileInit | readonly FileInit[]>> | Iterable<readonly [string, FileInit]>;
