@@ -3,17 +3,11 @@
  * `URLSearchParams`, pairs), used by `params` and `data`.
  */
 
-import { InvalidArgumentError } from '@strand/core';
+import { InvalidArgumentError, describeType } from '@strand/core';
 import type { FieldValue, FormInit, ParamsInit } from './types.js';
 
-/** Type name for messages. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Uint8Array) return 'a Uint8Array';
-  if (typeof value === 'object') return value.constructor?.name === 'Object' ? 'an object' : `a ${value.constructor?.name ?? 'null-prototype object'}`;
-  return typeof value;
-}
+/** Type name for messages (core's `describeType`). */
+export const describe: (value: unknown) => string = describeType;
 
 /** True for `{}`-literals and null-prototype objects, without narrowing the argument's type. */
 export function isObjectLiteral(value: unknown): boolean {

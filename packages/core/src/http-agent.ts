@@ -9,7 +9,7 @@ import type { ExchangeTimings } from './message/exchange.js';
 import { PARSER_LIMIT_KEYS, type ParserLimits, parserLimitsFrom } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 import { HTTPConnectionPool } from './pool/pool.js';
-import { rejectUnknownOptions } from './validate.js';
+import { describeType, rejectUnknownOptions } from './validate.js';
 import type { Response } from './message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 import { brand } from './brand.js';
@@ -49,7 +49,7 @@ export class HttpAgent implements Agent {
   constructor(options: HttpAgentOptions = {}) {
     rejectUnknownOptions(options, ['pool', 'endpointFactory', ...PARSER_LIMIT_KEYS, 'timeouts'], 'HttpAgent');
     if (options.pool !== undefined && !(options.pool instanceof HTTPConnectionPool)) {
-      throw new InvalidArgumentError(`HttpAgent: pool must be an HTTPConnectionPool, got ${options.pool === null ? 'null' : typeof options.pool}`);
+      throw new InvalidArgumentError(`HttpAgent: pool must be an HTTPConnectionPool, got ${describeType(options.pool)}`);
     }
     if (options.endpointFactory !== undefined && typeof (options.endpointFactory as Partial<EndpointFactory> | null)?.endpointForURI !== 'function') {
       throw new InvalidArgumentError('HttpAgent: endpointFactory must have an endpointForURI(uri) method');

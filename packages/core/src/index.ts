@@ -59,4 +59,4 @@ export { type ContentDecoderOptions, ContentDecoderAgent, DEFAULT_MAX_DECODED_BY
 export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gzipDecoder, zstdDecoder } from './agents/decoders.js';
 export { type RetryAgentOptions, type RetryEvent, DEFAULT_RETRY_STATUSES, RetryAgent } from './agents/retry.js';
 export { DEFAULT_SENSITIVE_HEADERS } from './agents/sensitive-headers.js';
-export { isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';
+export { describeType, isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';

@@ -120,3 +120,20 @@ export function rejectUnknownOptions(options: object, known: readonly string[], 
     }
   }
 }
+
+/**
+ * What kind of value `value` is, for an error message that says what was given instead:
+ * `null`, `undefined`, `number`, `string`..., `an array`, `a Uint8Array`, `an object` (a plain
+ * one), `a Map` (an instance: its class). Never the value itself (it may be a secret).
+ */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'a Uint8Array';
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    if (name === 'Object') return 'an object';
+    return typeof name === 'string' && name !== '' ? `a ${name}` : 'a null-prototype object';
+  }
+  return typeof value;
+}

@@ -98,7 +98,7 @@ console.log(JSON.stringify(results));
 
 describe('HttpAgent options of the wrong kind', () => {
   it('refuses a pool that is not a pool, and an endpointFactory without endpointForURI, with clear errors', () => {
-    expect(() => new HttpAgent({ pool: { maxPersistentPerHost: 4 } as never })).toThrow('HttpAgent: pool must be an HTTPConnectionPool, got object');
+    expect(() => new HttpAgent({ pool: { maxPersistentPerHost: 4 } as never })).toThrow('HttpAgent: pool must be an HTTPConnectionPool, got an object');
     expect(() => new HttpAgent({ endpointFactory: {} as never })).toThrow('HttpAgent: endpointFactory must have an endpointForURI(uri) method');
   });
 });

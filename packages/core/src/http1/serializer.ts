@@ -9,7 +9,7 @@
 import { isBodyProducer, UNKNOWN_LENGTH, type BodyLength, type BodyProducer } from '../message/producers.js';
 import { InvalidArgumentError, InvalidHeaderError, InvalidRequestError } from '../errors.js';
 import { Headers, headersBackingList, type HeadersInit } from '../message/headers.js';
-import { describeChar, escapeForMessage, isToken, isVisibleAscii } from '../validate.js';
+import { describeChar, escapeForMessage, isToken, isVisibleAscii, describeType } from '../validate.js';
 
 /**
  * How the body is delimited on the wire: `'none'` (no framing header), `'length'`
@@ -58,9 +58,6 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** `scheme:` + slashes + userinfo up to the last `@` of the authority. */
 const USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/\\?#]*@/;
 
-function typeName(value: unknown): string {
-  return value === null ? 'null' : typeof value;
-}
 
 /** Index where the path (or query/fragment) of a URL string starts; 0 without a scheme. */
 function authorityEnd(s: string): number {
@@ -120,7 +117,7 @@ function parseUri(uri: unknown): URL {
       throw new InvalidRequestError('invalid URL: it is not an absolute URL', { url: uri, cause });
     }
   } else {
-    throw new InvalidRequestError(`invalid URL: expected a string or a URL, got ${typeName(uri)}`);
+    throw new InvalidRequestError(`invalid URL: expected a string or a URL, got ${describeType(uri)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'http+unix:') {
     throw new InvalidRequestError(`unsupported URL scheme "${escapeForMessage(url.protocol.slice(0, -1))}": only http, https and http+unix are supported`, { url });
@@ -210,7 +207,7 @@ export function prepareRequest(method: string, uri: string | URL, headers?: Head
   const parsed = typeof uri === 'string' ? parseUriCached(uri) : null;
   const url = parsed === null ? parseUri(uri) : parsed.url;
   if (typeof method !== 'string' || !isToken(method)) {
-    const shown = typeof method === 'string' ? `"${escapeForMessage(method)}"` : `of type ${typeName(method)}`;
+    const shown = typeof method === 'string' ? `"${escapeForMessage(method)}"` : `of type ${describeType(method)}`;
     throw new InvalidRequestError(`invalid method ${shown}: it must be a non-empty RFC 9110 token`, { url });
   }
   const target = parsed === null ? url.pathname + url.search : parsed.target;
@@ -220,7 +217,7 @@ export function prepareRequest(method: string, uri: string | URL, headers?: Head
 
   const producer = body ?? null;
   if (producer !== null && !isBodyProducer(producer)) {
-    throw new InvalidRequestError(`invalid body: expected a BodyProducer or null, got ${typeName(producer)}`, { url });
+    throw new InvalidRequestError(`invalid body: expected a BodyProducer or null, got ${describeType(producer)}`, { url });
   }
   const bodyLength: BodyLength | null = producer === null ? null : producer.length;
   if (typeof bodyLength === 'number' && !(Number.isSafeInteger(bodyLength) && bodyLength >= 0)) {

@@ -5,7 +5,7 @@
  */
 
 import { InvalidArgumentError, InvalidHeaderError } from '../errors.js';
-import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken } from '../validate.js';
+import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken, describeType } from '../validate.js';
 import { brand } from '../brand.js';
 
 /**
@@ -31,16 +31,11 @@ function sameName(a: string, b: string): boolean {
   return true;
 }
 
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
-}
 
 /** Throws unless `name` is a non-empty RFC 9110 token; returns it typed as a string. */
 function checkName(name: unknown): string {
   if (typeof name !== 'string') {
-    throw new InvalidHeaderError(String(name), `invalid header name: expected a string, got ${typeName(name)}`);
+    throw new InvalidHeaderError(String(name), `invalid header name: expected a string, got ${describeType(name)}`);
   }
   if (name.length === 0) throw new InvalidHeaderError(name, 'invalid header name: it must not be empty');
   if (!isToken(name)) {
@@ -55,7 +50,7 @@ function checkName(name: unknown): string {
  */
 function checkValue(name: string, value: unknown): string {
   if (typeof value !== 'string') {
-    throw new InvalidHeaderError(name, `invalid value for header "${escapeForMessage(name)}": expected a string, got ${typeName(value)}`);
+    throw new InvalidHeaderError(name, `invalid value for header "${escapeForMessage(name)}": expected a string, got ${describeType(value)}`);
   }
   const bad = findInvalidFieldValueChar(value);
   if (bad !== -1) {
@@ -133,7 +128,7 @@ export class Headers implements Iterable<[string, string]> {
       return;
     }
     if (typeof init !== 'object' && typeof init !== 'function') {
-      throw new InvalidArgumentError(`headers must be a Headers, an object or an iterable of [name, value] pairs, got ${typeName(init)}`);
+      throw new InvalidArgumentError(`headers must be a Headers, an object or an iterable of [name, value] pairs, got ${describeType(init)}`);
     }
     const iterate = (init as Partial<Iterable<unknown>>)[Symbol.iterator];
     if (typeof iterate === 'function') {
