@@ -210,8 +210,10 @@ export class FakeAgent implements Agent {
 
   /**
    * Moves a `ManualClock` forward by `ms` (firing due reply delays), then {@link flush}es.
-   * Throws `InvalidArgumentError` when the fake's clock cannot be advanced by hand (with jest's
-   * fake timers, call `jest.advanceTimersByTime(ms)` and then `flush()`).
+   * Throws `InvalidArgumentError` when the fake's clock cannot be advanced by hand. With jest's
+   * fake timers: `await flush()` first (so the request reaches the server and its timers are
+   * set), then `jest.advanceTimersByTime(ms)`, then `await flush()` again; advancing first moves
+   * time before any timer exists and the request then waits until jest's test timeout.
    */
   async advance(ms: number): Promise<void> {
     const clock = this.clock as Clock & { advance?: (ms: number) => void };

@@ -56,7 +56,7 @@ export interface ConnectionOwner {
  * The states of one HTTP/1.1 connection:
  *
  * - `idle`: connected, no exchange; reading only to notice a close or stray bytes (either closes it).
- * - `sending`: a request is being written (its {@link RequestWriter}); no response head yet.
+ * - `sending`: a request is being written (by its `RequestWriter`); no response head yet.
  *   Timed by `sendIdle` (no progress) and `total`.
  * - `waiting`: the request is written; waiting for the response head. Timed by `headers`, `total`.
  * - `receiving`: the head arrived and the response was handed out; the body is being read (the

@@ -218,7 +218,8 @@ export type HostnameMapping = Readonly<Record<string, string>> | ((hostname: str
  * connection still goes to the URL's host, but SNI and the certificate check use the mapped
  * name. Everything else, chain verification included, is the wrapped policy's.
  *
- * @example `https://10.0.0.7/` serves a certificate for `api.internal`:
+ * @example
+ * `https://10.0.0.7/` serves a certificate for `api.internal`:
  * ```ts
  * const policy = new HostnameMappingPolicy(new BrowserLikePolicyForHTTPS({ ca }), { '10.0.0.7': 'api.internal' });
  * ```
