@@ -122,7 +122,8 @@ function findUncarriable(key: string, value: unknown, depth: number): Found | ty
 }
 
 /** Thrown by {@link stopAtUncarriable} to end the walk: a plain object, so no stack is captured. */
-const STOP = { stop: true };
+/** Thrown out of JSON.stringify's replacer to end the walk early (an Error, as throws should be). */
+const STOP = new Error('json: stop the walk');
 
 /** A replacer that stops at a non-finite number or a BigInt (boxed ones too: JSON.stringify unwraps them after the replacer). */
 function stopAtUncarriable(_key: string, v: unknown): unknown {

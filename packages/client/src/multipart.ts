@@ -79,7 +79,7 @@ function naming<T>(where: string, make: () => T): T {
 function fileLength(length: unknown, where: string): number | undefined {
   if (length === undefined) return undefined;
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-    throw new InvalidArgumentError(`${where}.length must be a non-negative safe integer, got ${String(length)}`);
+    throw new InvalidArgumentError(`${where}.length must be a non-negative safe integer, got ${typeof length === 'number' ? length : describe(length)}`);
   }
   return length;
 }

@@ -106,7 +106,7 @@ export function normalizeTls(value: unknown, option = 'tls'): TLSPolicy | null {
     ['cert', cert],
     ['key', key],
     ['pfx', pfx],
-    ['passphrase', passphrase as string | undefined],
+    ['passphrase', passphrase],
   ]);
   let policy = policies.get(digest);
   if (policy !== undefined) return policy;
@@ -115,7 +115,7 @@ export function normalizeTls(value: unknown, option = 'tls'): TLSPolicy | null {
   if (cert !== undefined) options.cert = cert;
   if (key !== undefined) options.key = key;
   if (pfx !== undefined) options.pfx = pfx;
-  if (passphrase !== undefined) options.passphrase = passphrase as string;
+  if (passphrase !== undefined) options.passphrase = passphrase;
   if (ca !== undefined) checkCertificates(ca, `${option}.ca`);
   if (cert !== undefined) checkCertificates(cert, `${option}.cert`);
   try {

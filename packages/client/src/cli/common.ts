@@ -183,7 +183,7 @@ export function parseCommandLine<const O extends OptionsConfig>(argv: readonly s
       const suggestion = dashes === '--' ? closestOption(name, Object.keys(options)) : null;
       throw new UsageError(`unknown option ${option}${suggestion === null ? '' : `; did you mean --${suggestion}?`}`);
     }
-    throw new UsageError(message.split('\n')[0] as string);
+    throw new UsageError(message.split('\n')[0]);
   }
 }
 

@@ -163,6 +163,7 @@ export async function runDownload(argv: readonly string[], io: CommandIO, fetchO
     items,
     async (item, id) => {
       const invalid = (checked[id] as { error: unknown }).error;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a caught value, passed on as it was
       if (invalid !== null) throw invalid;
       const result = await runTransfer(
         session.client,
@@ -190,6 +191,7 @@ export async function runDownload(argv: readonly string[], io: CommandIO, fetchO
           },
         },
       );
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- a caught value, passed on as it was
       if (result.error !== null) throw result.error;
       return result;
     },

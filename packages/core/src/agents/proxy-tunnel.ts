@@ -365,7 +365,7 @@ export class TunnelEndpoint implements Endpoint {
           finish(new ProxyError(`${where} sent an invalid answer to CONNECT ${this.authority}`, 0, null, { url: proxyName, cause }));
           return;
         }
-        const answer = head as ResponseHead | null;
+        const answer = head;
         if (answer === null) return;
         if (answer.code < 200 || answer.code >= 300) {
           // Whatever its body says, the tunnel is refused; the connection is closed.

@@ -681,6 +681,6 @@ export function keepAliveTimeout(rawHeaders: readonly string[]): number {
 }
 
 function isTLSFailure(error: Error | null): error is Error {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const code: unknown = error === null ? undefined : (error as { code?: unknown }).code;
   return typeof code === 'string' && code.startsWith('ERR_SSL_');
 }

@@ -67,7 +67,7 @@ export function cachingLookup(options: CachingLookupOptions = {}): net.LookupFun
   };
 
   return (hostname, opts, callback) => {
-    const cb = callback as LookupCallback;
+    const cb = callback;
     const now = clock.now();
     const cached = entries.get(hostname);
     if (cached !== undefined && cached.expires > now) {

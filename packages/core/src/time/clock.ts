@@ -5,8 +5,8 @@
 
 import { brand } from '../brand.js';
 
-/** An opaque handle for a timer started by a {@link Clock}. */
-export type TimerHandle = unknown;
+/** An opaque handle for a timer started by a {@link Clock}: Node's timer object, or a number. */
+export type TimerHandle = object | number;
 
 /** The source of time and timers. */
 export interface Clock {

@@ -65,7 +65,7 @@ export class RouteTable implements RequestHandlerObject {
     const checked = checkOptions(options, ['unmatched'], 'RouteTable');
     this.unmatchedMode = checkOneOf(checked['unmatched'], ['fail', 'not-found'], 'RouteTable: unmatched') ?? 'fail';
     if (!Array.isArray(routes)) throw new InvalidArgumentError(`RouteTable: routes must be an array, got ${describeValue(routes)}`);
-    for (const route of routes) this.add(route);
+    for (const route of routes as readonly Route[]) this.add(route);
   }
 
   /**
