@@ -16,6 +16,7 @@ import {
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { DigestCache } from './auth.js';
+import { type HookedCall, applyHookRequest, mergeRetryOptions, runAfterResponse, runBeforeError } from './hook-runner.js';
 import type { DataToBodyProducer } from './body.js';
 import { createCookieJar } from './cookies.js';
 import { Deadline } from './deadline.js';
@@ -24,11 +25,12 @@ import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } fro
 import { NetrcFiles } from './netrc.js';
 import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, UrlCache, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
 import { agentForPool, defaultPool, environmentAgent, routedAgent } from './pools.js';
+import { ProgressProducer } from './progress.js';
 import { ProxyEnvironment } from './proxies.js';
 import { relayResponse } from './relay.js';
 import { ClientResponse, type Timings, emptyTimings } from './response.js';
 import { type RequestStack, SharedStack, buildStack } from './stack.js';
-import type { ClientRequestOptions, DefaultRequestOptions } from './types.js';
+import type { ClientRequestOptions, DefaultRequestOptions, HookRequest } from './types.js';
 
 /** Options of {@link HTTPClient}: where requests go, cookies, limits, and defaults for every request. */
 export interface HTTPClientOptions extends DefaultRequestOptions {
@@ -170,13 +172,91 @@ export class HTTPClient {
    * Sends a request. Resolves when the response is ready: its body read (up to `maxBodySize`),
    * or, with `unbuffered: true`, its head arrived. Rejects with a typed `StrandError`: an
    * `InvalidArgumentError` naming the option (nothing was sent), a connection, timeout,
-   * redirect or response error from core, or an `HTTPStatusError` with `throwForStatus`.
+   * redirect or response error from core, or an `HTTPStatusError` with `throwForStatus` — or
+   * with what a hook threw, or what a `beforeError` hook put in the error's place.
    */
-  async request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
+  request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
     const started = performance.now();
     const prefix = this.baseUrl;
     if (prefix !== null && typeof url === 'string' && !ABSOLUTE_URL.test(url)) url = url === '' ? prefix : `${prefix}/${url.replace(/^\/+/, '')}`;
-    let req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
+    let req: NormalizedRequest;
+    try {
+      req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A plain request (no hooks, no upload progress) goes straight to the stack.
+    if (req.hooks === null && req.onUploadProgress === null) return this.send(req, started, req.throwForStatus);
+    return this.hooked(req, { method, url, options: options ?? {}, context: {} }, started, 0);
+  }
+
+  /**
+   * A request with hooks or upload progress: the `beforeRequest` hooks (and what they changed
+   * checked again), the upload counter, the request, the `afterResponse` hooks, `throwForStatus`,
+   * and `beforeError` for anything that failed. `call` is what the caller asked, for `retry()`.
+   */
+  private async hooked(original: NormalizedRequest, call: HookedCall, started: number, retryCount: number): Promise<ClientResponse> {
+    const hooks = original.hooks;
+    const request: HookRequest = {
+      method: original.method,
+      url: new URL(original.url.href),
+      headers: original.headers,
+      body: original.body,
+      signal: original.signal,
+      retryCount,
+      context: call.context,
+    };
+    try {
+      let req = original;
+      if (hooks !== null && hooks.beforeRequest.length > 0) {
+        for (const hook of hooks.beforeRequest) await hook(request);
+        req = applyHookRequest(original, request, this.convert);
+      }
+      if (req.onUploadProgress !== null && req.body !== null) req = { ...req, body: new ProgressProducer(req.body, req.onUploadProgress) };
+      let response = await this.send(req, started, false);
+      if (hooks !== null && hooks.afterResponse.length > 0) {
+        response = await runAfterResponse(hooks.afterResponse, response, request, retryCount, (changes) => this.retryFromHook(original, call, changes, retryCount));
+      }
+      if (req.throwForStatus && !response.ok) {
+        await response.dump();
+        response.raiseForStatus();
+      }
+      return response;
+    } catch (error) {
+      if (hooks === null || hooks.beforeError.length === 0) throw error;
+      throw await runBeforeError(hooks.beforeError, error, request);
+    }
+  }
+
+  /** The request of `call` again, for an `afterResponse` hook's `retry(changes)`. */
+  private retryFromHook(original: NormalizedRequest, call: HookedCall, changes: ClientRequestOptions | undefined, retryCount: number): Promise<ClientResponse> {
+    if (retryCount > 0) return Promise.reject(new InvalidArgumentError('afterResponse: retry() was called in the hooks of a request that is itself a retry; a request is sent again once at most'));
+    if (changes !== undefined && !isObjectLiteral(changes)) return Promise.reject(new InvalidArgumentError(`afterResponse: retry() takes request options, got ${describe(changes)}`));
+    const { options, newBody } = mergeRetryOptions(call.options, changes ?? {});
+    let req: NormalizedRequest;
+    try {
+      req = normalizeRequest(call.method, call.url, options, this.defaults, this.convert, this.urls);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const body = original.body;
+    if (!newBody && body !== null) {
+      if (!body.replayable) {
+        return Promise.reject(new InvalidArgumentError('afterResponse: retry() cannot send the request body again: it is a one-shot stream; give retry() a new data, json or files'));
+      }
+      const contentType = original.headers.get('content-type');
+      if (contentType !== undefined && !req.headers.has('content-type')) req.headers.set('Content-Type', contentType);
+      req = { ...req, body };
+    }
+    return this.hooked(req, { ...call, options }, performance.now(), retryCount + 1);
+  }
+
+  /**
+   * Sends a normalised request through the stack: netrc, the base agent, the total deadline, a
+   * concurrency slot, then the body read (or relayed, `unbuffered`). `throwForStatus`: raise
+   * an `HTTPStatusError` for a failed status.
+   */
+  private async send(req: NormalizedRequest, started: number, throwForStatus: boolean): Promise<ClientResponse> {
     if (req.netrc !== null && req.auth === null) req = await this.withNetrc(req);
     const base = this.baseAgent(req);
     const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
@@ -210,7 +290,7 @@ export class HTTPClient {
       if (req.unbuffered) {
         const slot = release;
         release = null;
-        return streamingResponse(req, response, stack, timings, deadline, slot, started, head);
+        return streamingResponse(req, response, stack, timings, deadline, slot, started, head, throwForStatus);
       }
 
       const bytes = await readBody(response, { maxBytes: req.maxBodySize });
@@ -218,7 +298,7 @@ export class HTTPClient {
       timings.body = end - head;
       timings.total = end - started;
       const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
-      if (req.throwForStatus) result.raiseForStatus();
+      if (throwForStatus) result.raiseForStatus();
       return result;
     } catch (error) {
       throw deadline.translate(error);
@@ -332,6 +412,7 @@ function streamingResponse(
   slot: () => void,
   started: number,
   head: number,
+  throwForStatus: boolean,
 ): ClientResponse {
   const onEnd = (): void => {
     const end = performance.now();
@@ -342,7 +423,7 @@ function streamingResponse(
   };
   const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
   const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
-  if (req.throwForStatus && !result.ok) {
+  if (throwForStatus && !result.ok) {
     abandon(relayed);
     result.raiseForStatus();
   }

@@ -12,9 +12,11 @@ export { HTTPClient, type HTTPClientOptions, type ManyOptions } from './client.j
 export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
 export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseChallenges, pickDigestChallenge } from './digest.js';
 export { HTTPStatusError, JSONDecodeError, ResponseDecodeError, SocksProxyError } from './errors.js';
+export { PROGRESS_INTERVAL_MS } from './progress.js';
 export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
 export { type Link, parseLinks } from './links.js';
 export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
+export { BlobProducer } from './web-bodies.js';
 export { type NetrcEntry, netrcCredentials, parseNetrc } from './netrc.js';
 export { DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_REDIRECTS } from './options.js';
 export { agentForPool, defaultPool, getGlobalPool, setGlobalPool } from './pools.js';

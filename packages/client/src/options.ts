@@ -21,11 +21,12 @@ import {
 import type { CookieJar } from 'tough-cookie';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
+import { type NormalizedHooks, normalizeHooks } from './hooks.js';
 import { type NormalizedNetrc, normalizeNetrc } from './netrc.js';
 import { type ProxyRoute, normalizeProxy } from './proxies.js';
 import { type NormalizedRetry, normalizeRetry } from './retry.js';
 import { normalizeTls } from './tls-options.js';
-import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, RequestHeadersInit, TimeoutInit, TimeoutPhases } from './types.js';
+import type { AuthInit, ClientRequestOptions, DefaultRequestOptions, ProgressCallback, RequestHeadersInit, TimeoutInit, TimeoutPhases } from './types.js';
 import { DEFAULT_USER_AGENT } from './version.js';
 
 /** Credentials, checked. */
@@ -66,6 +67,8 @@ export interface NormalizedDefaults {
   readonly retry: NormalizedRetry | null;
   /** null: no netrc. */
   readonly netrc: NormalizedNetrc | null;
+  /** null: no hooks. */
+  readonly hooks: NormalizedHooks | null;
 }
 
 /** The per-request behaviours a request takes from the client's defaults unless it sets its own. */
@@ -85,6 +88,7 @@ type RequestBehaviour = Pick<
   | 'tlsPolicy'
   | 'retry'
   | 'netrc'
+  | 'hooks'
 >;
 
 /** One request, checked and resolved against the client's defaults (`timeout` may be shared with them: never change it). */
@@ -105,6 +109,8 @@ export interface NormalizedRequest extends RequestBehaviour {
   readonly pool: HTTPConnectionPool | null;
   readonly persistent: boolean | null;
   readonly onInformational: RequestOptions['onInformational'] | null;
+  readonly onUploadProgress: ProgressCallback | null;
+  readonly onDownloadProgress: ProgressCallback | null;
   /** True when the request itself gave `proxy` or `tls`, which configure the default agent (an error with `agent`). */
   readonly routeOptions: boolean;
 }
@@ -133,6 +139,7 @@ const DEFAULT_KEYS = [
   'tls',
   'retry',
   'netrc',
+  'hooks',
 ] as const;
 const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   ...DEFAULT_KEYS,
@@ -145,6 +152,8 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   'pool',
   'persistent',
   'onInformational',
+  'onUploadProgress',
+  'onDownloadProgress',
 ]);
 const PHASES: readonly string[] = TIMEOUT_PHASES;
 
@@ -365,6 +374,7 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
     tlsPolicy: normalizeTls(options.tls),
     retry: normalizeRetry(options.retry),
     netrc: normalizeNetrc(options.netrc),
+    hooks: normalizeHooks(options.hooks, null),
   };
   return { ...defaults, hasTimeout: Object.keys(defaults.timeout).length > 0 };
 }
@@ -487,6 +497,9 @@ export function normalizeRequest(
     tlsPolicy: opts.tls === undefined ? defaults.tlsPolicy : normalizeTls(opts.tls),
     retry: opts.retry === undefined ? defaults.retry : normalizeRetry(opts.retry),
     netrc: opts.netrc === undefined ? defaults.netrc : normalizeNetrc(opts.netrc),
+    hooks: opts.hooks === undefined ? defaults.hooks : normalizeHooks(opts.hooks, defaults.hooks),
+    onUploadProgress: callback(opts.onUploadProgress, 'onUploadProgress'),
+    onDownloadProgress: callback(opts.onDownloadProgress, 'onDownloadProgress'),
     signal,
     agent,
     pool,
@@ -501,6 +514,13 @@ export function normalizeRequest(
     if (body.contentType !== null && !headers.has('content-type') && !removed.has('content-type')) headers.add('Content-Type', body.contentType);
   }
   return result;
+}
+
+/** An optional callback option: null when not given. */
+function callback<T>(value: T | undefined, option: string): T | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'function') throw new InvalidArgumentError(`${option} must be a function, got ${describe(value)}`);
+  return value;
 }
 
 /** Cookie names and values are tokens / cookie-octets (RFC 6265 §4.1.1); anything else cannot be sent safely. */

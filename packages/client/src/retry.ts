@@ -20,6 +20,7 @@ import {
   type Response,
   RetryAgent,
   type RetryAgentOptions,
+  type RetryEvent,
   isToken,
 } from '@strand/core';
 import { describe, isPlainObject } from './fields.js';
@@ -122,9 +123,11 @@ export function normalizeRetry(value: unknown, option = 'retry'): NormalizedRetr
 export class MethodRetryAgent implements Agent {
   private readonly retrying: RetryAgent;
 
+  /** @param onRetry - told before each retry (the `beforeRetry` hooks), as core's `onRetry`. */
   constructor(
     private readonly inner: Agent,
     private readonly retry: NormalizedRetry,
+    onRetry?: (event: RetryEvent) => void,
   ) {
     const options: RetryAgentOptions = {
       maxAttempts: retry.limit + 1,
@@ -135,6 +138,7 @@ export class MethodRetryAgent implements Agent {
       maxRetryAfter: retry.maxRetryAfter,
     };
     if (!retry.jitter) options.jitter = false;
+    if (onRetry !== undefined) options.onRetry = onRetry;
     this.retrying = new RetryAgent(inner, options);
   }
 

@@ -2,25 +2,32 @@
  * The per-request agent stack, composed from core's wrappers and the client's own:
  *
  * ```
- * ContentDecoderAgent (core; decompress)          outermost: decodes the final body
- *   RedirectAgent / BrowserLikeRedirectAgent (core; allowRedirects)
- *     RetryAgent (core, behind MethodRetryAgent; retry)  per hop: sends a hop again
- *       AuthAgent (client; auth, netrc)           per hop: credentials only for their origin
- *         CookieAgent (client; always)            per hop: the jar's cookies for that URL
- *           the base agent: `agent`, or on the pool (client.ts picks it) HttpAgent direct,
- *           ProxyAgent (core; an http(s) proxy), HttpAgent on a SocksEndpointFactory (a socks
- *           proxy), or EnvironmentProxyAgent (trustEnv: one of those per hop, from the environment)
+ * ContentDecoderAgent (core; decompress)                 outermost: decodes the final body
+ *   DownloadProgressAgent (client; onDownloadProgress)   the final body's bytes on the wire
+ *     RedirectAgent / BrowserLikeRedirectAgent (core; allowRedirects)
+ *       RedirectHookAgent (client; hooks.beforeRedirect)  runs the hooks before each hop
+ *         RetryAgent (core, behind MethodRetryAgent; retry)  per hop: sends a hop again
+ *           RetryHookGate (client; hooks.beforeRetry)    a retry waits for the hooks
+ *             AuthAgent (client; auth, netrc)            per hop: credentials only for their origin
+ *               CookieAgent (client; always)             per hop: the jar's cookies for that URL
+ *                 the base agent: `agent`, or on the pool (client.ts picks it) HttpAgent direct,
+ *                 ProxyAgent (core; an http(s) proxy), HttpAgent on a SocksEndpointFactory (a
+ *                 socks proxy), or EnvironmentProxyAgent (trustEnv: one of those per hop)
  * ```
  *
  * The client adds no HTTP of its own: redirects, retries, proxies and decoding are core's agents.
+ * The client agents for hooks and progress are there only for a request that uses them.
  */
 
-import type { Agent } from '@strand/core';
+import type { Agent, Response } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { AuthAgent, type DigestCache } from './auth.js';
 import { CookieAgent } from './cookies.js';
 import type { NormalizedRequest } from './options.js';
 import { wrapWithCoreContentDecoder, wrapWithCoreRedirectAgent } from './core-wrappers.js';
+import { RedirectHookAgent, RetryHookGate } from './hooks.js';
+import { DownloadProgressAgent } from './progress.js';
+import { ClientResponse, emptyTimings } from './response.js';
 import { MethodRetryAgent, type NormalizedRetry } from './retry.js';
 
 /** The agent to send one request through, and its cookie agent (whose jar the response reports). */
@@ -36,18 +43,41 @@ export function buildStack(base: Agent, request: NormalizedRequest, jar: CookieJ
   const scoped = request.cookies.length > 0 ? { origin: request.url.origin, pairs: request.cookies } : null;
   const cookies = new CookieAgent(base, request.jar ?? jar, scoped);
   let agent: Agent = cookies;
+  const jarOf = (): CookieJar | null => cookies.jar;
+  const hooks = request.hooks;
+  // The head of a redirect or retried response, as hooks see it (its body is discarded).
+  const headOnly = (response: Response): ClientResponse =>
+    new ClientResponse({ original: response, body: { kind: 'discarded' }, timings: emptyTimings(), jar: jarOf, followedRedirects: request.allowRedirects, maxBodySize: request.maxBodySize });
   if (request.auth !== null) agent = new AuthAgent(agent, request.auth, request.url.origin, digestCache);
-  if (request.retry !== null) agent = new MethodRetryAgent(agent, request.retry);
-  if (request.allowRedirects) agent = wrapWithCoreRedirectAgent(agent, { browserLike: request.browserLikeRedirects, maxRedirects: request.maxRedirects });
+  if (request.retry !== null) {
+    if (hooks !== null && hooks.beforeRetry.length > 0) {
+      const gate = new RetryHookGate(agent, hooks.beforeRetry, headOnly);
+      agent = new MethodRetryAgent(gate, request.retry, (event) => gate.onRetry(event));
+    } else {
+      agent = new MethodRetryAgent(agent, request.retry);
+    }
+  }
+  if (request.allowRedirects) {
+    if (hooks !== null && hooks.beforeRedirect.length > 0) agent = new RedirectHookAgent(agent, hooks.beforeRedirect, headOnly);
+    agent = wrapWithCoreRedirectAgent(agent, { browserLike: request.browserLikeRedirects, maxRedirects: request.maxRedirects });
+  }
+  if (request.onDownloadProgress !== null) agent = new DownloadProgressAgent(agent, request.onDownloadProgress);
   if (request.decompress) agent = wrapWithCoreContentDecoder(agent, request.maxBodySize);
-  return { agent, cookies, jar: () => cookies.jar };
+  return { agent, cookies, jar: jarOf };
+}
+
+/** True when the stack of `request` holds per-request state (hook and progress agents), so it cannot be shared. */
+function needsOwnStack(request: NormalizedRequest): boolean {
+  const hooks = request.hooks;
+  return request.onDownloadProgress !== null || (hooks !== null && (hooks.beforeRedirect.length > 0 || hooks.beforeRetry.length > 0));
 }
 
 /**
  * The stack of a client's plain requests, built once and reused. Every layer keeps its
  * per-request state in the call, so one stack can serve concurrent requests, as long as nothing
  * of it belongs to one request: a request qualifies when it goes to the client's own jar (not a
- * lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials. The stack
+ * lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials, and has no
+ * `beforeRedirect`/`beforeRetry` hooks and no `onDownloadProgress` (their agents hold the request's state). The stack
  * is rebuilt when the base agent or the redirect and decoding settings differ from the last one.
  * It carries the client's default `retry`; a request with a `retry` of its own builds its own stack.
  */
@@ -65,7 +95,9 @@ export class SharedStack {
 
   /** The stack for `request` over `base` with the client's `jar`: the shared one when the request qualifies, else a new one. */
   stackFor(base: Agent, request: NormalizedRequest, jar: CookieJar, digestCache: DigestCache): RequestStack {
-    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null || request.retry !== this.defaultRetry) return buildStack(base, request, jar, digestCache);
+    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null || request.retry !== this.defaultRetry || needsOwnStack(request)) {
+      return buildStack(base, request, jar, digestCache);
+    }
     const stack = this.stack;
     if (
       stack !== null &&

@@ -5,8 +5,9 @@
  */
 
 import type { Readable } from 'node:stream';
-import type { Agent, BodyProducer, HTTPConnectionPool, HeadersInit, RequestOptions } from '@strand/core';
+import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RequestOptions } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
+import type { ClientResponse } from './response.js';
 
 /** A value of a query or form field; numbers, booleans and bigints are sent as their string form. */
 export type FieldValue = string | number | boolean | bigint;
@@ -239,6 +240,12 @@ export interface DefaultRequestOptions {
    * the URL win. Default `false`. The file is read once per client.
    */
   netrc?: NetrcInit;
+  /**
+   * Functions called at fixed points of each request (got's and ky's names): `beforeRequest`,
+   * `afterResponse`, `beforeRedirect`, `beforeRetry`, `beforeError`; see {@link Hooks} for what
+   * each may do and the order they run in. A request's hooks run after the client's.
+   */
+  hooks?: Hooks;
 }
 
 /** Options of one request (treq's keyword arguments). */
@@ -267,4 +274,133 @@ export interface ClientRequestOptions extends DefaultRequestOptions {
   persistent?: boolean;
   /** Called for each interim 1xx response. */
   onInformational?: RequestOptions['onInformational'];
+  /**
+   * Called as the request body is handed to the connection: a first event at 0, then at most one
+   * every 100 ms, then a last one when the whole body was written. Each sending of the body (a
+   * 307/308 redirect, a retry) reports from 0 again. Not called for a request without a body.
+   */
+  onUploadProgress?: ProgressCallback;
+  /**
+   * Called as the final response's body arrives, counting the bytes on the wire (before
+   * decompression, so `total` is the `Content-Length` when there is one): a first event when
+   * the head arrived, at most one every 100 ms, and a last one when the body was read
+   * completely (none if it failed). For an `unbuffered` response, as you read the body.
+   */
+  onDownloadProgress?: ProgressCallback;
 }
+
+/** What a hook may return: a value or a promise of it. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * A request as `beforeRequest` hooks see it, and may change it: the method (a token; it is
+ * upper-cased), the URL (a `URL` of the hooks' own, so `url.searchParams.set(...)` works; it
+ * must stay `http:`/`https:`), the headers (core `Headers`; set, add, delete) and the body (any
+ * `data` value; what the request's options made of it is a `BodyProducer`). A replaced body's
+ * implied `Content-Type` (a `Blob`'s type, a form's, a `FormData`'s boundary) is added when the
+ * headers have none. The other hooks get it as it was sent.
+ */
+export interface HookRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: DataInit | null;
+  /** The request's `signal`, or null. */
+  readonly signal: AbortSignal | null;
+  /** 0, or 1 for the request sent again by an `afterResponse` hook's `retry()`. */
+  readonly retryCount: number;
+  /** An object the hooks of one call share (got's `context`); a `retry()` keeps it. */
+  readonly context: Record<string, unknown>;
+}
+
+/** The second argument of an `afterResponse` hook. */
+export interface AfterResponseState {
+  /** The request as it was sent (after the `beforeRequest` hooks). */
+  readonly request: HookRequest;
+  /** 0, or 1 in the request sent again by `retry()`. */
+  readonly retryCount: number;
+  /**
+   * Sends the request again, once (ky's `ky.retry()`, got's `retryWithMergedOptions`), with
+   * `options` merged over the call's own (a `headers` object is merged name by name, e.g. a new
+   * `Authorization` after refreshing a token), and resolves with the new response, which has
+   * been through every hook (`beforeRequest` included) already: return it. The current
+   * response's body is discarded first. The body is sent again unless `options` gives a new one;
+   * a one-shot stream cannot be, and then `retry()` rejects with an `InvalidArgumentError`, as
+   * it does when called a second time or from the retried request's own hooks.
+   */
+  retry(options?: ClientRequestOptions): Promise<ClientResponse>;
+}
+
+/** The next hop of a redirect, as a `beforeRedirect` hook sees it: only its headers can be changed. */
+export interface RedirectRequest {
+  /** The method of the next request (a 303, or a 301/302 after a POST, turn it into GET). */
+  readonly method: string;
+  /** Where the next request goes (a copy: changing it changes nothing). */
+  readonly url: URL;
+  /** The headers of the next request; changes apply to this hop. */
+  headers: Headers;
+  /** This redirect's number, from 1. */
+  readonly redirectCount: number;
+}
+
+/** What a `beforeRetry` hook is told before a retry of the `retry` option. */
+export interface RetryState {
+  /** The method and URL of the request (the hop) being retried. */
+  readonly request: { readonly method: string; readonly url: string };
+  /** The retry about to be made, from 1. */
+  readonly retryCount: number;
+  /** The wait before it, in ms (back-off, or the server's `Retry-After`). */
+  readonly delay: number;
+  /** The failure being retried, or null when it is a retryable status. */
+  readonly error: unknown;
+  /** The response with a retryable status (its body is discarded), or null after an error. */
+  readonly response: ClientResponse | null;
+}
+
+/**
+ * Called before the request is sent; may change it (see {@link HookRequest}). Throwing stops the
+ * request (nothing is sent) and the call rejects with the error (through `beforeError`).
+ */
+export type BeforeRequestHook = (request: HookRequest) => Awaitable<void>;
+/** Called with the response; may return another response (or the one `state.retry()` resolves with). */
+export type AfterResponseHook = (response: ClientResponse, state: AfterResponseState) => Awaitable<ClientResponse | void>;
+/** Called before each redirect is followed, with the 3xx response (its body discarded); throwing stops the chain. */
+export type BeforeRedirectHook = (request: RedirectRequest, response: ClientResponse) => Awaitable<void>;
+/** Called before each retry of the `retry` option, and awaited before the request is sent again; throwing stops the retries. */
+export type BeforeRetryHook = (state: RetryState) => Awaitable<void>;
+/**
+ * Called with the error a call is about to reject with (typed `unknown`: a hook may throw
+ * anything); returning a value replaces the error, returning nothing keeps it.
+ */
+export type BeforeErrorHook = (error: unknown, request: HookRequest | null) => Awaitable<unknown>;
+
+/**
+ * The `hooks` option: arrays of functions, called in order, a client's before a request's.
+ * The order for one call: `beforeRequest`; then, while the request is sent, `beforeRedirect`
+ * before each redirect hop and `beforeRetry` before each retry; `afterResponse` (then
+ * `throwForStatus`); and `beforeError` for whatever failed on the way.
+ */
+export interface Hooks {
+  beforeRequest?: readonly BeforeRequestHook[];
+  afterResponse?: readonly AfterResponseHook[];
+  beforeRedirect?: readonly BeforeRedirectHook[];
+  beforeRetry?: readonly BeforeRetryHook[];
+  beforeError?: readonly BeforeErrorHook[];
+}
+
+/**
+ * One progress event. `percent` is a fraction from 0 to 1. `total` and `percent` are
+ * `undefined` while the size is unknown (a chunked body, a stream without a length); the last
+ * event of a transfer always has both, as the size is then known.
+ */
+export interface Progress {
+  /** Bytes transferred so far. */
+  readonly transferred: number;
+  /** The size of the body in bytes, if known. */
+  readonly total: number | undefined;
+  /** `transferred / total`, from 0 to 1, if the total is known. */
+  readonly percent: number | undefined;
+}
+
+/** A progress callback (`onUploadProgress`, `onDownloadProgress`). A callback that throws fails the transfer with its error. */
+export type ProgressCallback = (progress: Progress) => void;
