@@ -9,6 +9,7 @@ export { del as delete, get, head, patch, post, put, request } from './api.js';
 export { AuthAgent, DigestCache, basicAuthorization } from './auth.js';
 export { type DataToBodyProducer, defaultDataToBodyProducer } from './body.js';
 export { HTTPClient, type HTTPClientOptions, type ManyOptions } from './client.js';
+export { type FetchInput, type StrandFetch, createFetch, strandFetch } from './fetch.js';
 export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
 export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseChallenges, pickDigestChallenge } from './digest.js';
 export { HTTPStatusError, JSONDecodeError, ResponseDecodeError, SocksProxyError } from './errors.js';
