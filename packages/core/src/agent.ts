@@ -21,6 +21,11 @@ export interface RequestOptions {
    * set by the caller). Wrappers pass it down so the timings cover the final request.
    */
   timings?: ExchangeTimings | undefined;
+  /**
+   * For a request with `Expect: 100-continue` and a body: how long to wait for the server's `100`
+   * (or its final answer) before sending the body anyway, in ms. Default 1000 (curl's).
+   */
+  expectContinueTimeout?: number | undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Clock } from './time/clock.js';
 import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './net/endpoints.js';
 import { ClosedError, InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError, type StrandError } from './errors.js';
 import type { HeadersInit } from './message/headers.js';
-import type { HTTP11Connection } from './http1/connection.js';
+import { type HTTP11Connection, wantsContinue } from './http1/connection.js';
 import type { ExchangeTimings } from './message/exchange.js';
 import { PARSER_LIMIT_KEYS, type ParserLimits, parserLimitsFrom } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
@@ -100,7 +100,7 @@ export class HttpAgent implements Agent {
     }
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
     const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
-    const exchange = this.exchange({ prepared, options, timeouts, timings, retried: false, diag });
+    const exchange = this.exchange({ prepared, options, timeouts, timings, retried: false, diag, expectation: prepared.body !== null && wantsContinue(prepared.headers) });
     // Failures before the connection (DNS, connect, queue) are the request's errors too.
     return diag === null ? exchange : exchange.catch((error: unknown) => publishFailure(diag, error));
   }
@@ -140,6 +140,7 @@ export class HttpAgent implements Agent {
     const { prepared, options, timings } = req;
     timings.acquired = acquiredAt;
     const reused = connection.exchanges > 0;
+    const bodyState = req.expectation ? { bodyStarted: false } : undefined;
     const sent = connection.request(prepared, {
       signal: options.signal,
       onInformational: options.onInformational,
@@ -149,12 +150,30 @@ export class HttpAgent implements Agent {
       startedAt: timings.start,
       timings,
       diagnostics: req.diag,
+      expectContinueTimeout: options.expectContinueTimeout,
+      bodyState,
     });
-    if (req.retried || !reused || !this.pool.retryAutomatically) return sent;
-    return sent.catch((error: unknown) => {
+    const answered = bodyState === undefined ? sent : sent.then((response) => this.expectationFailed(req, response, bodyState));
+    if (req.retried || !reused || !this.pool.retryAutomatically) return answered;
+    return answered.catch((error: unknown) => {
       if (isRetrySafe(prepared, error)) return this.exchange({ ...req, retried: true });
       throw error;
     });
+  }
+
+  /**
+   * A `417 Expectation Failed` to a request that sent `Expect: 100-continue`: sent again, once,
+   * without the expectation, when its body was not sent yet or can be sent again (RFC 9110
+   * §10.1.1). Any other response is returned as it is.
+   */
+  private async expectationFailed(req: AgentRequest, response: Response, bodyState: { bodyStarted: boolean }): Promise<Response> {
+    const body = req.prepared.body;
+    if (response.code !== 417 || (bodyState.bodyStarted && body !== null && !body.replayable)) return response;
+    await response.dump();
+    const headers = req.prepared.headers.clone();
+    headers.delete('expect');
+    const prepared = prepareRequest(req.prepared.method, req.prepared.url, headers, body);
+    return this.exchange({ ...req, prepared, expectation: false });
   }
 }
 
@@ -168,6 +187,8 @@ interface AgentRequest {
   readonly retried: boolean;
   /** The request object of its diagnostics events, or null when nobody listens. */
   readonly diag: DiagnosticsRequest | null;
+  /** It has a body and `Expect: 100-continue` (a 417 answer is retried once without it). */
+  readonly expectation: boolean;
 }
 
 /** Publishes a failure the connection did not report (it never had the request), then rethrows it. */

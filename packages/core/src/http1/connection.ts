@@ -42,7 +42,17 @@ export interface ExchangeOptions {
   timings?: ExchangeTimings | undefined;
   /** The request object of this request's diagnostics events (null: nobody listens). */
   diagnostics?: DiagnosticsRequest | null | undefined;
+  /**
+   * With `Expect: 100-continue` in the request headers and a body: how long to wait for the
+   * `100` (or a final answer) before sending the body anyway, in ms (curl's 1 s by default).
+   */
+  expectContinueTimeout?: number | undefined;
+  /** Told whether the body was sent: the connection sets `bodyStarted` once the body producer starts. */
+  bodyState?: { bodyStarted: boolean } | undefined;
 }
+
+/** How long a request with `Expect: 100-continue` waits for the `100` before sending its body anyway. */
+export const DEFAULT_EXPECT_CONTINUE_TIMEOUT = 1000;
 
 /** Told about a connection's life; the pool is the usual owner. */
 export interface ConnectionOwner {
@@ -87,8 +97,10 @@ class Exchange {
   readonly signal: AbortSignal | null;
   readonly onInformational: ((info: InformationalResponse) => void) | null;
   readonly timeouts: ResolvedTimeouts;
-  /** Registered with the timeout sweeper (some phase has a finite timeout). */
+  /** Registered with the timeout sweeper (some phase has a finite timeout, or the body waits for a 100). */
   readonly timed: boolean;
+  /** With `Expect: 100-continue`: how long the body waits for the 100, else Infinity. */
+  readonly continueTimeout: number;
   readonly totalDeadline: number;
   readonly timings: ExchangeTimings | null;
   /** The request object of its diagnostics events, or null when nobody listened at its start. */
@@ -105,6 +117,9 @@ class Exchange {
   /** Send progress (bytes written + drains) as the sweeper last saw it, and when it last moved (-1: not yet). */
   sendProgress = 0;
   sendProgressAt = -1;
+  /** `Expect: 100-continue`: the head is sent, the body waits for a `100` until this clock time (-1: not waiting). */
+  continueDeadline = -1;
+  readonly bodyState: { bodyStarted: boolean } | null;
 
   // Receiving.
   bytesReceived = 0;
@@ -120,6 +135,7 @@ class Exchange {
   watched = false;
 
   constructor(number: number, req: PreparedRequest, options: ExchangeOptions, startedAt: number) {
+    this.continueTimeout = req.body !== null && wantsContinue(req.headers) ? (options.expectContinueTimeout ?? DEFAULT_EXPECT_CONTINUE_TIMEOUT) : Infinity;
     this.number = number;
     this.uri = req.url.href;
     this.method = req.method;
@@ -129,10 +145,17 @@ class Exchange {
     this.onInformational = options.onInformational ?? null;
     const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.timeouts = timeouts;
-    this.timed = Math.min(timeouts.sendIdle, timeouts.headers, timeouts.bodyIdle, timeouts.total) !== Infinity;
+    this.timed = this.shortestTimeout() !== Infinity;
     this.totalDeadline = startedAt + timeouts.total;
     this.timings = options.timings ?? null;
     this.diag = options.diagnostics ?? null;
+    this.bodyState = options.bodyState ?? null;
+  }
+
+  /** The shortest of the exchange's finite timeouts (the sweeper's tick follows it), or Infinity. */
+  shortestTimeout(): number {
+    const t = this.timeouts;
+    return Math.min(t.sendIdle, t.headers, t.bodyIdle, t.total, this.continueTimeout);
   }
 }
 
@@ -211,10 +234,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
       ex.rejectHead = reject;
     });
     if (ex.signal !== null) ex.signal.addEventListener('abort', this.onAbort);
-    if (ex.timed) {
-      const t = ex.timeouts;
-      sweeperFor(this.clock).add(this, Math.min(t.sendIdle, t.headers, t.bodyIdle, t.total));
-    }
+    if (ex.timed) sweeperFor(this.clock).add(this, ex.shortestTimeout());
 
     const head = serializeHead(req, { connectionClose: ex.closeAfter, ...(options.target === undefined ? {} : { target: options.target }) });
     if (ex.diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: ex.diag, headers: head });
@@ -226,6 +246,13 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     }
     const writer = new RequestWriter(this.socket, body, req.framing === 'chunked', req.contentLength, this, ex.uri);
     ex.writer = writer;
+    if (ex.continueTimeout !== Infinity) {
+      // The body waits for the server's 100 (or its final answer, or the timeout).
+      writer.writeHead(head);
+      ex.continueDeadline = this.clock.now() + ex.continueTimeout;
+      return promise;
+    }
+    this.markBodyStarted(ex);
     writer.start(head);
     return promise;
   }
@@ -260,12 +287,17 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   // ---- ResponseParserHandler ----
 
   onInformational(head: ResponseHead): void {
-    const callback = (this.ex as Exchange).onInformational;
+    const ex = this.ex as Exchange;
+    if (head.code === 100 && ex.continueDeadline >= 0) this.sendHeldBody(ex);
+    const callback = ex.onInformational;
     if (callback !== null) callback({ code: head.code, phrase: head.phrase, headers: Headers.fromRaw(head.rawHeaders) });
   }
 
   onHead(head: ResponseHead): void {
     const ex = this.ex as Exchange;
+    // A final answer to an `Expect: 100-continue` request: its body is never sent, and the
+    // connection (whose framing then has a hole) closes after this response.
+    ex.continueDeadline = -1;
     ex.keepAlive = head.keepAlive;
     if (head.keepAlive) this.keepAliveHint = keepAliveTimeout(head.rawHeaders);
     ex.closeDelimited = head.framing === 'close';
@@ -369,6 +401,11 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     const t = ex.timeouts;
     switch (this.state) {
       case 'sending': {
+        if (ex.continueDeadline >= 0) {
+          // No 100 in time: send the body anyway (the server may not know the expectation).
+          if (now >= ex.continueDeadline) this.sendHeldBody(ex);
+          break;
+        }
         // Progress is a byte handed to the socket or the socket draining: a server that stopped
         // reading the body stops both (the producer is paused), and so does a stalled body source.
         const writer = ex.writer as RequestWriter;
@@ -522,6 +559,17 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
 
   // ---- exchange bookkeeping ----
 
+  /** Starts sending a body held back for `Expect: 100-continue`. */
+  private sendHeldBody(ex: Exchange): void {
+    ex.continueDeadline = -1;
+    this.markBodyStarted(ex);
+    (ex.writer as RequestWriter).produce();
+  }
+
+  private markBodyStarted(ex: Exchange): void {
+    if (ex.bodyState !== null) ex.bodyState.bodyStarted = true;
+  }
+
   /** The whole request was handed to the socket: `sending` -> `waiting` (or still `receiving` after an early answer). */
   private sent(ex: Exchange): void {
     ex.sent = true;
@@ -662,6 +710,12 @@ const MIN_READ_WINDOW = 4096;
 const abandonedBodies = new FinalizationRegistry<{ connection: HTTP11Connection; exchange: number }>((held) => {
   held.connection.abandoned(held.exchange);
 });
+
+/** Whether the request asks the server to confirm before the body is sent (`Expect: 100-continue`). */
+export function wantsContinue(headers: Headers): boolean {
+  const value = headers.get('expect');
+  return value !== undefined && /(?:^|,)\s*100-continue\s*(?:,|$)/i.test(value);
+}
 
 /** Whether the caller's own headers ask for `Connection: close`. */
 function wantsClose(headers: Headers): boolean {

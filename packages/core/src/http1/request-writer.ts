@@ -25,16 +25,17 @@ const CRLF = Buffer.from('\r\n', 'latin1');
  * chunks are framed (`Transfer-Encoding: chunked`) or counted against the declared length; the
  * producer is paused while the socket's buffer is full and resumed on `drain`.
  *
- * States: `producing` -> `sent` (all handed to the socket) | `failed` (the producer failed or
- * broke its length; the owner is told) | `stopped` (the exchange gave up: {@link stop}). A writer
- * serves one request; callbacks of an old writer are recognised by identity and ignored.
+ * States: `idle` (head written, body held back: `Expect: 100-continue`) -> `producing` -> `sent`
+ * (all handed to the socket) | `failed` (the producer failed or broke its length; the owner is
+ * told) | `stopped` (the exchange gave up: {@link stop}). A writer serves one request; callbacks
+ * of an old writer are recognised by identity and ignored.
  */
 export class RequestWriter implements BodyConsumer {
   /** Body bytes handed to the socket so far. */
   written = 0;
   /** Times the socket drained while this request was written. */
   drains = 0;
-  private state: 'producing' | 'sent' | 'failed' | 'stopped' = 'producing';
+  private state: 'idle' | 'producing' | 'sent' | 'failed' | 'stopped' = 'idle';
   private paused = false;
   private readonly socket: Duplex;
   private readonly producer: BodyProducer;
@@ -60,18 +61,38 @@ export class RequestWriter implements BodyConsumer {
     return this.state === 'sent';
   }
 
+  /** True once the producer was started (the body, or part of it, may have been sent). */
+  get started(): boolean {
+    return this.producerStarted;
+  }
+
+  private producerStarted = false;
+
   /** Writes `head` and starts the producer; the head and what the producer writes at once go out together. */
   start(head: string): void {
     const socket = this.socket;
     socket.cork();
     socket.write(head, 'latin1');
+    this.produce();
+    socket.uncork();
+  }
+
+  /** Writes only `head`; the body waits for {@link produce} (after a `100 Continue`). */
+  writeHead(head: string): void {
+    this.socket.write(head, 'latin1');
+  }
+
+  /** Starts the producer (once). */
+  produce(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'producing';
+    this.producerStarted = true;
     let production: Promise<void>;
     try {
       production = this.producer.startProducing(this);
     } catch (error) {
       production = Promise.reject(error);
     }
-    socket.uncork();
     production.then(this.produced, this.productionFailed);
   }
 
@@ -110,10 +131,15 @@ export class RequestWriter implements BodyConsumer {
     this.producer.resumeProducing();
   }
 
-  /** The exchange no longer wants the body (failed, cancelled, or answered early): stop the producer. */
+  /**
+   * The exchange no longer wants the body (failed, cancelled, or answered early): stop the
+   * producer. A producer never started is left as it is (its body may still be sent elsewhere).
+   */
   stop(): void {
     if (this.state === 'sent' || this.state === 'stopped') return;
+    const started = this.state !== 'idle';
     this.state = 'stopped';
+    if (!started) return;
     try {
       this.producer.stopProducing();
     } catch {
