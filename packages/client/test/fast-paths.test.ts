@@ -233,6 +233,27 @@ describe('requests sharing the client stack', () => {
     expect(responses.every((r) => r.url === `${server.url}/landed`)).toBe(true);
   });
 
+  it('keep the redirect hops and download progress of requests with hooks or progress to each request', async () => {
+    const lengths = [1, 3, 2];
+    const hops: number[][] = lengths.map(() => []);
+    const finals: Array<number | undefined> = lengths.map(() => undefined);
+    const responses = await Promise.all(
+      lengths.map((n, i) =>
+        client.get(`${server.url}/redirect/${n}`, {
+          hooks: { beforeRedirect: [(next) => void hops[i]?.push(next.redirectCount)] },
+          onDownloadProgress: (p) => {
+            if (p.percent === 1) finals[i] = p.transferred;
+          },
+        }),
+      ),
+    );
+    expect(hops).toEqual([[1], [1, 2, 3], [1, 2]]);
+    expect(finals).toEqual(await Promise.all(responses.map(async (r) => (await r.content()).length)));
+    // A plain request after them goes through the shared stack, with none of their agents.
+    expect((await client.get(`${server.url}/redirect/1`)).history()).toHaveLength(1);
+    expect(hops).toEqual([[1], [1, 2, 3], [1, 2]]);
+  });
+
   it('send credentials and option cookies only with the request that has them', async () => {
     await client.get(`${server.url}/a`, { auth: ['u', 'p'], cookies: { c: '1' } });
     await client.get(`${server.url}/b`);
