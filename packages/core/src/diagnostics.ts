@@ -27,9 +27,11 @@ import type { Headers } from './message/headers.js';
 
 /** The request in the `strand:request:*` and `strand:client:sendHeaders` messages. */
 export interface DiagnosticsRequest {
+  /** The request method. */
   readonly method: string;
   /** The absolute URL as sent (credentials included: redact before exporting it). */
   readonly url: string;
+  /** The request header fields as the agent prepared them (`Host` and framing are added on the wire). */
   readonly headers: Headers;
 }
 
@@ -43,16 +45,27 @@ export interface DiagnosticsConnectParams {
 
 /** The channels, by event. */
 export const diagnostics = {
+  /** `strand:request:create`: `{ request }`. */
   create: diagnosticsChannel.channel('strand:request:create'),
+  /** `strand:client:sendHeaders`: `{ request, headers }` (the head as text). */
   sendHeaders: diagnosticsChannel.channel('strand:client:sendHeaders'),
+  /** `strand:request:bodySent`: `{ request }`. */
   bodySent: diagnosticsChannel.channel('strand:request:bodySent'),
+  /** `strand:request:headers`: `{ request, response }`. */
   headers: diagnosticsChannel.channel('strand:request:headers'),
+  /** `strand:request:trailers`: `{ request, trailers }`. */
   trailers: diagnosticsChannel.channel('strand:request:trailers'),
+  /** `strand:request:error`: `{ request, error }`. */
   error: diagnosticsChannel.channel('strand:request:error'),
+  /** `strand:client:beforeConnect`: `{ connectParams }`. */
   beforeConnect: diagnosticsChannel.channel('strand:client:beforeConnect'),
+  /** `strand:client:connected`: `{ connectParams, socket }`. */
   connected: diagnosticsChannel.channel('strand:client:connected'),
+  /** `strand:client:connectError`: `{ connectParams, error }`. */
   connectError: diagnosticsChannel.channel('strand:client:connectError'),
+  /** `strand:pool:queued`: `{ key, url }`. */
   queued: diagnosticsChannel.channel('strand:pool:queued'),
+  /** `strand:pool:connectionClosed`: `{ key }`. */
   connectionClosed: diagnosticsChannel.channel('strand:pool:connectionClosed'),
 } as const;
 

@@ -20,6 +20,7 @@
 /** Options shared by every Strand error constructor. */
 import { brand } from './brand.js';
 
+/** Options every Strand error takes: the request URL (credentials are removed in the message) and the `cause`. */
 export interface StrandErrorOptions {
   /** The underlying error, kept as the standard `cause`. */
   cause?: unknown;
@@ -213,6 +214,7 @@ export class CancelledError extends StrandError {
  * Passed to {@link BodyProtocol.connectionLost}; not an error.
  */
 export class ResponseDone {
+  /** Always `'ResponseDone'`. */
   readonly name = 'ResponseDone';
 }
 
@@ -222,6 +224,7 @@ export class ResponseDone {
  * certainty treat it as one.
  */
 export class PotentialDataLoss {
+  /** Always `'PotentialDataLoss'`. */
   readonly name = 'PotentialDataLoss';
 }
 
@@ -236,9 +239,11 @@ export type TimeoutPhase = 'queue' | 'connect' | 'sendIdle' | 'headers' | 'bodyI
  * reached the server (false for `queue` and `connect`: those are always safe to retry).
  */
 export class TimeoutError extends StrandError {
+  /** The phase whose timeout fired (`queue`, `connect`, `sendIdle`, `headers`, `bodyIdle`, `total`). */
   readonly phase: TimeoutPhase;
   /** The timeout's length in milliseconds. */
   readonly timeout: number;
+  /** Whether any of the request may have reached the server (false for `queue` and `connect`: always safe to retry). */
   readonly sent: boolean;
 
   constructor(phase: TimeoutPhase, timeout: number, sent: boolean, options?: StrandErrorOptions) {

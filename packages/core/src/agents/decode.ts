@@ -58,7 +58,9 @@ export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
 export class ContentDecoderAgent implements Agent {
   /** The `Accept-Encoding` value sent when the caller gives none. */
   readonly acceptEncoding: string;
+  /** The most decoded bytes a body may grow to (a `BodyTooLargeError` past it). */
   readonly maxDecodedBytes: number;
+  /** The most content-codings stacked in one response. */
   readonly maxEncodings: number;
   private readonly agent: Agent;
   /** Coding (and alias) -> decoder, lower-case keys. Never changed after construction (the default table is shared). */

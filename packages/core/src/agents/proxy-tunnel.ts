@@ -177,6 +177,7 @@ export class ProxyConnector {
   readonly proxy: URL;
   /** The proxy as shown in messages: scheme, host and port. */
   readonly displayName: string;
+  /** Identifies the proxy (scheme, host, port and credentials' hash): part of every pool key through it. */
   readonly key: string;
   /** `Basic ...` from the proxy URL's credentials, or null. */
   readonly authorization: string | null;
@@ -268,6 +269,7 @@ export interface TunnelEndpointOptions {
  * tunnels apart per proxy and never hands a tunnel out for a direct connection.
  */
 export class TunnelEndpoint implements Endpoint {
+  /** The pool key: the origin and the proxy it is reached through. */
   readonly key: string;
   private readonly connector: ProxyConnector;
   private readonly tlsPolicy: TLSPolicy;

@@ -114,6 +114,7 @@ const retryClock: Clock = {
  * ```
  */
 export class RetryAgent implements Agent {
+  /** The most attempts per request, the first included. */
   readonly maxAttempts: number;
   private readonly agent: Agent;
   private readonly statuses: ReadonlySet<number>;

@@ -28,7 +28,9 @@ import { type PreparedRequest, serializeHead } from './serializer.js';
 
 /** Per-exchange options of {@link HTTP11Connection.request}. */
 export interface ExchangeOptions {
+  /** Cancels the exchange in any phase. */
   signal?: AbortSignal | undefined;
+  /** Called for each interim (1xx) response before the final one. */
   onInformational?: ((info: InformationalResponse) => void) | undefined;
   /** Ask the server to close after this exchange (`Connection: close`); the connection is not reused. */
   connectionClose?: boolean | undefined;
@@ -48,7 +50,10 @@ export interface ExchangeOptions {
    */
   expectContinueTimeout?: number | undefined;
   /** Told whether the body was sent: the connection sets `bodyStarted` once the body producer starts. */
-  bodyState?: { bodyStarted: boolean } | undefined;
+  bodyState?: {
+    /** Set to true once the body producer starts (false: no byte of the body was sent). */
+    bodyStarted: boolean;
+  } | undefined;
 }
 
 /** How long a request with `Expect: 100-continue` waits for the `100` before sending its body anyway. */
@@ -355,6 +360,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     (this.ex as Exchange).body = sink;
   }
 
+  /** The body consumer paused: stop reading the socket (at the end of the current read). */
   pauseBody(): void {
     if (this.readPaused || this.state !== 'receiving') return;
     this.readPaused = true;
@@ -362,6 +368,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (!this.reading) this.pauseSocket();
   }
 
+  /** The body consumer wants bytes again: read the socket again. */
   resumeBody(): void {
     if (!this.readPaused) return;
     this.readPaused = false;

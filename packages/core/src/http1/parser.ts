@@ -51,8 +51,11 @@ export interface ParserLimits {
   maxInterimResponses?: number;
 }
 
+/** Default `maxHeaderBytes`: 16 KiB per head. */
 export const DEFAULT_MAX_HEADER_BYTES = 16384;
+/** Default `maxHeaderCount`: 128 fields per head. */
 export const DEFAULT_MAX_HEADER_COUNT = 128;
+/** Default `maxInterimResponses`: 10 interim responses per exchange. */
 export const DEFAULT_MAX_INTERIM_RESPONSES = 10;
 
 /** The option names of {@link ParserLimits}. */

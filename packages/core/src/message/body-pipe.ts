@@ -71,7 +71,9 @@ export interface BodySink {
 export interface BodySource {
   /** Called once, while the response is being made, with the sink its body is written to. */
   bind(sink: BodySink): void;
+  /** The consumer asks for no more bytes for now: stop reading (bytes already read are queued). */
   pauseBody(): void;
+  /** The consumer wants bytes again; the first call is also the signal to start reading. */
   resumeBody(): void;
   /** The consumer abandoned the body; `reason` is what the consumer will be told. */
   stopBody(reason: StrandError): void;

@@ -14,11 +14,15 @@ import { Response } from './response.js';
 
 /** What {@link deriveResponse} changes; everything left out is the source's. */
 export interface DerivedResponseInit {
+  /** The new status code. */
   code?: number;
+  /** The new reason phrase. */
   phrase?: string;
+  /** The new header fields (the source's are kept otherwise; clone them to change a few). */
   headers?: Headers;
   /** The body length to announce (keep the source's unless the bytes change). */
   length?: BodyLength;
+  /** The response this one follows in a redirect chain (default: the source's). */
   previousResponse?: Response | null;
   /**
    * Called once when the derived body ends: complete, failed, or abandoned by its consumer. What

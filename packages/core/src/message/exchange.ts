@@ -9,8 +9,11 @@ import type { Headers } from './headers.js';
 
 /** An interim (1xx) response, reported through `onInformational` (request option). */
 export interface InformationalResponse {
+  /** The interim status code (100..199, never 101). */
   readonly code: number;
+  /** The reason phrase as sent. */
   readonly phrase: string;
+  /** The interim response's header fields (e.g. the `Link` fields of a 103 Early Hints). */
   readonly headers: Headers;
 }
 

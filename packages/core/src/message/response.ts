@@ -8,20 +8,29 @@ import { brand } from '../brand.js';
 
 /** The request a response answers, as it was sent. */
 export interface RequestInfo {
+  /** The request method as sent. */
   readonly method: string;
   /** The absolute URI, credentials included as given (redact before logging). */
   readonly uri: string;
+  /** The request header fields as the agent sent them. */
   readonly headers: Headers;
 }
 
 /** What a {@link Response} is made of. Agents (and wrapper agents) construct responses. */
 export interface ResponseInit {
+  /** HTTP version as `[major, minor]`. */
   version: readonly [number, number];
+  /** Status code. */
   code: number;
+  /** Reason phrase as sent. */
   phrase: string;
+  /** Header fields. */
   headers: Headers;
+  /** Body length (Content-Length), `UNKNOWN_LENGTH`, or 0 for none. */
   length: BodyLength;
+  /** The request this answers. */
   request: RequestInfo;
+  /** The response this one followed (a redirect), if any. */
   previousResponse?: Response | null;
   /** Feeds the body: it is given the body's {@link BodySink} (through `bind`) while the response is made. */
   bodySource: BodySource;
@@ -46,6 +55,7 @@ export class Response implements AsyncIterable<Buffer> {
   readonly code: number;
   /** Reason phrase as sent (may be empty). */
   readonly phrase: string;
+  /** Header fields (`get`, `getAll`, `has`, iteration in order). */
   readonly headers: Headers;
   /** Body length from Content-Length, or {@link UNKNOWN_LENGTH} (chunked, close-delimited). 0 when there is no body. */
   readonly length: BodyLength;

@@ -39,6 +39,7 @@ import { brand } from '../brand.js';
  * the pool only reuses a connection for a request whose endpoint has the same key.
  */
 export interface Endpoint {
+  /** Identifies where connections go; connections are pooled per key, so two endpoints with one key must be interchangeable. */
   readonly key: string;
   /**
    * Opens a connected (for TLS: handshaken and verified) Duplex. Rejects with a
@@ -60,6 +61,7 @@ export interface Endpoint {
  * modify it.
  */
 export interface EndpointFactory {
+  /** The endpoint a request to `uri` uses. May throw (an unsupported scheme) with a typed error. */
   endpointForURI(uri: URL): Endpoint;
 }
 
@@ -185,6 +187,7 @@ export class StandardEndpointFactory implements EndpointFactory {
     this.unixSockets = unixSockets ?? false;
   }
 
+  /** TCP for `http:`, TLS for `https:`, a Unix socket for `http+unix:` when enabled; anything else is an `InvalidRequestError`. */
   endpointForURI(uri: URL): Endpoint {
     switch (uri.protocol) {
       case 'http:':
@@ -215,12 +218,14 @@ export class UnixSocketEndpointFactory implements EndpointFactory {
   private readonly endpoint: UnixSocketEndpoint;
 
   constructor(
+    /** The Unix socket path. */
     readonly socketPath: string,
     options: UnixSocketOptions = {},
   ) {
     this.endpoint = new UnixSocketEndpoint(socketPath, options);
   }
 
+  /** The one Unix socket endpoint, whatever the URI's host (the request target is its path and query). */
   endpointForURI(uri: URL): Endpoint {
     if (uri.protocol !== 'http:' && uri.protocol !== UNIX_SOCKET_SCHEME) {
       throw new InvalidRequestError(`a Unix socket endpoint carries plain http: URLs only, got ${uri.protocol}`, { url: uri });
@@ -231,6 +236,7 @@ export class UnixSocketEndpointFactory implements EndpointFactory {
 
 /** A plain TCP endpoint. Key: `http://host:port` plus any local address, family or resolver. */
 export class TCPEndpoint implements Endpoint {
+  /** The pool key: scheme, host and port (and, for TLS, the policy), or the socket path. */
   readonly key: string;
   /** `http://host:port`, the URL its errors carry. */
   readonly origin: string;
@@ -238,7 +244,9 @@ export class TCPEndpoint implements Endpoint {
 
   /** `host` is a name or an IP address (IPv6 without brackets). */
   constructor(
+    /** The host connected to (a name or an IP literal, without brackets). */
     readonly host: string,
+    /** The TCP port. */
     readonly port: number,
     options: ConnectOptions = {},
   ) {
@@ -260,6 +268,7 @@ export class TCPEndpoint implements Endpoint {
  * `https://host:port tls=<policy id>` plus any local address, family or resolver.
  */
 export class TLSEndpoint implements Endpoint {
+  /** The pool key: scheme, host and port (and, for TLS, the policy), or the socket path. */
   readonly key: string;
   /** `https://host:port`, the URL its errors carry. */
   readonly origin: string;
@@ -270,8 +279,11 @@ export class TLSEndpoint implements Endpoint {
    *   passes its own); without one every connection makes a full handshake.
    */
   constructor(
+    /** The host connected to (a name or an IP literal, without brackets). */
     readonly host: string,
+    /** The TCP port. */
     readonly port: number,
+    /** Shapes and verifies the TLS handshake. */
     readonly policy: TLSPolicy = defaultTLSPolicy(),
     options: ConnectOptions = {},
     private readonly sessions: TLSSessionCache | null = null,
@@ -311,6 +323,7 @@ export class UnixSocketEndpoint implements Endpoint {
   private readonly options: ResolvedConnectOptions;
 
   constructor(
+    /** The Unix socket path. */
     readonly socketPath: string,
     options: UnixSocketOptions = {},
   ) {

@@ -15,7 +15,10 @@ export class TLSSessionCache {
   private readonly sessions = new Map<string, Buffer>();
 
   /** `maxSize` 0 keeps nothing (every connection makes a full handshake). */
-  constructor(readonly maxSize: number = DEFAULT_TLS_SESSION_CACHE_SIZE) {}
+  constructor(
+    /** Most sessions kept (one per endpoint key); 0 keeps none. */
+    readonly maxSize: number = DEFAULT_TLS_SESSION_CACHE_SIZE,
+  ) {}
 
   /** The session to offer when connecting to `key`, if one was kept. */
   get(key: string): Buffer | undefined {
@@ -41,6 +44,7 @@ export class TLSSessionCache {
     this.sessions.delete(key);
   }
 
+  /** Sessions kept now. */
   get size(): number {
     return this.sessions.size;
   }

@@ -47,7 +47,9 @@ export interface PoolHostStats {
 
 /** What a caller of {@link HTTPConnectionPool.acquire} passes. */
 export interface AcquireOptions {
+  /** Parser limits for a connection opened for this request. */
   limits?: ParserLimits | undefined;
+  /** Cancels the wait for a connection (queued or connecting). */
   signal?: AbortSignal | undefined;
   /** Longest wait in the queue, ms. */
   queueTimeout?: number | undefined;
@@ -120,11 +122,17 @@ class HostState {
  *   are unref'd.
  */
 export class HTTPConnectionPool implements ConnectionOwner {
+  /** Connections are kept for more requests (false: one request each, `Connection: close`). */
   readonly persistent: boolean;
+  /** Idle connections kept per endpoint; more are closed. */
   readonly maxPersistentPerHost: number;
+  /** Connections open at once per endpoint; more requests wait in a FIFO queue. */
   readonly maxConnectionsPerHost: number;
+  /** How long an idle connection is kept, ms (a server's shorter `Keep-Alive: timeout` wins). */
   readonly cachedConnectionTimeout: number;
+  /** A request that failed on a reused connection before any response byte is sent again once, when it is safe. */
   readonly retryAutomatically: boolean;
+  /** The clock of the pool's timers and of its connections' timeouts. */
   readonly clock: Clock;
   private readonly hosts = new Map<string, HostState>();
   private expiryTimer: TimerHandle | null = null;

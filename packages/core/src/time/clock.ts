@@ -14,6 +14,7 @@ export interface Clock {
   now(): number;
   /** Calls `callback` once after `ms` milliseconds. Timers must not keep the process alive. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer (a handle already fired or cancelled is ignored). */
   clearTimeout(handle: TimerHandle): void;
 }
 
@@ -67,6 +68,7 @@ export class ManualClock implements Clock {
     return timer.id;
   }
 
+  /** Cancels a timer. */
   clearTimeout(handle: TimerHandle): void {
     this.timers = this.timers.filter((t) => t.id !== handle);
   }

@@ -15,11 +15,17 @@ import { InvalidArgumentError, type TimeoutPhase } from '../errors.js';
  * - `total`: the whole exchange, from the call to the end of the body.
  */
 export interface TimeoutOptions {
+  /** Waiting for a pool slot, ms. */
   queue?: number;
+  /** Opening the connection (TCP and TLS), ms. */
   connect?: number;
+  /** No progress sending the request body, ms. */
   sendIdle?: number;
+  /** From the request written to the response head, ms. */
   headers?: number;
+  /** No body byte while the consumer reads, ms. */
   bodyIdle?: number;
+  /** The whole exchange, body included, ms. */
   total?: number;
 }
 
