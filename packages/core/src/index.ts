@@ -60,3 +60,20 @@ export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gz
 export { type RetryAgentOptions, type RetryEvent, DEFAULT_RETRY_STATUSES, RetryAgent } from './agents/retry.js';
 export { DEFAULT_SENSITIVE_HEADERS } from './agents/sensitive-headers.js';
 export { describeType, isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';
+export {
+  type BareItem,
+  type InnerList,
+  type StructuredDictionary,
+  type StructuredFieldType,
+  type StructuredItem,
+  type StructuredList,
+  type StructuredParameters,
+  type StructuredParseOptions,
+  Decimal,
+  DisplayString,
+  StructuredFieldError,
+  Token,
+  isInnerList,
+  parseStructuredField,
+  serializeStructuredField,
+} from './message/structured-fields.js';
