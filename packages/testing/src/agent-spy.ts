@@ -142,6 +142,7 @@ export class SpyBody implements BodySource {
 export class SpyCall {
   /** Position among the spy's calls, from 0. */
   readonly index: number;
+  /** The method, as given. */
   readonly method: string;
   /** The URL as given, parsed. */
   readonly url: URL;

@@ -47,6 +47,7 @@ export class StubHandlerError extends StrandError {
 
 /** Several failures were recorded; `failures` has them all, in order. */
 export class TestDoubleFailuresError extends StrandError {
+  /** Every failure recorded, in order. */
   readonly failures: readonly Error[];
 
   constructor(failures: readonly Error[]) {

@@ -15,12 +15,15 @@ const NO_EXTRA_KEYS: ReadonlySet<string> = new Set();
 
 /** The part of jest's matcher context these matchers use. */
 export interface MatcherContextLike {
+  /** True under `.not`. */
   readonly isNot?: boolean | undefined;
 }
 
 /** What a matcher returns, as jest expects it. */
 export interface MatcherResultLike {
+  /** Whether the expectation held. */
   pass: boolean;
+  /** The failure message (jest calls it only when shown). */
   message(): string;
 }
 
@@ -89,6 +92,7 @@ function explainClosest(pattern: RequestPattern, requests: readonly RecordedRequ
  * ```
  */
 export const strandMatchers = {
+  /** Some recorded request matched `pattern`. */
   toHaveReceivedRequest(this: MatcherContextLike, received: unknown, pattern: RequestPattern): MatcherResultLike {
     checkPattern(pattern, NO_EXTRA_KEYS, 'toHaveReceivedRequest');
     const requests = requestsOf(received, 'toHaveReceivedRequest');
@@ -103,6 +107,7 @@ export const strandMatchers = {
     };
   },
 
+  /** Exactly `times` recorded requests matched `pattern`. */
   toHaveReceivedRequestTimes(this: MatcherContextLike, received: unknown, pattern: RequestPattern, times: number): MatcherResultLike {
     checkPattern(pattern, NO_EXTRA_KEYS, 'toHaveReceivedRequestTimes');
     checkInteger(times, 'toHaveReceivedRequestTimes: times', 0);
@@ -119,6 +124,7 @@ export const strandMatchers = {
     };
   },
 
+  /** The `n`th recorded request (from 1) matched `pattern`. */
   toHaveReceivedNthRequest(this: MatcherContextLike, received: unknown, n: number, pattern: RequestPattern): MatcherResultLike {
     checkInteger(n, 'toHaveReceivedNthRequest: n (1-based)', 1);
     if (n === undefined) throw new InvalidArgumentError('toHaveReceivedNthRequest: give the position, 1-based, as (n, pattern)');
@@ -138,6 +144,7 @@ export const strandMatchers = {
     };
   },
 
+  /** This recorded request matched `pattern`. */
   toMatchRequest(this: MatcherContextLike, received: unknown, pattern: RequestPattern): MatcherResultLike {
     if (!(received instanceof RecordedRequest)) throw new TypeError('toMatchRequest: expected a recorded request (fake.requests[i])');
     checkPattern(pattern, NO_EXTRA_KEYS, 'toMatchRequest');

@@ -15,6 +15,7 @@ import { checkBoolean, checkOptions, describeValue, isRecord } from './validatio
 
 /** An expected request and its reply: a {@link RequestPattern} plus `reply` (a reply, shorthand or handler). */
 export interface Expectation extends RequestPattern {
+  /** What to answer when the request matches: a reply, or a handler that makes one. */
   reply: ReplyLike | Handler;
 }
 
@@ -88,6 +89,7 @@ export class RequestSequence implements RequestHandlerObject {
     return this.expectations.filter((_, i) => this.consumed[i] !== true);
   }
 
+  /** Answers `request` with the next expectation if it matches; records it as unexpected otherwise. */
   handle(request: RecordedRequest): ReplyLike | Promise<ReplyLike> {
     const number = ++this.received;
     const index = this.ordered ? this.consumed.indexOf(false) : this.findUnordered(request);

@@ -81,7 +81,9 @@ function relay(socket: net.Socket, server: FakeHttpServer, origin: string): Serv
 export class StubServer {
   /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`), without a trailing slash. */
   readonly url: string;
+  /** The loopback address it listens on. */
   readonly host: string;
+  /** The port it listens on (chosen by the system). */
   readonly port: number;
   /** The handler, as an object (a route table becomes a `RouteTable`). */
   readonly handler: RequestHandlerObject;

@@ -14,6 +14,7 @@ import type { RecordedRequest } from './recorded-request.js';
  * or `expect.objectContaining(...)`. Accepted wherever a pattern takes a value.
  */
 export interface AsymmetricMatcherLike {
+  /** True when `other` matches (jest's asymmetric matcher protocol). */
   asymmetricMatch(other: unknown): boolean;
 }
 
@@ -40,19 +41,29 @@ export type TextMatcher = string | RegExp | AsymmetricMatcherLike;
  * - `where`: a last predicate over the whole request.
  */
 export interface RequestPattern {
+  /** The method, compared case-insensitively. */
   method?: string;
+  /** The whole URL: exact text, a RegExp, or an asymmetric matcher (`expect.stringContaining(...)`). */
   url?: string | RegExp | AsymmetricMatcherLike;
+  /** The host (and port, when not the default), lower case. */
   host?: string;
+  /** The path: exact, a RegExp, or a pattern with `:name` parameters (captured in `params`). */
   path?: string | RegExp;
+  /** Query parameters that must be present with these values (a list for a repeated key; `null`: must be absent). Others may be present. */
   query?: Readonly<Record<string, TextMatcher | readonly string[] | null>>;
+  /** Header fields that must be present with these values (case-insensitive names; `null`: must be absent). Others may be present. */
   headers?: Readonly<Record<string, TextMatcher | null>>;
+  /** The body: exact text, bytes, a RegExp or an asymmetric matcher. */
   body?: TextMatcher | Uint8Array;
+  /** The body parsed as JSON, deep-equal to this (asymmetric matchers allowed inside). */
   json?: unknown;
+  /** Any other check on the recorded request. */
   where?: (request: RecordedRequest) => boolean;
 }
 
 /** One field of a request that did not match, already formatted for a message. */
 export interface Mismatch {
+  /** The field that differs (`method`, `path`, `headers.accept`...). */
   readonly field: string;
   /** Human-readable lines explaining the difference (expected vs received, or a diff). */
   readonly lines: readonly string[];
@@ -60,9 +71,11 @@ export interface Mismatch {
 
 /** The outcome of {@link matchRequest}. */
 export interface MatchResult {
+  /** True when every field of the pattern matched. */
   readonly matched: boolean;
   /** Path parameters captured by `path`. */
   readonly params: Record<string, string>;
+  /** The fields that did not match, in the pattern's order (empty when matched). */
   readonly mismatches: readonly Mismatch[];
 }
 

@@ -33,6 +33,7 @@ export interface Reply {
   status?: number;
   /** Reason phrase. Default: the standard one for the status. */
   statusText?: string;
+  /** Header fields to send (an object, or `[name, value]` pairs for repeated fields). */
   headers?: ReplyHeaders;
   /** The body. Exclusive with `json`. A string or bytes is sent with `Content-Length` (unless `chunked` or `trailers`). */
   body?: ReplyBody;

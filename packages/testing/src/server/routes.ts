@@ -23,6 +23,7 @@ import { checkInteger, checkOneOf, checkOptions, describeValue, isRecord } from 
  * ```
  */
 export interface Route extends RequestPattern {
+  /** What to answer when the request matches: a reply, or a handler that makes one. */
   reply: ReplyLike | Handler;
   /** How many requests this route answers; after that it no longer matches. Default: any number. */
   times?: number;
@@ -33,7 +34,9 @@ export interface Route extends RequestPattern {
  * `assertNoPending()`.
  */
 export interface RequestHandlerObject {
+  /** The reply to `request` (or a promise of it). */
   handle(request: RecordedRequest): ReplyLike | Promise<ReplyLike>;
+  /** Throws when something the handler expected did not happen (called by the fake's own `assertNoPending()`). */
   assertNoPending?(): void;
 }
 
@@ -86,6 +89,7 @@ export class RouteTable implements RequestHandlerObject {
     return this;
   }
 
+  /** Answers `request` from the first route that matches it (a 404 or a failure when none does, as `unmatched` says). */
   handle(request: RecordedRequest): ReplyLike | Promise<ReplyLike> {
     for (let i = 0; i < this.routes.length; i++) {
       const route = this.routes[i] as Route;

@@ -31,11 +31,32 @@ import { describeValue } from '../validation.js';
  */
 export type Fault =
   | FaultKind
-  | { readonly type: 'refuse' }
-  | ({ readonly type: 'reset' | 'close' | 'stall' } & FaultPoint)
-  | ({ readonly type: 'garbage'; readonly data?: string | Uint8Array } & FaultPoint)
-  | { readonly type: 'truncate'; readonly bodyBytes?: number }
-  | { readonly type: 'drip'; readonly chunkSize?: number };
+  | {
+      /** Refuse the connection (as a closed port does). */
+      readonly type: 'refuse';
+    }
+  | ({
+      /** Reset the connection, close it cleanly, or stop sending and stay open, at the point given. */
+      readonly type: 'reset' | 'close' | 'stall';
+    } & FaultPoint)
+  | ({
+      /** Send bytes that are not HTTP at the point given. */
+      readonly type: 'garbage';
+      /** The bytes sent (default {@link DEFAULT_GARBAGE}). */
+      readonly data?: string | Uint8Array;
+    } & FaultPoint)
+  | {
+      /** Close the connection after this many body bytes (a body cut short). */
+      readonly type: 'truncate';
+      /** Raw body bytes sent before the close (default 0). */
+      readonly bodyBytes?: number;
+    }
+  | {
+      /** Send the response a few bytes at a time. */
+      readonly type: 'drip';
+      /** Bytes per write (default 1). */
+      readonly chunkSize?: number;
+    };
 
 /** Where a fault happens: after `afterBytes` of the response, or `afterBodyBytes` past its head. Give at most one. */
 export interface FaultPoint {
