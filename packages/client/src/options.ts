@@ -14,7 +14,7 @@ import {
   InvalidHeaderError,
   isToken,
   type RequestOptions,
-  TIMEOUT_PHASES,
+  checkTimeoutOptions,
   type TLSPolicy,
   prepareRequest,
 } from '@strand/core';
@@ -155,7 +155,6 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   'onUploadProgress',
   'onDownloadProgress',
 ]);
-const PHASES: readonly string[] = TIMEOUT_PHASES;
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
@@ -171,22 +170,9 @@ function count(value: unknown, option: string, fallback: number, allowInfinity: 
   return value;
 }
 
-/** Checks a timeout option; a number is the `total`. */
+/** Checks a timeout option; a number is the `total` (core's `checkTimeoutOptions`). */
 export function normalizeTimeout(value: TimeoutInit | undefined, option = 'timeout'): TimeoutPhases {
-  if (value === undefined) return {};
-  const check = (v: unknown, name: string): number => {
-    if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) throw new InvalidArgumentError(`${name} must be a positive number of milliseconds (or Infinity), got ${typeof v === 'number' ? v : describe(v)}`);
-    return v;
-  };
-  if (typeof value === 'number') return { total: check(value, option) };
-  if (!isPlainObject(value)) throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${PHASES.join(', ')}), got ${describe(value)}`);
-  const out: TimeoutPhases = {};
-  for (const key of Object.keys(value)) {
-    if (!PHASES.includes(key)) throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${PHASES.join(', ')}`);
-    const v = value[key];
-    if (v !== undefined) out[key as keyof TimeoutPhases] = check(v, `${option}.${key}`);
-  }
-  return out;
+  return checkTimeoutOptions(value, option);
 }
 
 /** Checks the `auth` option. */

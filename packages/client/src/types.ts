@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from 'node:stream';
-import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RequestOptions } from '@strand/core';
+import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RequestOptions, TimeoutOptions } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import type { ClientResponse } from './response.js';
 
@@ -79,14 +79,7 @@ export type CookiesInit = Readonly<Record<string, string>> | CookieJar;
  * `bodyIdle`: no body byte for so long; `total`: the whole call, redirects and reading the body
  * included.
  */
-export interface TimeoutPhases {
-  queue?: number;
-  connect?: number;
-  sendIdle?: number;
-  headers?: number;
-  bodyIdle?: number;
-  total?: number;
-}
+export type TimeoutPhases = TimeoutOptions;
 
 /** A timeout: a number of milliseconds for the whole call (`total`), or named phases. */
 export type TimeoutInit = number | TimeoutPhases;

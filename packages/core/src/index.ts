@@ -48,7 +48,7 @@ export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions
 export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './net/tls-sessions.js';
 export { type CachingLookupOptions, cachingLookup } from './net/dns-cache.js';
 export { startTLS } from './net/tls-upgrade.js';
-export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
+export { DEFAULT_TIMEOUTS, TIMEOUT_PHASES, checkTimeoutOptions, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 export { type ReadBodyOptions, type RequestInfo, type ResponseInit, Response, readBody } from './message/response.js';
 export { type Clock, type TimerHandle, ManualClock, systemClock } from './time/clock.js';
 export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent, RedirectError, TooManyRedirectsError } from './agents/redirect.js';
@@ -77,3 +77,14 @@ export {
   parseStructuredField,
   serializeStructuredField,
 } from './message/structured-fields.js';
+export {
+  type CacheDirectives,
+  type Link,
+  type MediaType,
+  type RateLimit,
+  type RateLimitPolicy,
+  linksByRel,
+  parseHttpDate,
+  parseLinks,
+  parseMediaType,
+} from './message/field-values.js';

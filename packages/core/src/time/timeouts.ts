@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from './clock.js';
 import { InvalidArgumentError, type TimeoutPhase } from '../errors.js';
+import { describeType } from '../validate.js';
 
 /**
  * Per-phase timeouts, in milliseconds. Each is optional; `Infinity` (or leaving it out where
@@ -50,35 +51,37 @@ export const DEFAULT_TIMEOUTS: ResolvedTimeouts = Object.freeze({
 export const TIMEOUT_PHASES: readonly TimeoutPhase[] = Object.freeze(['queue', 'connect', 'sendIdle', 'headers', 'bodyIdle', 'total']);
 
 /**
- * Merges `override` (a number means `total`) over `base`, validating every value.
- * Errors name the option, e.g. `timeout.headers must be a positive number`.
+ * Checks a timeout option (a number means `total`) and returns the phases it sets, and only
+ * those. Errors name the option, e.g. `timeout.headers must be a positive number`.
  */
-export function resolveTimeouts(base: ResolvedTimeouts, override: number | TimeoutOptions | undefined, option = 'timeout'): ResolvedTimeouts {
-  if (override === undefined) return base;
-  if (typeof override === 'number') {
-    checkTimeout(override, option);
-    return { ...base, total: override };
+export function checkTimeoutOptions(value: unknown, option = 'timeout'): TimeoutOptions {
+  if (value === undefined) return {};
+  if (typeof value === 'number') return { total: checkTimeout(value, option) };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${TIMEOUT_PHASES.join(', ')}), got ${describeType(value)}`);
   }
-  if (override === null || typeof override !== 'object') {
-    throw new InvalidArgumentError(`${option} must be a number of milliseconds or an object of phases (${TIMEOUT_PHASES.join(', ')})`);
-  }
-  const result: Record<TimeoutPhase, number> = { ...base };
-  for (const key of Object.keys(override)) {
+  const result: Partial<Record<TimeoutPhase, number>> = {};
+  for (const key of Object.keys(value)) {
     if (!(TIMEOUT_PHASES as readonly string[]).includes(key)) {
       throw new InvalidArgumentError(`${option}.${key} is not a timeout phase; use ${TIMEOUT_PHASES.join(', ')}`);
     }
-    const value = (override as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    checkTimeout(value, `${option}.${key}`);
-    result[key as TimeoutPhase] = value as number;
+    const phase = (value as Record<string, unknown>)[key];
+    if (phase !== undefined) result[key as TimeoutPhase] = checkTimeout(phase, `${option}.${key}`);
   }
   return result;
 }
 
-function checkTimeout(value: unknown, option: string): void {
+/** Merges `override` (a number means `total`) over `base`, validating every value (see {@link checkTimeoutOptions}). */
+export function resolveTimeouts(base: ResolvedTimeouts, override: number | TimeoutOptions | undefined, option = 'timeout'): ResolvedTimeouts {
+  if (override === undefined) return base;
+  return { ...base, ...checkTimeoutOptions(override, option) };
+}
+
+function checkTimeout(value: unknown, option: string): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
-    throw new InvalidArgumentError(`${option} must be a positive number of milliseconds (or Infinity), got ${String(value)}`);
+    throw new InvalidArgumentError(`${option} must be a positive number of milliseconds (or Infinity), got ${typeof value === 'number' ? value : describeType(value)}`);
   }
+  return value;
 }
 
 /** Something with deadlines the sweeper checks. */
