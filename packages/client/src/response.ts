@@ -38,12 +38,19 @@ import { bufferedBodyStream, webBodyStream } from './web-bodies.js';
  * - `total`: from the call to the end of the body.
  */
 export interface Timings {
+  /** Waiting for a concurrency slot and a connection, ms. */
   queue: number | undefined;
+  /** Resolving the host name, ms (undefined on a reused connection or an IP literal). */
   dns: number | undefined;
+  /** The TCP connection, ms (undefined on a reused connection). */
   connect: number | undefined;
+  /** The TLS handshake, ms (undefined for http: or a reused connection). */
   tls: number | undefined;
+  /** From the request to the first byte of the response head, ms. */
   firstByte: number | undefined;
+  /** Reading the body, ms (undefined until it ended). */
   body: number | undefined;
+  /** The whole call, redirects and body included, ms (undefined until the body ended). */
   total: number | undefined;
 }
 
@@ -113,6 +120,7 @@ export class ClientResponse implements AsyncIterable<Buffer> {
   readonly code: number;
   /** Reason phrase as sent. */
   readonly phrase: string;
+  /** Header fields of the final response (`get`, `getAll`, `has`, iteration). */
   readonly headers: Headers;
   /** HTTP version as `[major, minor]`. */
   readonly version: readonly [number, number];

@@ -294,9 +294,13 @@ export type Awaitable<T> = T | Promise<T>;
  * headers have none. The other hooks get it as it was sent.
  */
 export interface HookRequest {
+  /** The method (upper case). */
   method: string;
+  /** The URL to send to (a URL the hook may replace or change). */
   url: URL;
+  /** The header fields; change them in place. */
   headers: Headers;
+  /** The body, as `data` takes it (null: none). */
   body: DataInit | null;
   /** The request's `signal`, or null. */
   readonly signal: AbortSignal | null;
@@ -374,10 +378,15 @@ export type BeforeErrorHook = (error: unknown, request: HookRequest | null) => A
  * `throwForStatus`); and `beforeError` for whatever failed on the way.
  */
 export interface Hooks {
+  /** Run before each call: may change the method, URL, headers and body. */
   beforeRequest?: readonly BeforeRequestHook[];
+  /** Run on each response: may return another response, or `retry()` once. */
   afterResponse?: readonly AfterResponseHook[];
+  /** Run before each redirect hop: may change its headers. */
   beforeRedirect?: readonly BeforeRedirectHook[];
+  /** Run before each retry of the `retry` option; the retry waits for it. */
   beforeRetry?: readonly BeforeRetryHook[];
+  /** Run on the error a call fails with: may return another error. */
   beforeError?: readonly BeforeErrorHook[];
 }
 
