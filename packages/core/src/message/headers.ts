@@ -7,6 +7,28 @@
 import { InvalidArgumentError, InvalidHeaderError } from '../errors.js';
 import { describeChar, escapeForMessage, findInvalidFieldValueChar, isToken, describeType } from '../validate.js';
 import { brand } from '../brand.js';
+import {
+  type CacheDirectives,
+  type Link,
+  type MediaType,
+  type RateLimit,
+  type RateLimitPolicy,
+  contentTypeOf,
+  parseCacheControl,
+  parseLinks,
+  parseRateLimit,
+  parseRateLimitPolicy,
+  retryAfterDelay,
+} from './field-values.js';
+import {
+  type StructuredDictionary,
+  type StructuredFieldType,
+  type StructuredItem,
+  type StructuredList,
+  type StructuredParseOptions,
+  StructuredFieldError,
+  parseStructuredField,
+} from './structured-fields.js';
 
 /**
  * Anything a {@link Headers} can be built from: another `Headers`, a plain object whose values
@@ -85,6 +107,13 @@ let backingList: (headers: Headers) => string[];
  * HTAB, SP, VCHAR and obs-text (no CR, LF, NUL or other control, nothing above 0xFF);
  * leading and trailing SP/HTAB are trimmed. A violation is an {@link InvalidHeaderError}.
  * {@link Headers.fromRaw} is the trusted, unvalidated way in, for parser output.
+ *
+ * Typed readings of common fields: {@link Headers.contentType}, {@link Headers.cacheControl},
+ * {@link Headers.link}, {@link Headers.retryAfter}, {@link Headers.rateLimit},
+ * {@link Headers.rateLimitPolicy}, and {@link Headers.structured} for any structured field
+ * (RFC 9651). They never throw on what a server sent: each returns undefined when its field is
+ * absent or cannot be read (the parse functions they use, such as {@link parseStructuredField},
+ * throw instead, and say why).
  *
  * @example
  * ```ts
@@ -319,6 +348,130 @@ export class Headers implements Iterable<[string, string]> {
     copy.#list = this.#list.slice();
     copy.#validated = this.#validated;
     return copy;
+  }
+
+  // ---- typed readings of common fields: undefined when the field is absent or unreadable ----
+
+  /**
+   * The structured field `name` (RFC 9651) parsed as the given top-level type, its field lines
+   * joined with `", "` (see {@link parseStructuredField} for the shapes). Undefined when the
+   * field is absent or does not parse as that type: use {@link parseStructuredField} on
+   * {@link Headers.getAll} to know why.
+   *
+   * @throws {@link InvalidArgumentError} when `type` is not `'item'`, `'list'` or `'dictionary'`.
+   * @example
+   * ```ts
+   * const priority = new Headers({ Priority: 'u=1, i' }).structured('priority', 'dictionary');
+   * priority?.get('u'); // { value: 1, params: Map {} }
+   * ```
+   */
+  structured(name: string, type: 'item', options?: StructuredParseOptions): StructuredItem | undefined;
+  structured(name: string, type: 'list', options?: StructuredParseOptions): StructuredList | undefined;
+  structured(name: string, type: 'dictionary', options?: StructuredParseOptions): StructuredDictionary | undefined;
+  structured(name: string, type: StructuredFieldType, options?: StructuredParseOptions): StructuredItem | StructuredList | StructuredDictionary | undefined;
+  structured(name: string, type: StructuredFieldType, options?: StructuredParseOptions): StructuredItem | StructuredList | StructuredDictionary | undefined {
+    if (type !== 'item' && type !== 'list' && type !== 'dictionary') {
+      throw new InvalidArgumentError(`structured(): the type is 'item', 'list' or 'dictionary', got ${typeof type === 'string' ? `'${escapeForMessage(type, 20)}'` : describeType(type)}`);
+    }
+    const lines = this.getAll(name);
+    if (lines.length === 0) return undefined;
+    try {
+      return parseStructuredField(lines, type, options);
+    } catch (error) {
+      if (error instanceof StructuredFieldError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The media type of `Content-Type` (RFC 9110 §8.3): `{ type, subtype, essence, parameters,
+   * charset }`, type, subtype and parameter names lower-cased, `charset` lower-cased too.
+   * Several values are read the way browsers do (the last valid one counts). Undefined when the
+   * field is absent or holds no valid media type.
+   *
+   * @example
+   * ```ts
+   * new Headers({ 'Content-Type': 'text/HTML; charset="UTF-8"' }).contentType();
+   * // { type: 'text', subtype: 'html', essence: 'text/html', parameters: Map { 'charset' => 'UTF-8' }, charset: 'utf-8' }
+   * ```
+   */
+  contentType(): MediaType | undefined {
+    const lines = this.getAll('content-type');
+    return lines.length === 0 ? undefined : contentTypeOf(lines);
+  }
+
+  /**
+   * The directives of `Cache-Control` (RFC 9111 §5.2) as a `Map`, names lower-cased: `true` for a
+   * directive without an argument, a number of seconds for `max-age`, `s-maxage`, `max-stale`,
+   * `min-fresh`, `stale-while-revalidate` and `stale-if-error`, the unquoted argument otherwise.
+   * Of a directive given twice the first counts; what is not a directive is skipped. Undefined
+   * when the field is absent.
+   *
+   * @example
+   * ```ts
+   * const cc = new Headers({ 'Cache-Control': 'public, max-age="600", no-cache="Set-Cookie"' }).cacheControl();
+   * cc?.get('max-age'); // 600
+   * cc?.has('no-store'); // false
+   * ```
+   */
+  cacheControl(): CacheDirectives | undefined {
+    const lines = this.getAll('cache-control');
+    return lines.length === 0 ? undefined : parseCacheControl(lines);
+  }
+
+  /**
+   * The links of the `Link` fields (RFC 8288), in order: `{ url, rel, ...params }`, `url`
+   * resolved against `base`, a link with several `rel` types once per type (see
+   * {@link parseLinks}). Undefined when the field is absent.
+   *
+   * @example
+   * ```ts
+   * const next = response.headers.link(response.url)?.find((link) => link.rel === 'next')?.url;
+   * ```
+   */
+  link(base?: string | URL): Link[] | undefined {
+    const lines = this.getAll('link');
+    return lines.length === 0 ? undefined : parseLinks(lines, base);
+  }
+
+  /**
+   * How long `Retry-After` (RFC 9110 §10.2.3) asks to wait, in ms, never negative: its
+   * delay-seconds, or its HTTP-date minus this message's own `Date` (the server's clock: a skewed
+   * local clock does not matter) or, without a valid `Date`, minus `now`. Undefined when the
+   * field is absent or is neither.
+   *
+   * @param now - the current time, ms since the epoch; default `Date.now()`
+   */
+  retryAfter(now: number = Date.now()): number | undefined {
+    return retryAfterDelay(this.get('retry-after'), this.get('date'), now);
+  }
+
+  /**
+   * The service limits of the `RateLimit` field (draft-ietf-httpapi-ratelimit-headers-11: a List
+   * of `"policy";r=<remaining>;t=<seconds>;pk=<key>`): `{ policy, remaining, reset,
+   * partitionKey, params }` each. Undefined when the field is absent, empty or malformed (the
+   * draft says a malformed field MUST be ignored), or in the earlier drafts' shapes.
+   *
+   * @example
+   * ```ts
+   * new Headers({ RateLimit: '"default";r=50;t=30' }).rateLimit();
+   * // [{ policy: 'default', remaining: 50, reset: 30, partitionKey: undefined, params: Map {…} }]
+   * ```
+   */
+  rateLimit(): RateLimit[] | undefined {
+    const lines = this.getAll('ratelimit');
+    return lines.length === 0 ? undefined : parseRateLimit(lines);
+  }
+
+  /**
+   * The quota policies of the `RateLimit-Policy` field (draft-ietf-httpapi-ratelimit-headers-11:
+   * a List of `"policy";q=<quota>;qu="<unit>";w=<seconds>;pk=<key>`): `{ policy, quota,
+   * quotaUnit, window, partitionKey, params }` each, `quotaUnit` defaulting to `requests`.
+   * Undefined when the field is absent, empty or malformed.
+   */
+  rateLimitPolicy(): RateLimitPolicy[] | undefined {
+    const lines = this.getAll('ratelimit-policy');
+    return lines.length === 0 ? undefined : parseRateLimitPolicy(lines);
   }
 }
 
