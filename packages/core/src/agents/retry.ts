@@ -185,8 +185,8 @@ export class RetryAgent implements Agent {
         continue;
       }
       if (attempt >= this.maxAttempts || !this.statuses.has(response.code) || !unsafeAllowed || !replayable) return response;
-      const retryAfter = this.retryAfter(response);
-      if (retryAfter !== null && retryAfter > this.maxRetryAfter) return response;
+      const retryAfter = response.headers.retryAfter(this.now());
+      if (retryAfter !== undefined && retryAfter > this.maxRetryAfter) return response;
       const delay = retryAfter ?? this.backoff(attempt);
       this.onRetry?.({ attempt, delay, error: null, response });
       await discardBody(response, this.maxDiscardBytes);
@@ -213,18 +213,6 @@ export class RetryAgent implements Agent {
     if (!this.jitter) return ceiling;
     const r = this.random();
     return Math.floor(ceiling * (r >= 0 && r < 1 ? r : 0.5));
-  }
-
-  /** The response's `Retry-After` in ms (never negative), or null when absent or unreadable. */
-  private retryAfter(response: Response): number | null {
-    const value = response.headers.get('retry-after')?.trim();
-    if (value === undefined || value === '') return null;
-    if (/^\d+$/.test(value)) return Math.min(Number(value) * 1000, Number.MAX_SAFE_INTEGER);
-    const at = Date.parse(value);
-    if (Number.isNaN(at)) return null;
-    const dateHeader = response.headers.get('date');
-    const sent = dateHeader === undefined ? NaN : Date.parse(dateHeader);
-    return Math.max(0, at - (Number.isNaN(sent) ? this.now() : sent));
   }
 
   /** Waits `ms` on the clock; an abort of `signal` rejects with {@link CancelledError}. */
