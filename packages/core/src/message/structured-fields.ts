@@ -114,13 +114,17 @@ export type StructuredParameters = Map<string, BareItem>;
 
 /** An Item: a bare value with its parameters (`text/html;q=0.5` is `{ value: Token('text/html'), params: q → 0.5 }`). */
 export interface StructuredItem {
+  /** The bare value. */
   value: BareItem;
+  /** Its parameters, in order (an empty Map for none). */
   params: StructuredParameters;
 }
 
 /** An Inner List: Items in parentheses with parameters of its own (`(gzip br);q=1`). */
 export interface InnerList {
+  /** The Items in the parentheses, in order. */
   items: StructuredItem[];
+  /** The parameters of the Inner List itself (after its `)`), in order. */
   params: StructuredParameters;
 }
 
