@@ -271,7 +271,7 @@ if (server.kind === 'nginx') {
 notes.push('undici-pool-dispatch and undici-pool-request run on one `new undici.Pool(origin, { connections: N })` (no Agent routing per request): undici\'s fastest public paths for one origin. undici-request is `undici.request(url, { dispatcher: new Agent({ connections: N }) })` (URL parsing and Agent routing on top of Pool.request).');
 notes.push('undici-pool-dispatch uses the legacy handler callbacks (onConnect/onHeaders/onData/onComplete/onError), which undici 7 passes straight to its core (the onRequestStart/onResponse* shape goes through an adapter), and only counts body bytes, in the buffered scenarios too: it is undici\'s floor there, not a like-for-like buffered read (undici-pool-request is).');
 if (cpuProf) notes.push('Every worker ran under `node --cpu-prof`: the numbers include the profiler\'s overhead.');
-notes.push('Large scenarios buffer the whole body the way each library does it (readBody / arrayBuffer / Buffer.concat / responseType buffer), so they measure copying and GC too.');
+notes.push('Large scenarios buffer the whole body the way each library does it (readBody / arrayBuffer / Buffer.concat / responseType buffer), so they measure copying and GC too — and page faults: a fresh 1 MiB Buffer per response often gets fresh pages from glibc, which makes large-1mib bimodal per process (see bench/README.md, "Reading the large buffered scenarios").');
 
 const markdown = renderMarkdown({
   title: quick ? 'Strand benchmarks (quick run)' : 'Strand benchmarks',
