@@ -96,6 +96,18 @@ for (const scenario of scenarios) {
     out.push(`| ${scenario} | ${name} | ${values.map((v) => (v === null ? '–' : `${v.toFixed(2)}×`)).join(' | ')} | ${change} |`);
   }
 }
+out.push('');
+out.push('## CPU per request, same round (CPU ms/1k of the first ÷ of the second; below 1: the first is cheaper)', '');
+out.push('On a loaded machine CPU per request moves much less than req/s (a run that loses the core waits, it does not burn CPU).', '');
+out.push(`| scenario | CPU ratio | ${labels.map((l) => l.label).join(' | ')} | ${last.label}÷${first.label} |`, `|---|---|${labels.map(() => '--:').join('|')}|--:|`);
+for (const scenario of scenarios) {
+  for (const [name, x, y] of pairs) {
+    const values = labels.map((l) => sameRoundRatio(l.runs, scenario, x, y, 'cpuMsPer1k'));
+    if (values.every((v) => v === null)) continue;
+    const change = values[0] && values[values.length - 1] ? `${(values[values.length - 1] / values[0]).toFixed(2)}×` : '–';
+    out.push(`| ${scenario} | ${name} | ${values.map((v) => (v === null ? '–' : `${v.toFixed(2)}×`)).join(' | ')} | ${change} |`);
+  }
+}
 // The in-memory fake agent against loopback at one connection, per Strand client, same round.
 function crossRatio(runs, client, scenarioA, scenarioB) {
   const of = (scenario) => new Map(runs.filter((r) => r.scenario === scenario && r.client === client && r.result?.reqPerSec > 0).map((r) => [`${r.file}#${r.round}`, r.result.reqPerSec]));
@@ -107,7 +119,7 @@ for (const client of ['strand-core', 'strand-client']) {
   const values = labels.map((l) => crossRatio(l.runs, client, 'fake-agent', 'small-1'));
   if (values.every((v) => v === null)) continue;
   const change = values[0] && values[values.length - 1] ? `${(values[values.length - 1] / values[0]).toFixed(2)}×` : '–';
-  out.push(`| fake-agent ÷ small-1 | ${client} | ${values.map((v) => (v === null ? '–' : `${v.toFixed(2)}×`)).join(' | ')} | ${change} |`);
+  out.push(`| fake-agent ÷ small-1 (req/s) | ${client} | ${values.map((v) => (v === null ? '–' : `${v.toFixed(2)}×`)).join(' | ')} | ${change} |`);
 }
 out.push('');
 console.log(out.join('\n'));
