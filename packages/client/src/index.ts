@@ -15,7 +15,7 @@ export { type AuthChallenge, type DigestChallenge, digestAuthorization, parseCha
 export { HTTPStatusError, JSONDecodeError, ResponseDecodeError, SocksProxyError } from './errors.js';
 export { PROGRESS_INTERVAL_MS } from './progress.js';
 export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
-export { type Link, parseLinks } from './links.js';
+export { type Link, parseLinks } from '@strand/core';
 export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
 export { BlobProducer } from './web-bodies.js';
 export { type NetrcEntry, netrcCredentials, parseNetrc } from './netrc.js';

@@ -10,17 +10,19 @@ import {
   type BodyTransport,
   type Headers,
   InvalidArgumentError,
+  type Link,
   type RequestInfo,
   type Response,
   ResponseDone,
   StrandError,
   readBody,
   brand,
+  linksByRel,
+  parseLinks,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
 import { locateJsonError } from './json-decode.js';
-import { type Link, linksByRel, parseLinks } from './links.js';
 import { bufferedBodyStream, webBodyStream } from './web-bodies.js';
 
 /**
