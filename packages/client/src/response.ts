@@ -19,6 +19,7 @@ import {
   brand,
   linksByRel,
   parseLinks,
+  parseMediaType,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
@@ -82,8 +83,7 @@ export const DEFAULT_TEXT_ENCODING = 'utf-8';
 /** The `charset` parameter of a Content-Type value, or null. */
 export function charsetOf(contentType: string | undefined): string | null {
   if (contentType === undefined) return null;
-  const match = /;\s*charset\s*=\s*("?)([^";\s]+)\1/i.exec(contentType);
-  return match === null ? null : (match[2] as string);
+  return parseMediaType(contentType)?.charset ?? null;
 }
 
 /**
