@@ -71,3 +71,34 @@ export function destroyAgent(agent: Agent, reason?: StrandError): Promise<void> 
 
 /** Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2): safe to retry. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * The base of an agent that wraps another and adds one thing (redirects, decoding, retries):
+ * it keeps the wrapped agent and passes {@link Agent.close}, {@link Agent.destroy} and
+ * `await using` down to it.
+ */
+export abstract class WrapperAgent implements Agent {
+  /** The agent this one wraps. */
+  protected readonly agent: Agent;
+
+  constructor(agent: Agent) {
+    this.agent = agent;
+  }
+
+  abstract request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response>;
+
+  /** Closes the agent this one wraps (see {@link Agent.close}). */
+  close(): Promise<void> {
+    return closeAgent(this.agent);
+  }
+
+  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
+  destroy(reason?: StrandError): Promise<void> {
+    return destroyAgent(this.agent, reason);
+  }
+
+  /** `await using`: {@link close} at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { type Agent, IDEMPOTENT_METHODS, type RequestOptions, closeAgent, destroyAgent } from './agent.js';
+export { type Agent, IDEMPOTENT_METHODS, type RequestOptions, WrapperAgent, closeAgent, destroyAgent } from './agent.js';
 export { type BodyConsumer, type BodyLength, type BodyProducer, BytesProducer, FileBodyProducer, type FileBodyProducerOptions, UNKNOWN_LENGTH, isBodyProducer } from './message/producers.js';
 export { type BodyProtocol, type BodyTransport, type BodySink, type BodySource, BodyPipe } from './message/body-pipe.js';
 export { type DerivedResponseInit, deriveResponse } from './message/derived.js';

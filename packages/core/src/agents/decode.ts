@@ -6,7 +6,7 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { type Agent, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
+import { type Agent, type RequestOptions, WrapperAgent } from '../agent.js';
 import { type BodyProducer, UNKNOWN_LENGTH } from '../message/producers.js';
 import type { BodyProtocol, BodySink, BodySource, BodyTransport } from '../message/body-pipe.js';
 import { type BodyEndReason, BodyTooLargeError, DecodingError, InvalidArgumentError, StrandError } from '../errors.js';
@@ -55,14 +55,13 @@ export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
  * const text = (await readBody(response)).toString(); // decoded
  * ```
  */
-export class ContentDecoderAgent implements Agent {
+export class ContentDecoderAgent extends WrapperAgent {
   /** The `Accept-Encoding` value sent when the caller gives none. */
   readonly acceptEncoding: string;
   /** The most decoded bytes a body may grow to (a `BodyTooLargeError` past it). */
   readonly maxDecodedBytes: number;
   /** The most content-codings stacked in one response. */
   readonly maxEncodings: number;
-  private readonly agent: Agent;
   /** Coding (and alias) -> decoder, lower-case keys. Never changed after construction (the default table is shared). */
   private readonly decoders: ReadonlyMap<string, ContentDecoder>;
 
@@ -78,7 +77,7 @@ export class ContentDecoderAgent implements Agent {
    * @throws {@link InvalidArgumentError} for a limit that is not a positive number.
    */
   constructor(agent: Agent, decoders?: Iterable<ContentDecoder>, options: ContentDecoderOptions = {}) {
-    this.agent = agent;
+    super(agent);
     const table = decoders === undefined ? defaultDecoderTable() : decoderTable(decoders);
     this.decoders = table.decoders;
     this.acceptEncoding = table.acceptEncoding;
@@ -90,21 +89,6 @@ export class ContentDecoderAgent implements Agent {
     if (!Number.isSafeInteger(this.maxEncodings) || this.maxEncodings < 1) {
       throw new InvalidArgumentError(`maxEncodings must be a positive integer, got ${String(options.maxEncodings)}`);
     }
-  }
-
-  /** Closes the agent this one wraps (see {@link Agent.close}). */
-  close(): Promise<void> {
-    return closeAgent(this.agent);
-  }
-
-  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
-  destroy(reason?: StrandError): Promise<void> {
-    return destroyAgent(this.agent, reason);
-  }
-
-  /** `await using`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { type Agent, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
+import { type Agent, type RequestOptions, WrapperAgent } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import { CancelledError, InvalidArgumentError, StrandError, type StrandErrorOptions } from '../errors.js';
 import type { Headers, HeadersInit } from '../message/headers.js';
@@ -113,15 +113,14 @@ const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
  * for (let r: Response | null = response; r !== null; r = r.previousResponse) console.log(r.code, r.request.uri);
  * ```
  */
-export class RedirectAgent implements Agent {
+export class RedirectAgent extends WrapperAgent {
   /** Redirects followed before {@link TooManyRedirectsError}. */
   readonly maxRedirects: number;
-  private readonly agent: Agent;
   private readonly sensitive: readonly string[];
   private readonly maxDiscardBytes: number;
 
   constructor(agent: Agent, options: RedirectAgentOptions = {}) {
-    this.agent = agent;
+    super(agent);
     this.maxRedirects = checkCount(options.maxRedirects, 20, 'maxRedirects');
     this.maxDiscardBytes = checkCount(options.maxDiscardBytes, DEFAULT_DISCARD_BYTES, 'maxDiscardBytes');
     if (options.sensitiveHeaders === undefined) {
@@ -143,21 +142,6 @@ export class RedirectAgent implements Agent {
   protected redirectMethod(code: number, method: string): RedirectMethod {
     if (code === 303) return seeOther(method);
     return method === 'GET' || method === 'HEAD' ? { method, dropBody: false } : null;
-  }
-
-  /** Closes the agent this one wraps (see {@link Agent.close}). */
-  close(): Promise<void> {
-    return closeAgent(this.agent);
-  }
-
-  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
-  destroy(reason?: StrandError): Promise<void> {
-    return destroyAgent(this.agent, reason);
-  }
-
-  /** `await using`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { type Agent, IDEMPOTENT_METHODS, type RequestOptions, closeAgent, destroyAgent } from '../agent.js';
+import { type Agent, IDEMPOTENT_METHODS, type RequestOptions, WrapperAgent } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import {
@@ -15,7 +15,6 @@ import {
   RequestTransmissionFailedError,
   ResponseNeverReceivedError,
   TLSCertificateError,
-  type StrandError,
   TimeoutError,
 } from '../errors.js';
 import type { HeadersInit } from '../message/headers.js';
@@ -113,10 +112,9 @@ const retryClock: Clock = {
  * const response = await agent.request('GET', 'http://127.0.0.1:8080/flaky');
  * ```
  */
-export class RetryAgent implements Agent {
+export class RetryAgent extends WrapperAgent {
   /** The most attempts per request, the first included. */
   readonly maxAttempts: number;
-  private readonly agent: Agent;
   private readonly statuses: ReadonlySet<number>;
   private readonly retryNonIdempotent: boolean;
   private readonly baseDelay: number;
@@ -130,7 +128,7 @@ export class RetryAgent implements Agent {
   private readonly maxDiscardBytes: number;
 
   constructor(agent: Agent, options: RetryAgentOptions = {}) {
-    this.agent = agent;
+    super(agent);
     this.maxAttempts = checkNumber(options.maxAttempts, 3, 'maxAttempts', 1, true);
     const statuses = new Set<number>();
     for (const code of options.statuses ?? DEFAULT_RETRY_STATUSES) {
@@ -149,21 +147,6 @@ export class RetryAgent implements Agent {
     this.clock = options.clock ?? retryClock;
     this.now = options.now ?? Date.now;
     this.onRetry = options.onRetry;
-  }
-
-  /** Closes the agent this one wraps (see {@link Agent.close}). */
-  close(): Promise<void> {
-    return closeAgent(this.agent);
-  }
-
-  /** Destroys the agent this one wraps (see {@link Agent.destroy}). */
-  destroy(reason?: StrandError): Promise<void> {
-    return destroyAgent(this.agent, reason);
-  }
-
-  /** `await using`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {

@@ -264,6 +264,14 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
 
   /** Closes the connection now. An exchange in progress fails with `reason` (default: cancelled). */
   close(reason?: StrandError): void {
+    this.shutDown(reason ?? 'cancelled');
+  }
+
+  /**
+   * Closes now, whatever the state: nothing to do when closed, a teardown when idle, else the
+   * exchange fails with `reason` (`'cancelled'`: a CancelledError; null: the connection was lost).
+   */
+  private shutDown(reason: StrandError | 'cancelled' | null): void {
     switch (this.state) {
       case 'closed':
         return;
@@ -271,7 +279,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
         this.teardown();
         return;
       default:
-        this.fail(reason ?? new CancelledError('connection closed', { url: (this.ex as Exchange).uri }));
+        this.fail(reason === 'cancelled' ? new CancelledError('connection closed', { url: (this.ex as Exchange).uri }) : reason);
     }
   }
 
@@ -543,15 +551,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   };
 
   private readonly onClose = (): void => {
-    switch (this.state) {
-      case 'closed':
-        return;
-      case 'idle':
-        this.teardown();
-        return;
-      default:
-        this.fail(null);
-    }
+    this.shutDown(null);
   };
 
   private readonly onDrain = (): void => {
