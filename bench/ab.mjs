@@ -112,7 +112,7 @@ md.push(`Cells: medians over rounds. ×: median of same-round ratios (${others.m
 for (const name of scenarios) {
   md.push(`## ${name}`, '');
   const cols = ['req/s', 'CPU ms/1k', 'p50 ms', 'MB/s'];
-  const head = ['client', ...cols.flatMap((c) => [...trees.map((t) => `${c} ${t.label}`), ...(c === 'req/s' || c === 'CPU ms/1k' ? others.map((o) => `${c} ×`) : [])]), 'errors'];
+  const head = ['client', ...cols.flatMap((c) => [...trees.map((t) => `${c} ${t.label}`), ...(c === 'req/s' || c === 'CPU ms/1k' ? others.map((o) => `${c} × (${o} ÷ ${first})`) : [])]), 'errors'];
   md.push(`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '--:').join('|')}|`);
   for (const client of clients) {
     if (unsupported(client, SCENARIOS[name]) !== null) continue;
