@@ -86,8 +86,9 @@ export class StubClient extends HTTPClient {
     this.fake.assertNoPending();
   }
 
-  /** Closes the fake agent's connections; see `FakeAgent.close`. */
-  close(): Promise<void> {
-    return this.fake.close();
+  /** Closes the client (later requests fail with `ClosedError`) and the fake agent's connections; see `FakeAgent.close`. */
+  override async close(): Promise<void> {
+    await super.close();
+    await this.fake.close();
   }
 }
