@@ -23,6 +23,14 @@ interface DigestSpace {
   prefixes: string[];
 }
 
+/** What {@link DigestCache.next} gives: the challenge to answer and the nonce count to send. */
+export interface DigestAnswer {
+  /** The challenge to answer. */
+  readonly challenge: DigestChallenge;
+  /** The nonce count to send (1 for a nonce not used yet). */
+  readonly nc: number;
+}
+
 /**
  * Digest state per protection space — realm and origin (RFC 9110 §11.5) — shared by a client's
  * requests, so a later request to the same space is answered at once, without a 401 first. A
@@ -43,7 +51,7 @@ export class DigestCache {
    * known space covers `url`. A string is read as a URL (an origin covers its spaces without a
    * `domain`).
    */
-  next(url: string | URL): { challenge: DigestChallenge; nc: number } | undefined {
+  next(url: string | URL): DigestAnswer | undefined {
     const target = typeof url === 'string' ? new URL(url) : url;
     const href = target.href;
     let best: DigestSpace | undefined;

@@ -58,6 +58,7 @@ export function jarMayHoldCookies(jar: CookieJar): boolean {
 export interface ScopedCookies {
   /** The origin (`scheme://host:port`) they may be sent to. */
   readonly origin: string;
+  /** The `name=value` pairs, sent in this order. */
   readonly pairs: ReadonlyArray<readonly [string, string]>;
 }
 

@@ -14,7 +14,9 @@ import { createHash, randomBytes } from 'node:crypto';
 
 /** One challenge of a `WWW-Authenticate` field: a scheme and its parameters (names lower-cased). */
 export interface AuthChallenge {
+  /** The auth scheme as sent (`Digest`, `Basic`…); compare it case-insensitively. */
   readonly scheme: string;
+  /** The challenge parameters, names lower-cased, values unquoted. */
   readonly params: ReadonlyMap<string, string>;
 }
 
@@ -123,15 +125,21 @@ const STRENGTH: Readonly<Record<HashName, number>> = { md5: 0, sha256: 1, sha512
 
 /** A Digest challenge the client can answer. */
 export interface DigestChallenge {
+  /** The protection space's name, shown to users and hashed into the answer. */
   readonly realm: string;
+  /** The server's nonce for this challenge. */
   readonly nonce: string;
+  /** Echoed back unchanged when the server sent one. */
   readonly opaque: string | undefined;
   /** The algorithm as the server spelled it (echoed back), e.g. `SHA-256`. */
   readonly algorithm: string;
+  /** The hash function the algorithm names (`md5`, `sha256`, `sha512-256`, `sha512`). */
   readonly hash: HashName;
+  /** A `-sess` algorithm: the session key includes the nonces. */
   readonly session: boolean;
   /** `auth` when the server offers it, null when it sent no qop (RFC 2069). */
   readonly qop: 'auth' | null;
+  /** The previous nonce expired (the credentials were right): answer again without asking the user. */
   readonly stale: boolean;
   /** The server accepts a hashed username (`userhash=true`, RFC 7616 §3.4.4): the answer sends `H(username:realm)` instead of the name. */
   readonly userhash: boolean;

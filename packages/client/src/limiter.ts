@@ -119,7 +119,19 @@ export class Semaphore {
 }
 
 /** The outcome of one item of {@link mapConcurrent}: its value, or why it failed. */
-export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+export type Settled<T> =
+  | {
+      /** It succeeded. */
+      readonly ok: true;
+      /** What it resolved with. */
+      readonly value: T;
+    }
+  | {
+      /** It failed. */
+      readonly ok: false;
+      /** What it rejected with. */
+      readonly error: unknown;
+    };
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {

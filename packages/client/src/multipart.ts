@@ -24,11 +24,13 @@ import type { FileField, FileInit, FilesInit } from './types.js';
 
 /** One part of a multipart body: a text field, or a file with its content producer. */
 export interface MultipartPart {
+  /** The form field name. */
   readonly name: string;
   /** `filename` parameter, or null for a plain field. */
   readonly filename: string | null;
   /** The part's Content-Type, or null for none (text fields). */
   readonly contentType: string | null;
+  /** The part's bytes. */
   readonly content: BodyProducer;
 }
 

@@ -13,8 +13,11 @@ import { describe } from './fields.js';
 
 /** One `machine` entry (or the `default` one, `machine` null). */
 export interface NetrcEntry {
+  /** The host name of a `machine` entry, or null for the `default` entry. */
   readonly machine: string | null;
+  /** The `login` token, if the entry has one. */
   readonly login: string | undefined;
+  /** The `password` token, if the entry has one. */
   readonly password: string | undefined;
 }
 

@@ -39,11 +39,13 @@ import { SocksProxyError } from './errors.js';
 export interface SocksProxy {
   /** `socks4:`, `socks4a:`, `socks5:` or `socks5h:`. */
   readonly scheme: 'socks4' | 'socks4a' | 'socks5' | 'socks5h';
+  /** The SOCKS protocol version. */
   readonly version: 4 | 5;
   /** True when the proxy resolves host names (`socks4a`, `socks5h`); false when they are resolved here (`socks4`, `socks5`). */
   readonly remoteDns: boolean;
   /** Host name or IP address (IPv6 without brackets). */
   readonly host: string;
+  /** The proxy's port (1080 when the URL gives none). */
   readonly port: number;
   /** The SOCKS5 username (RFC 1929) or the SOCKS4 user id, percent-decoded; null for none. */
   readonly username: string | null;
@@ -178,6 +180,7 @@ export interface SocksEndpointOptions {
  * ```
  */
 export class SocksEndpointFactory implements EndpointFactory {
+  /** The proxy every connection goes through. */
   readonly proxy: SocksProxy;
   /** Part of every endpoint key: the proxy, its connect options and a digest of its credentials. */
   readonly key: string;
@@ -202,6 +205,7 @@ export class SocksEndpointFactory implements EndpointFactory {
     this.key = key;
   }
 
+  /** A connection through the proxy to `uri`'s origin (TLS to the origin inside it for `https:`). */
   endpointForURI(uri: URL): Endpoint {
     if (uri.protocol !== 'http:' && uri.protocol !== 'https:') throw new InvalidRequestError(`a SOCKS proxy carries only http: and https: URLs here, got ${uri.protocol}`, { url: uri });
     const hostname = uri.hostname;

@@ -66,7 +66,16 @@ export type FileInit = string | Uint8Array | Blob | StreamLike | BodyProducer | 
 export type FilesInit = Readonly<Record<string, FileInit | readonly FileInit[]>> | Iterable<readonly [string, FileInit]>;
 
 /** Credentials: `[user, password]` for Basic, or an object that may ask for Digest (RFC 7616). */
-export type AuthInit = readonly [username: string, password: string] | { readonly type?: 'basic' | 'digest'; readonly username: string; readonly password: string };
+export type AuthInit =
+  | readonly [username: string, password: string]
+  | {
+      /** `basic` (default) sends the credentials at once; `digest` answers the server's Digest challenge. */
+      readonly type?: 'basic' | 'digest';
+      /** The user name. */
+      readonly username: string;
+      /** The password. */
+      readonly password: string;
+    };
 
 /** Cookies for one request: an object (sent only to the request URL's origin), or a tough-cookie jar used instead of the client's. */
 export type CookiesInit = Readonly<Record<string, string>> | CookieJar;
@@ -159,7 +168,14 @@ export interface RetryOptions {
    * The wait before retry n is a random time up to `min(max, base * 2^(n-1))` ms (`jitter:
    * false`: exactly that). Defaults: `base` 100, `max` 10 000, `jitter` true.
    */
-  backoff?: { readonly base?: number; readonly max?: number; readonly jitter?: boolean };
+  backoff?: {
+    /** The first wait's ceiling, ms (doubled per attempt). */
+    readonly base?: number;
+    /** The largest wait, ms. */
+    readonly max?: number;
+    /** Full jitter (default true); false waits the whole ceiling. */
+    readonly jitter?: boolean;
+  };
   /**
    * The longest `Retry-After` honoured, ms (default 60 000). A response asking for a longer wait
    * is returned instead of being retried.
@@ -343,7 +359,12 @@ export interface RedirectRequest {
 /** What a `beforeRetry` hook is told before a retry of the `retry` option. */
 export interface RetryState {
   /** The method and URL of the request (the hop) being retried. */
-  readonly request: { readonly method: string; readonly url: string };
+  readonly request: {
+    /** The method of the request being retried. */
+    readonly method: string;
+    /** Its URL. */
+    readonly url: string;
+  };
   /** The retry about to be made, from 1. */
   readonly retryCount: number;
   /** The wait before it, in ms (back-off, or the server's `Retry-After`). */
