@@ -7,12 +7,11 @@ import { performance } from 'node:perf_hooks';
 import {
   type Agent,
   type BodyEndReason,
-  ClosedError,
   HTTPConnectionPool,
   InvalidArgumentError,
   type RequestOptions,
   type Response,
-  type StrandError,
+  PoolHolder,
   readBody,
   brand,
 } from '@strand/core';
@@ -106,7 +105,7 @@ export interface ManyOptions extends ClientRequestOptions, Pick<MapConcurrentOpt
  * console.log(response.code, await response.json());
  * ```
  */
-export class HTTPClient {
+export class HTTPClient extends PoolHolder {
   /** The jar cookies are kept in between requests; null when the client keeps none. */
   readonly cookieJar: CookieJar | null;
   /** The client's agent, or null when requests use the pool rules (`pool`, `persistent`, the global pool). */
@@ -123,9 +122,6 @@ export class HTTPClient {
   /** The proxy variables of the environment when the client was made; null when it set none. */
   private readonly environment: ProxyEnvironment | null;
   private readonly netrcFiles = new NetrcFiles();
-  /** The pool was made by this client (`persistent: false`), so closing the client closes it. */
-  private readonly ownsPool: boolean;
-  private closed = false;
 
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
@@ -147,14 +143,16 @@ export class HTTPClient {
     if (options.dataToBodyProducer !== undefined && typeof options.dataToBodyProducer !== 'function') {
       throw new InvalidArgumentError(`dataToBodyProducer must be a function, got ${describe(options.dataToBodyProducer)}`);
     }
+    // With `persistent: false` the client has a pool of its own, closed with it.
+    const ownPool = options.pool === undefined && options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null;
+    super(ownPool);
     const jar = options.cookieJar === undefined ? createCookieJar() : options.cookieJar;
     if (jar !== null && (typeof jar !== 'object' || typeof (jar as Partial<CookieJar>).getCookies !== 'function')) {
       throw new InvalidArgumentError(`cookieJar must be a tough-cookie CookieJar or null, got ${describe(jar)}`);
     }
     this.agent = agent;
     this.baseUrl = normalizeBaseUrl(options.baseUrl);
-    this.pool = options.pool ?? (options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null);
-    this.ownsPool = options.pool === undefined && this.pool !== null;
+    this.pool = options.pool ?? ownPool;
     this.cookieJar = jar;
     this.convert = options.dataToBodyProducer ?? null;
     this.limiter = new Semaphore(options.maxConcurrentRequests ?? Infinity);
@@ -162,28 +160,6 @@ export class HTTPClient {
     this.stacks = new SharedStack(this.defaults.retry);
     // Read once, so a client without proxy variables pays nothing per request; a request may turn trustEnv on.
     this.environment = agent === null ? ProxyEnvironment.read(process.env) : null;
-  }
-
-  /**
-   * Closes the client: later requests fail with `ClosedError` (`STRAND_CLOSED`); requests in
-   * flight finish. A pool the client made for itself is closed too; a `pool` or `agent` given in
-   * the options, and the global pool, belong to others and stay open. Resolves when the client's
-   * own pool is closed.
-   */
-  close(): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? (this.pool as HTTPConnectionPool).close() : Promise.resolve();
-  }
-
-  /** Like {@link close}, but requests in flight on the client's own pool fail now (with `reason`). */
-  destroy(reason?: StrandError): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? (this.pool as HTTPConnectionPool).destroy(reason) : Promise.resolve();
-  }
-
-  /** `await using client = new HTTPClient()`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 
   /** Requests in flight now (holding a slot under `maxConcurrentRequests`). */
@@ -204,7 +180,7 @@ export class HTTPClient {
    * with what a hook threw, or what a `beforeError` hook put in the error's place.
    */
   request(method: string, url: string | URL, options?: ClientRequestOptions): Promise<ClientResponse> {
-    if (this.closed) return Promise.reject(new ClosedError('this HTTPClient is closed: it takes no more requests (make a new one)'));
+    if (this.closed) return Promise.reject(this.closedError('this HTTPClient'));
     const started = performance.now();
     const prefix = this.baseUrl;
     if (prefix !== null && typeof url === 'string' && !ABSOLUTE_URL.test(url)) url = url === '' ? prefix : `${prefix}/${url.replace(/^\/+/, '')}`;

@@ -2,13 +2,14 @@ import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from './agent.js'
 import type { BodyProducer } from './message/producers.js';
 import type { Clock } from './time/clock.js';
 import { type Endpoint, type EndpointFactory, StandardEndpointFactory } from './net/endpoints.js';
-import { ClosedError, InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError, type StrandError } from './errors.js';
+import { InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError } from './errors.js';
 import type { HeadersInit } from './message/headers.js';
 import { type HTTP11Connection, wantsContinue } from './http1/connection.js';
 import type { ExchangeTimings } from './message/exchange.js';
 import { PARSER_LIMIT_KEYS, type ParserLimits, parserLimitsFrom } from './http1/parser.js';
 import { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 import { HTTPConnectionPool } from './pool/pool.js';
+import { PoolHolder } from './pool/pool-holder.js';
 import { describeType, rejectUnknownOptions } from './validate.js';
 import type { Response } from './message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
@@ -35,16 +36,13 @@ export interface HttpAgentOptions extends ParserLimits {
  * console.log(response.code, (await readBody(response)).toString());
  * ```
  */
-export class HttpAgent implements Agent {
+export class HttpAgent extends PoolHolder implements Agent {
   /** The pool this agent's connections live in. */
   readonly pool: HTTPConnectionPool;
   private readonly endpointFactory: EndpointFactory;
   private readonly limits: ParserLimits;
   private readonly timeouts: ResolvedTimeouts;
   private readonly clock: Clock;
-  /** The pool was made here (not given), so closing the agent closes it. */
-  private readonly ownsPool: boolean;
-  private closed = false;
 
   constructor(options: HttpAgentOptions = {}) {
     rejectUnknownOptions(options, ['pool', 'endpointFactory', ...PARSER_LIMIT_KEYS, 'timeouts'], 'HttpAgent');
@@ -54,8 +52,10 @@ export class HttpAgent implements Agent {
     if (options.endpointFactory !== undefined && typeof (options.endpointFactory as Partial<EndpointFactory> | null)?.endpointForURI !== 'function') {
       throw new InvalidArgumentError('HttpAgent: endpointFactory must have an endpointForURI(uri) method');
     }
-    this.ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new HTTPConnectionPool();
+    const pool = options.pool ?? new HTTPConnectionPool();
+    // Closing the agent closes the pool it made, never one it was given.
+    super(options.pool === undefined ? pool : null);
+    this.pool = pool;
     this.clock = this.pool.clock;
     this.endpointFactory = options.endpointFactory ?? new StandardEndpointFactory();
     this.limits = parserLimitsFrom(options);
@@ -67,29 +67,8 @@ export class HttpAgent implements Agent {
     return new HttpAgent({ ...options, endpointFactory });
   }
 
-  /**
-   * Closes the agent: later requests fail with {@link ClosedError}. The pool it made for itself
-   * is closed too (idle connections now, busy ones once their response was read); a pool given
-   * in the options belongs to the caller and stays open. Resolves when that pool is closed.
-   */
-  close(): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? this.pool.close() : Promise.resolve();
-  }
-
-  /** Like {@link close}, but its own pool's requests in flight fail now (with `reason`). */
-  destroy(reason?: StrandError): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? this.pool.destroy(reason) : Promise.resolve();
-  }
-
-  /** `await using agent = new HttpAgent()`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
-    if (this.closed) return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
+    if (this.closed) return Promise.reject(this.closedError('this agent', uri));
     let prepared: PreparedRequest;
     let timeouts: ResolvedTimeouts;
     try {

@@ -45,6 +45,7 @@ export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEA
 export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
+export { PoolHolder } from './pool/pool-holder.js';
 export { DEFAULT_TLS_SESSION_CACHE_SIZE, TLSSessionCache } from './net/tls-sessions.js';
 export { type CachingLookupOptions, cachingLookup } from './net/dns-cache.js';
 export { startTLS } from './net/tls-upgrade.js';

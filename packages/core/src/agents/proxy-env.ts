@@ -9,10 +9,10 @@ import * as net from 'node:net';
 import type { Agent, RequestOptions } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { HeadersInit } from '../message/headers.js';
-import { ClosedError, type StrandError } from '../errors.js';
 import { parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
 import { HTTPConnectionPool } from '../pool/pool.js';
+import { PoolHolder } from '../pool/pool-holder.js';
 import type { Response } from '../message/response.js';
 import { ProxyAgent, type ProxyAgentOptions } from './proxy.js';
 import { parseProxyUrl } from './proxy-tunnel.js';
@@ -187,20 +187,20 @@ export interface EnvProxyAgentOptions extends ProxyAgentOptions {
  * const agent = new RedirectAgent(new EnvProxyAgent({ env: { HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.internal' } }));
  * ```
  */
-export class EnvProxyAgent implements Agent {
+export class EnvProxyAgent extends PoolHolder implements Agent {
   /** The pool shared by the direct agent (unless given) and every proxy agent. */
   readonly pool: HTTPConnectionPool;
   private readonly env: ProxyEnvironment;
   private readonly direct: Agent;
   private readonly proxyOptions: ProxyAgentOptions;
   private readonly proxies = new Map<string, ProxyAgent>();
-  private readonly ownsPool: boolean;
-  private closed = false;
 
   constructor(options: EnvProxyAgentOptions = {}) {
     const { env, direct, ...proxyOptions } = options;
-    this.ownsPool = proxyOptions.pool === undefined;
-    this.pool = proxyOptions.pool ?? new HTTPConnectionPool();
+    const pool = proxyOptions.pool ?? new HTTPConnectionPool();
+    // Closing the agent closes the pool it made, never one it was given (nor a given `direct` agent).
+    super(proxyOptions.pool === undefined ? pool : null);
+    this.pool = pool;
     this.env = env ?? process.env;
     this.proxyOptions = { ...proxyOptions, pool: this.pool };
     if (direct !== undefined) {
@@ -230,29 +230,8 @@ export class EnvProxyAgent implements Agent {
     return agent;
   }
 
-  /**
-   * Stops taking requests (they fail with `ClosedError`); the pool this agent made is closed
-   * (idle connections now, busy ones once their response was read). A pool or `direct` agent
-   * given in the options belongs to the caller and stays open.
-   */
-  close(): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? this.pool.close() : Promise.resolve();
-  }
-
-  /** Like {@link close}, but requests in flight on its own pool fail now (with `reason`). */
-  destroy(reason?: StrandError): Promise<void> {
-    this.closed = true;
-    return this.ownsPool ? this.pool.destroy(reason) : Promise.resolve();
-  }
-
-  /** `await using`: {@link close} at the end of the scope. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
-    if (this.closed) return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
+    if (this.closed) return Promise.reject(this.closedError('this agent', uri));
     let agent: Agent;
     try {
       agent = this.agentFor(uri);
