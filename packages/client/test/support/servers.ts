@@ -58,13 +58,18 @@ function listener(handler: Handler, requests: RecordedRequest[]): http.RequestLi
   };
 }
 
-/** Node's HTTP server on 127.0.0.1:0; the handler gets the whole request body. */
-export async function startServer(handler: Handler): Promise<TestServer> {
+/** `host:port` for a URL (an IPv6 address in brackets). */
+function authority(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Node's HTTP server on `host` (a loopback address; 127.0.0.1 by default), port 0; the handler gets the whole request body. */
+export async function startServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const server = http.createServer({ keepAliveTimeout: 5000 }, listener(handler, requests));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  return track(server, `http://127.0.0.1:${port}`, requests);
+  return track(server, `http://${authority(host, port)}`, requests);
 }
 
 /** A self-signed certificate for 127.0.0.1 and localhost, made with openssl once per test file. */
@@ -92,14 +97,14 @@ export function testCertificate(): TestCertificate {
   }
 }
 
-/** Node's HTTPS server on 127.0.0.1:0 with {@link testCertificate}. */
-export async function startTLSServer(handler: Handler): Promise<TestServer> {
+/** Node's HTTPS server on `host` (a loopback address; 127.0.0.1 by default), port 0, with {@link testCertificate}. */
+export async function startTLSServer(handler: Handler, host = '127.0.0.1'): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const { key, cert } = testCertificate();
   const server = https.createServer({ key, cert, keepAliveTimeout: 5000 }, listener(handler, requests));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
-  return track(server, `https://127.0.0.1:${port}`, requests);
+  return track(server, `https://${authority(host, port)}`, requests);
 }
 
 /** Replies with a JSON echo of the request. */

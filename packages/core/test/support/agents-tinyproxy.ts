@@ -1,9 +1,9 @@
 /** Runs Debian's tinyproxy on loopback for the proxy interop tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort, stopChild, waitUntilListening } from './daemons';
 
 /** Where Debian's `tinyproxy` package installs the binary. */
 export const TINYPROXY_BINARY = '/usr/bin/tinyproxy';
@@ -36,24 +36,6 @@ export interface TinyproxyOptions {
   basicAuth?: string;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
 /** Starts tinyproxy in the foreground on a free 127.0.0.1 port with a generated config. */
 export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinyproxy> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-tinyproxy-'));
@@ -82,25 +64,13 @@ export async function startTinyproxy(options: TinyproxyOptions): Promise<Tinypro
     const file = path.join(dir, 'tinyproxy.log');
     return stderr + (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
   };
-  const deadline = Date.now() + 5000;
-  while (!(await accepting(port))) {
-    if (child.exitCode !== null) throw new Error(`tinyproxy exited with ${child.exitCode}: ${log()}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`tinyproxy did not start listening: ${log()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await waitUntilListening('tinyproxy', child, port, log);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     log,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
