@@ -42,7 +42,7 @@ export { Headers, type HeadersInit } from './message/headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions } from './http1/connection.js';
 export type { ConnectMilestones, ExchangeTimings, InformationalResponse } from './message/exchange.js';
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
-export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
+export { type PreparedRequest, checkRequestLine, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
 export { PoolHolder } from './pool/pool-holder.js';
@@ -89,3 +89,30 @@ export {
   parseLinks,
   parseMediaType,
 } from './message/field-values.js';
+export {
+  type ByteRangeSpec,
+  type ContentRange,
+  type RangeInit,
+  type RangeMismatchKind,
+  type RangeOutcome,
+  type RangeResponseHead,
+  type UnsatisfiedRange,
+  MAX_RANGES,
+  RangeMismatchError,
+  checkRangeResponse,
+  formatRange,
+  ifRangeValidator,
+  normalizeRanges,
+  parseContentRange,
+  partAnswersRanges,
+  validBoundary,
+} from './message/ranges.js';
+export {
+  type ByteRangesErrorKind,
+  type ByteRangesOptions,
+  ByteRangePart,
+  ByteRangesError,
+  DEFAULT_BYTERANGES_MAX_HEADER_BYTES,
+  DEFAULT_BYTERANGES_MAX_PARTS,
+  readByteRanges,
+} from './message/byteranges.js';
