@@ -42,7 +42,7 @@ export { Headers, type HeadersInit } from './message/headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions } from './http1/connection.js';
 export type { ConnectMilestones, ExchangeTimings, InformationalResponse } from './message/exchange.js';
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
-export { type PreparedRequest, checkRequestLine, prepareRequest } from './http1/serializer.js';
+export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
 export { PoolHolder } from './pool/pool-holder.js';
