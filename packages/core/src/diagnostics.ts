@@ -16,6 +16,7 @@
  * | `strand:client:connectError` | `{ connectParams, error }` | it could not be opened |
  * | `strand:pool:queued` | `{ key, url }` | a request waits for a connection (the per-host cap) |
  * | `strand:pool:connectionClosed` | `{ key }` | a pooled connection closed |
+ * | `strand:cache:decision` | `{ method, url, key, status, background }` | a `CachingAgent` decided how to answer (`status` is its `Cache-Status` member) |
  *
  * `request` is the same object in every event of one request: `{ method, url, headers }`.
  *
@@ -67,6 +68,8 @@ export const diagnostics = {
   queued: diagnosticsChannel.channel('strand:pool:queued'),
   /** `strand:pool:connectionClosed`: `{ key }`. */
   connectionClosed: diagnosticsChannel.channel('strand:pool:connectionClosed'),
+  /** `strand:cache:decision`: `{ method, url, key, status, background }` (see `CachingAgent`). */
+  cacheDecision: diagnosticsChannel.channel('strand:cache:decision'),
 } as const;
 
 const requestChannels = [diagnostics.create, diagnostics.sendHeaders, diagnostics.bodySent, diagnostics.headers, diagnostics.trailers, diagnostics.error];

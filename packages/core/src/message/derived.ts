@@ -29,6 +29,11 @@ export interface DerivedResponseInit {
    * it returns (if anything) replaces the end reason the consumer is given.
    */
   onEnd?: (reason: BodyEndReason) => BodyEndReason | void;
+  /**
+   * Called with each piece of the body before the consumer gets it (a tee: a cache storing the
+   * body as it is read). The buffer is only valid during the call: copy what you keep.
+   */
+  onData?: (chunk: Buffer) => void;
 }
 
 /**
@@ -60,6 +65,7 @@ class DerivedBody implements BodySource, BodyProtocol {
   readonly response: Response;
   private readonly source: Response;
   private readonly onEnd: ((reason: BodyEndReason) => BodyEndReason | void) | undefined;
+  private readonly onData: ((chunk: Buffer) => void) | undefined;
   private sink: BodySink | null = null;
   private transport: BodyTransport | null = null;
   private started = false;
@@ -68,6 +74,7 @@ class DerivedBody implements BodySource, BodyProtocol {
   constructor(source: Response, init: DerivedResponseInit) {
     this.source = source;
     this.onEnd = init.onEnd;
+    this.onData = init.onData;
     this.response = new Response({
       version: source.version,
       code: init.code ?? source.code,
@@ -116,6 +123,7 @@ class DerivedBody implements BodySource, BodyProtocol {
   }
 
   dataReceived(chunk: Buffer): void {
+    this.onData?.(chunk);
     (this.sink as BodySink).push(chunk);
   }
 
