@@ -285,6 +285,25 @@ describe('RetryAgent: connection errors', () => {
     }
   });
 
+  it('with retryConnectionRefused: false, throws a refused connection at once (curl\'s --retry without --retry-connrefused)', async () => {
+    const probe = await startOrigin(handler);
+    await probe.close();
+    const error = await drive(retrying({ maxAttempts: 3, retryConnectionRefused: false }).request('GET', `http://127.0.0.1:${probe.port}/`)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionRefusedError);
+    expect(error).toMatchObject({ code: 'STRAND_CONNECTION_REFUSED' });
+    expect(events).toHaveLength(0);
+  });
+
+  it('with retryConnectionRefused: true, retries a refused connection up to maxAttempts', async () => {
+    const probe = await startOrigin(handler);
+    await probe.close();
+    await expect(drive(retrying({ maxAttempts: 3, retryConnectionRefused: true }).request('GET', `http://127.0.0.1:${probe.port}/`))).rejects.toBeInstanceOf(ConnectionRefusedError);
+    expect(events.map((e) => [e.attempt, (e.error as Error).constructor.name])).toEqual([
+      [1, 'ConnectionRefusedError'],
+      [2, 'ConnectionRefusedError'],
+    ]);
+  });
+
   it('throws the last connection error after maxAttempts', async () => {
     const probe = await startOrigin(handler);
     await probe.close();
@@ -388,5 +407,6 @@ describe('RetryAgent: connection errors', () => {
     expect(() => new RetryAgent(base, { maxAttempts: 0 })).toThrow(InvalidArgumentError);
     expect(() => new RetryAgent(base, { baseDelay: -1 })).toThrow(/baseDelay/);
     expect(() => new RetryAgent(base, { statuses: [42] })).toThrow(/statuses/);
+    expect(() => new RetryAgent(base, { retryConnectionRefused: 'no' as unknown as boolean })).toThrow(/^retryConnectionRefused must be a boolean, got no$/);
   });
 });

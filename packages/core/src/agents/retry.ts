@@ -10,6 +10,7 @@ import type { BodyProducer } from '../message/producers.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
 import {
   CancelledError,
+  ConnectionRefusedError,
   InvalidArgumentError,
   RequestNotSentError,
   RequestTransmissionFailedError,
@@ -48,6 +49,13 @@ export interface RetryAgentOptions {
    * retryable statuses. Default false. A body that cannot be replayed is never sent twice.
    */
   retryNonIdempotent?: boolean;
+  /**
+   * Retry a refused connection ({@link ConnectionRefusedError}: nothing listens on the port, or
+   * a firewall answered with a reset). Default true: nothing was sent, and a server that is
+   * restarting refuses for a moment. False makes it final, as curl's `--retry` does unless
+   * `--retry-connrefused` is given; other connect failures are still retried.
+   */
+  retryConnectionRefused?: boolean;
   /** The back-off before the second attempt, ms; it doubles for each later one. Default 100. */
   baseDelay?: number;
   /** The longest back-off, ms. Default 10 000. */
@@ -88,7 +96,8 @@ const retryClock: Clock = {
  * - After an error, by how far the request got (see `errors.ts`):
  *   - {@link RequestNotSentError} and its family (connection refused, DNS, connect failures) and
  *     a queue/connect {@link TimeoutError}: always — nothing reached the server — as long as the
- *     body can be sent again (replayable, or never started). Not a rejected TLS certificate.
+ *     body can be sent again (replayable, or never started). Not a rejected TLS certificate, and
+ *     not a refused connection with `retryConnectionRefused: false`.
  *   - {@link RequestTransmissionFailedError}, {@link ResponseNeverReceivedError} and a headers
  *     {@link TimeoutError}: the server may have acted on the request, so only for idempotent
  *     methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) with a replayable body, or with
@@ -117,6 +126,7 @@ export class RetryAgent extends WrapperAgent {
   readonly maxAttempts: number;
   private readonly statuses: ReadonlySet<number>;
   private readonly retryNonIdempotent: boolean;
+  private readonly retryConnectionRefused: boolean;
   private readonly baseDelay: number;
   private readonly maxDelay: number;
   private readonly maxRetryAfter: number;
@@ -137,6 +147,10 @@ export class RetryAgent extends WrapperAgent {
     }
     this.statuses = statuses;
     this.retryNonIdempotent = options.retryNonIdempotent === true;
+    if (options.retryConnectionRefused !== undefined && typeof options.retryConnectionRefused !== 'boolean') {
+      throw new InvalidArgumentError(`retryConnectionRefused must be a boolean, got ${String(options.retryConnectionRefused)}`);
+    }
+    this.retryConnectionRefused = options.retryConnectionRefused ?? true;
     this.baseDelay = checkNumber(options.baseDelay, 100, 'baseDelay', 0, false);
     this.maxDelay = checkNumber(options.maxDelay, 10_000, 'maxDelay', 0, false);
     this.maxRetryAfter = checkNumber(options.maxRetryAfter, 60_000, 'maxRetryAfter', 0, false);
@@ -181,6 +195,7 @@ export class RetryAgent extends WrapperAgent {
   private retryableError(error: unknown, unsafeAllowed: boolean, resendable: boolean): boolean {
     // A certificate the client rejects will be rejected again.
     if (!resendable || error instanceof CancelledError || error instanceof TLSCertificateError) return false;
+    if (error instanceof ConnectionRefusedError) return this.retryConnectionRefused;
     if (error instanceof RequestNotSentError) return true;
     if (error instanceof TimeoutError) {
       if (!error.sent) return true;
