@@ -254,6 +254,9 @@ export class SpyCall {
     if (typeof reply === 'object' && (reply.delay !== undefined || reply.fault !== undefined)) {
       throw new InvalidArgumentError('SpyCall: delay and fault belong to fake servers; with a spy, answer when you want and fail() by hand');
     }
+    if (typeof reply === 'object' && (reply.raw !== undefined || reply.close !== undefined)) {
+      throw new InvalidArgumentError('SpyCall: raw and close are about the bytes on a connection, which a spy does not have; answer with status, headers and body');
+    }
     this.settle('responded');
     const headers = new Headers(normalized.headers);
     const body = normalized.body;

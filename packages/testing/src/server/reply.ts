@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { type Clock, InvalidArgumentError, type TimerHandle } from '@strand/core';
 import { type Fault, type NormalizedFault, normalizeFault } from '../transport/faults.js';
+import type { ServerSocket } from '../transport/memory-socket.js';
 import type { RecordedRequest } from './recorded-request.js';
 import { describeValue, isFieldValue, isRecord, isToken } from '../validation.js';
 
@@ -47,6 +48,20 @@ export interface Reply {
   delay?: number;
   /** A transport fault for this response (see {@link Fault}; `'refuse'` is a connection fault only). */
   fault?: Fault;
+  /**
+   * The whole response as bytes, sent exactly as given: interim (1xx) responses, the status
+   * line, header fields in their order and spelling, and the body with its framing (a chunked
+   * body's chunk sizes and trailers included). Exclusive with `status`, `statusText`, `headers`,
+   * `body`, `json`, `chunked` and `trailers`; `delay` and `fault` still apply. Replayed
+   * recordings are sent this way; it is also the way to test a client with bytes no server
+   * library would write.
+   */
+  raw?: Uint8Array;
+  /**
+   * Close the connection once the reply is sent. A `raw` reply whose body is delimited by the
+   * close needs it; another reply gets `Connection: close`. Default false.
+   */
+  close?: boolean;
 }
 
 /** A reply, or a shorthand: a number is that status with an empty body; a string a `200` text/plain body. */
@@ -65,9 +80,12 @@ export interface NormalizedReply {
   trailers: Array<[string, string]>;
   delay: number;
   fault: NormalizedFault | null;
+  raw: Buffer | null;
+  close: boolean;
 }
 
-const REPLY_KEYS: ReadonlySet<string> = new Set(['status', 'statusText', 'headers', 'body', 'json', 'chunked', 'trailers', 'delay', 'fault']);
+const REPLY_KEYS: ReadonlySet<string> = new Set(['status', 'statusText', 'headers', 'body', 'json', 'chunked', 'trailers', 'delay', 'fault', 'raw', 'close']);
+const NOT_WITH_RAW = ['status', 'statusText', 'headers', 'body', 'json', 'chunked', 'trailers'] as const;
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array | string> {
   return value !== null && typeof value === 'object' && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
@@ -128,6 +146,18 @@ export function normalizeReply(reply: ReplyLike): NormalizedReply {
   }
   const delay: unknown = reply.delay ?? 0;
   if (typeof delay !== 'number' || !(delay >= 0) || !Number.isFinite(delay)) throw new InvalidArgumentError(`reply: delay must be a finite number of milliseconds >= 0, got ${describeValue(reply.delay)}`);
+  const close: unknown = reply.close;
+  if (close !== undefined && typeof close !== 'boolean') throw new InvalidArgumentError(`reply: close must be a boolean, got ${describeValue(close)}`);
+  const fault = reply.fault === undefined ? null : normalizeFault(reply.fault);
+  if (fault?.type === 'refuse') throw new InvalidArgumentError("reply: the 'refuse' fault happens before any request; inject it as a connection fault instead");
+  if (reply.raw !== undefined) {
+    const raw: unknown = reply.raw;
+    if (!(raw instanceof Uint8Array)) throw new InvalidArgumentError(`reply: raw must be a Uint8Array of response bytes, got ${describeValue(raw)}`);
+    const clash = NOT_WITH_RAW.find((key) => reply[key] !== undefined);
+    if (clash !== undefined) throw new InvalidArgumentError(`reply: raw is the whole response; give ${clash} inside its bytes, not beside it`);
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    return { status: 0, statusText: undefined, headers: [], body: null, chunked: false, trailers: [], delay, fault, raw: bytes, close: close === true };
+  }
   const chunked: unknown = reply.chunked;
   if (chunked !== undefined && typeof chunked !== 'boolean') throw new InvalidArgumentError(`reply: chunked must be a boolean, got ${describeValue(chunked)}`);
   const headers = headerPairs(reply.headers, 'headers');
@@ -149,9 +179,7 @@ export function normalizeReply(reply: ReplyLike): NormalizedReply {
     throw new InvalidArgumentError(`reply: body must be a string, a Uint8Array, a Readable or an async iterable, got ${describeValue(reply.body)}`);
   }
   const trailers = headerPairs(reply.trailers, 'trailers');
-  const fault = reply.fault === undefined ? null : normalizeFault(reply.fault);
-  if (fault?.type === 'refuse') throw new InvalidArgumentError("reply: the 'refuse' fault happens before any request; inject it as a connection fault instead");
-  return { status, statusText, headers, body, chunked: chunked === true || trailers.length > 0, trailers, delay, fault };
+  return { status, statusText, headers, body, chunked: chunked === true || trailers.length > 0, trailers, delay, fault, raw: null, close: close === true };
 }
 
 /**
@@ -194,8 +222,25 @@ export function writeReply(res: ServerResponse, reply: NormalizedReply, clock: C
   });
 }
 
+/** Sends raw response bytes on the server end, and lets Node's server finish its response unseen (its bytes are dropped). */
+function sendRaw(res: ServerResponse, raw: Buffer, close: boolean): void {
+  const socket = res.socket as unknown as Partial<ServerSocket> | null;
+  if (socket === null || typeof socket.sendRawResponse !== 'function') throw new InvalidArgumentError('reply: raw replies need a connection of the fake agent or the stub server');
+  const end = socket as ServerSocket;
+  end.sendRawResponse(raw);
+  if (close) res.shouldKeepAlive = false;
+  res.once('finish', () => end.endRawResponse());
+  res.once('close', () => end.endRawResponse());
+  res.end();
+}
+
 async function send(res: ServerResponse, reply: NormalizedReply): Promise<void> {
   if (res.destroyed) return;
+  if (reply.raw !== null) {
+    sendRaw(res, reply.raw, reply.close);
+    return;
+  }
+  if (reply.close) res.shouldKeepAlive = false;
   res.statusCode = reply.status;
   if (reply.statusText !== undefined) res.statusMessage = reply.statusText;
   const grouped = new Map<string, { name: string; values: string[] }>();

@@ -84,6 +84,9 @@ export class ServerSocket extends SocketLike {
   bytesRead = 0;
   private inbound: InboundControl | null = null;
   private inputEnded = false;
+  /** Raw response bytes given to {@link sendRawResponse}; everything else is dropped while `discarding`. */
+  private readonly rawChunks = new WeakSet<Buffer>();
+  private discarding = false;
   /** @internal Bumped by every movement on this connection, for `flush()`. */
   readonly activity: ActivityCounter;
 
@@ -123,13 +126,38 @@ export class ServerSocket extends SocketLike {
     this.inbound?.resume();
   }
 
+  /**
+   * Sends `bytes` as the whole response to the request being answered, exactly as given (status
+   * line, header fields, framing), and discards what the HTTP server itself writes for that
+   * response until {@link endRawResponse}. Used for replies given as raw bytes.
+   */
+  sendRawResponse(bytes: Buffer): void {
+    this.rawChunks.add(bytes);
+    this.write(bytes);
+    this.discarding = true;
+  }
+
+  /** The HTTP server finished the response a {@link sendRawResponse} answered: its writes pass again. */
+  endRawResponse(): void {
+    this.discarding = false;
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.discarding && !this.rawChunks.has(chunk)) {
+      callback();
+      return;
+    }
     this.bytesWritten += chunk.length;
     this.wire.write(chunk, callback);
   }
 
   override _writev(chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
-    const bytes = concat(chunks);
+    const kept = this.discarding ? chunks.filter((c) => this.rawChunks.has(c.chunk as Buffer)) : chunks;
+    if (kept.length === 0) {
+      callback();
+      return;
+    }
+    const bytes = concat(kept);
     this.bytesWritten += bytes.length;
     this.wire.write(bytes, callback);
   }
