@@ -8,6 +8,7 @@
  * | `statusCodes`   | `statuses`                                                   |
  * | `backoff`       | `baseDelay` (`base`), `maxDelay` (`max`); `jitter: false` is core's `jitter: false` |
  * | `maxRetryAfter` | `maxRetryAfter`                                              |
+ * | `connectionRefused` | `retryConnectionRefused`                                 |
  */
 
 import {
@@ -35,6 +36,8 @@ export interface NormalizedRetry {
   readonly maxDelay: number;
   readonly jitter: boolean;
   readonly maxRetryAfter: number;
+  /** Whether a refused connection is retried (core's `retryConnectionRefused`). */
+  readonly connectionRefused: boolean;
 }
 
 /** got's default: the idempotent methods. */
@@ -42,7 +45,7 @@ export const DEFAULT_RETRY_METHODS: readonly string[] = Object.freeze(['GET', 'P
 /** Retries when `retry` is an object without `limit` (got's default). */
 export const DEFAULT_RETRY_LIMIT = 2;
 
-const RETRY_KEYS: ReadonlySet<string> = new Set(['limit', 'methods', 'statusCodes', 'backoff', 'maxRetryAfter']);
+const RETRY_KEYS: ReadonlySet<string> = new Set(['limit', 'methods', 'statusCodes', 'backoff', 'maxRetryAfter', 'connectionRefused']);
 const BACKOFF_KEYS: ReadonlySet<string> = new Set(['base', 'max', 'jitter']);
 
 function milliseconds(value: unknown, option: string, fallback: number): number {
@@ -65,9 +68,9 @@ export function normalizeRetry(value: unknown, option = 'retry'): NormalizedRetr
   let spec: Record<string, unknown>;
   if (typeof value === 'number') spec = { limit: limitOf(value, option) };
   else if (isPlainObject(value)) spec = value;
-  else throw new InvalidArgumentError(`${option} must be a number of retries, false, or an object { limit, methods, statusCodes, backoff, maxRetryAfter }, got ${describe(value)}`);
+  else throw new InvalidArgumentError(`${option} must be a number of retries, false, or an object { limit, methods, statusCodes, backoff, maxRetryAfter, connectionRefused }, got ${describe(value)}`);
   for (const key of Object.keys(spec)) {
-    if (!RETRY_KEYS.has(key)) throw new InvalidArgumentError(`${option}.${key} is not a retry option; use limit, methods, statusCodes, backoff or maxRetryAfter`);
+    if (!RETRY_KEYS.has(key)) throw new InvalidArgumentError(`${option}.${key} is not a retry option; use limit, methods, statusCodes, backoff, maxRetryAfter or connectionRefused`);
   }
   const limit = spec['limit'] === undefined ? DEFAULT_RETRY_LIMIT : limitOf(spec['limit'], `${option}.limit`);
 
@@ -110,8 +113,11 @@ export function normalizeRetry(value: unknown, option = 'retry'): NormalizedRetr
     jitter = backoff['jitter'] !== false;
   }
   const maxRetryAfter = milliseconds(spec['maxRetryAfter'], `${option}.maxRetryAfter`, 60_000);
+  const refused = spec['connectionRefused'];
+  if (refused !== undefined && typeof refused !== 'boolean') throw new InvalidArgumentError(`${option}.connectionRefused must be a boolean, got ${describe(refused)}`);
+  const connectionRefused = refused !== false;
   if (limit === 0 || methods.size === 0) return null;
-  return Object.freeze({ limit, methods, statusCodes, baseDelay, maxDelay, jitter, maxRetryAfter });
+  return Object.freeze({ limit, methods, statusCodes, baseDelay, maxDelay, jitter, maxRetryAfter, connectionRefused });
 }
 
 
@@ -136,6 +142,7 @@ export class MethodRetryAgent implements Agent {
       baseDelay: retry.baseDelay,
       maxDelay: retry.maxDelay,
       maxRetryAfter: retry.maxRetryAfter,
+      retryConnectionRefused: retry.connectionRefused,
     };
     if (!retry.jitter) options.jitter = false;
     if (onRetry !== undefined) options.onRetry = onRetry;

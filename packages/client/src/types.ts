@@ -181,6 +181,12 @@ export interface RetryOptions {
    * is returned instead of being retried.
    */
   maxRetryAfter?: number;
+  /**
+   * Retry a refused connection (nothing listens on the port: a server restarting, say). Default
+   * true, as got. `false` makes it final, as curl's `--retry` without `--retry-connrefused`;
+   * other failures before anything was sent are still retried. Core's `retryConnectionRefused`.
+   */
+  connectionRefused?: boolean;
 }
 
 /** `retry`: a number of retries with the other settings at their defaults, `RetryOptions`, or `false`/`0` for none. */

@@ -2,7 +2,7 @@
  * The `retry` option (got's shape) over core's RetryAgent, against a loopback server that fails
  * on demand. Back-off is set to 0 ms so no test waits on a timer.
  */
-import { HTTPConnectionPool, InvalidArgumentError } from '@strand/core';
+import { ConnectionRefusedError, HTTPConnectionPool, InvalidArgumentError } from '@strand/core';
 import { HTTPClient } from '@strand/client';
 import { type TestServer, startServer } from './support/servers';
 
@@ -72,6 +72,37 @@ it('retries GET after the connection dropped before any response', async () => {
   const response = await new HTTPClient({ pool, retry: { limit: 1, backoff: NO_WAIT } }).get(`${server.url}/dropped`);
   expect(response.code).toBe(200);
   expect(server.requests).toHaveLength(2);
+});
+
+describe('a refused connection', () => {
+  /** A loopback port whose listener has closed: connecting to it is refused. */
+  async function refusingUrl(): Promise<string> {
+    const closed = await startServer(() => undefined);
+    await closed.close();
+    return `${closed.url}/refused`;
+  }
+
+  it('is retried by default, as got does: every attempt is refused, then the error is thrown', async () => {
+    const url = await refusingUrl();
+    const retried: unknown[] = [];
+    const client = new HTTPClient({ pool, retry: { limit: 2, backoff: NO_WAIT }, hooks: { beforeRetry: [(state) => void retried.push(state.error)] } });
+    await expect(client.get(url)).rejects.toBeInstanceOf(ConnectionRefusedError);
+    expect(retried).toHaveLength(2);
+    expect(retried.every((e) => e instanceof ConnectionRefusedError)).toBe(true);
+  });
+
+  it('is final with connectionRefused: false (curl\'s --retry without --retry-connrefused), while statuses are still retried', async () => {
+    const url = await refusingUrl();
+    const retried: unknown[] = [];
+    const client = new HTTPClient({ pool, retry: { limit: 2, backoff: NO_WAIT, connectionRefused: false }, hooks: { beforeRetry: [(state) => void retried.push(state.error)] } });
+    const error = await client.get(url).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionRefusedError);
+    expect(error).toMatchObject({ code: 'STRAND_CONNECTION_REFUSED' });
+    expect(retried).toHaveLength(0);
+    script = [503];
+    expect((await client.get(`${server.url}/still-retried`)).code).toBe(200);
+    expect(server.requests).toHaveLength(2);
+  });
 });
 
 it('does not retry POST unless methods lists it', async () => {
@@ -165,7 +196,8 @@ describe('bad retry options', () => {
   it.each([
     ['a negative number', -1, /^retry must be a non-negative integer/],
     ['a string', 'always', /^retry must be a number of retries, false, or an object/],
-    ['an unknown key', { attempts: 3 }, /^retry\.attempts is not a retry option; use limit, methods, statusCodes, backoff or maxRetryAfter/],
+    ['an unknown key', { attempts: 3 }, /^retry\.attempts is not a retry option; use limit, methods, statusCodes, backoff, maxRetryAfter or connectionRefused/],
+    ['a non-boolean connectionRefused', { connectionRefused: 'yes' }, /^retry\.connectionRefused must be a boolean/],
     ['a fractional limit', { limit: 1.5 }, /^retry\.limit must be a non-negative integer/],
     ['methods as a string', { methods: 'GET' }, /^retry\.methods must be an array of method names/],
     ['a method with a space', { methods: ['G ET'] }, /^retry\.methods: "G ET" is not a method name/],
