@@ -321,6 +321,36 @@ describe('--retry', () => {
     expect(result.stdout.toString()).toBe('busy');
     expect(server.requests).toHaveLength(1);
   });
+
+  describe('a refused connection (a closed listener\'s port)', () => {
+    const countConnects = join(__dirname, 'support', 'count-connects.cjs');
+    let refusing: string;
+
+    beforeEach(async () => {
+      const closed = await startServer(echo);
+      await closed.close();
+      refusing = `${closed.url}/refused`;
+    });
+
+    it('is not retried by --retry alone, as curl', async () => {
+      const result = await runCli(cli, ['-sS', '--retry', '2', '--retry-delay', '0', refusing], { require: [countConnects] });
+      expect(result.code).toBe(7);
+      expect(result.stderr).toMatch(/\[STRAND_CONNECTION_REFUSED\]\nconnect attempts: 1\n$/);
+    });
+
+    it('is retried with --retry-connrefused, then fails with exit code 7', async () => {
+      const result = await runCli(cli, ['-sS', '--retry', '2', '--retry-delay', '0', '--retry-connrefused', refusing], { require: [countConnects] });
+      expect(result.code).toBe(7);
+      expect(result.stderr).toMatch(/\[STRAND_CONNECTION_REFUSED\]\nconnect attempts: 3\n$/);
+    });
+
+    it('--retry-connrefused without --retry is a usage error', async () => {
+      const result = await runCli(cli, ['--retry-connrefused', refusing], { require: [countConnects] });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/--retry-connrefused needs --retry N/);
+      expect(result.stderr).toMatch(/connect attempts: 0\n$/);
+    });
+  });
 });
 
 describe('-C - (resume)', () => {

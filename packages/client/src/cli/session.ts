@@ -48,6 +48,7 @@ export const TRANSFER_OPTIONS = {
   'connect-timeout': { type: 'string' },
   retry: { type: 'string' },
   'retry-delay': { type: 'string' },
+  'retry-connrefused': { type: 'boolean' },
   'max-redirs': { type: 'string' },
   compressed: { type: 'boolean' },
   raw: { type: 'boolean' },
@@ -71,8 +72,9 @@ export const TRANSFER_USAGE = `  -H, --header "N: V"     add a request header (r
   -x, --proxy URL         through an HTTP(S) proxy (no scheme: http://; user:pass@ allowed)
   -m, --max-time SECONDS  give up on a transfer after this long in all (also --timeout)
       --connect-timeout S give up connecting after this long
-      --retry N           retry a transient failure (connect error, timeout, 408/429/5xx) N times
+      --retry N           retry a transient failure (timeout, connect error but refused, 408/429/5xx) N times
       --retry-delay S     wait S seconds between retries (default: 1 s, doubling)
+      --retry-connrefused with --retry, retry a refused connection too
       --max-redirs N      at most N redirects (default 20)
       --compressed        ask for and decode compressed bodies (the default; --raw: do not)
   -i, --include           write the status line and headers before the body
@@ -100,6 +102,7 @@ export interface TransferValues {
   'connect-timeout'?: string | undefined;
   retry?: string | undefined;
   'retry-delay'?: string | undefined;
+  'retry-connrefused'?: boolean | undefined;
   'max-redirs'?: string | undefined;
   compressed?: boolean | undefined;
   raw?: boolean | undefined;
@@ -208,6 +211,7 @@ export async function openSession(values: TransferValues, io: CommandIO, default
   const retries = nonNegativeInteger(values.retry, '--retry') ?? 0;
   const retryDelay = nonNegativeSeconds(values['retry-delay'], '--retry-delay');
   if (retryDelay !== undefined && retries === 0) throw new UsageError('--retry-delay needs --retry N');
+  if (values['retry-connrefused'] === true && retries === 0) throw new UsageError('--retry-connrefused needs --retry N');
   if (retries > 0) {
     // curl's waits: --retry-delay each time, else 1 s doubling (up to 10 min), no jitter; Retry-After is honoured.
     agent = new RetryAgent(agent, {
@@ -215,6 +219,8 @@ export async function openSession(values: TransferValues, io: CommandIO, default
       baseDelay: retryDelay ?? 1000,
       maxDelay: retryDelay ?? 600_000,
       jitter: false,
+      // As curl: a refused connection is final unless --retry-connrefused.
+      retryConnectionRefused: values['retry-connrefused'] === true,
     });
   }
 
