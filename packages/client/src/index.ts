@@ -27,3 +27,26 @@ export { ClientResponse, DEFAULT_TEXT_ENCODING, type Timings, charsetOf } from '
 export { DEFAULT_SOCKS_PORT, type SocksEndpointOptions, SocksEndpointFactory, type SocksProxy, parseSocksProxyUrl } from './socks.js';
 export type * from './types.js';
 export { DEFAULT_USER_AGENT, VERSION } from './version.js';
+export {
+  type Har,
+  type HarContent,
+  type HarCookie,
+  type HarCreator,
+  type HarEntry,
+  type HarInformational,
+  type HarLog,
+  type HarNameValue,
+  type HarPostData,
+  type HarRequest,
+  type HarResponse,
+  type HarTimings,
+  type StrandEntryFields,
+  HarFormatError,
+  emptyHar,
+  harRequestBody,
+  harResponseBody,
+  parseHar,
+  serializeHar,
+} from './har/model.js';
+export { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_PARAMS, type HarRedaction, REDACTED, type RedactOptions, harRedaction, redactEntry, redactRequest } from './har/redact.js';
+export { HarRecorder, type HarRecorderOptions, type HarRequestParts, harPairs, harRequest } from './har/recorder.js';
