@@ -33,7 +33,7 @@ async function flakyServer(served: () => Served, cut: number, seen: SeenRequest[
     if (!first) return ranges(req, res);
     first = false;
     const { body, etag, lastModified } = served();
-    seen.push({ range: req.headers.range, ifRange: req.headers['if-range'], acceptEncoding: req.headers['accept-encoding'] });
+    seen.push({ range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, acceptEncoding: req.headers['accept-encoding'] });
     res.writeHead(200, { 'Content-Length': body.length, ETag: etag, 'Last-Modified': lastModified });
     res.write(body.subarray(0, cut), () => res.socket?.destroy());
   });

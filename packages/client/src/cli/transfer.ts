@@ -4,12 +4,14 @@
  * in place, or `NAME.part` renamed to `NAME` once complete.
  */
 
-import { redactUrl } from '@strand/core';
+import { RangeMismatchError, redactUrl } from '@strand/core';
 import type { HTTPClient } from '../client.js';
+import { DownloadError, type DownloadStep, PartFile, type PartialDownload, resumeHeaders } from '../download.js';
+import { HTTPStatusError } from '../errors.js';
 import type { ClientResponse } from '../response.js';
 import type { ClientRequestOptions } from '../types.js';
 import { CommandError, EXIT } from './exit-codes.js';
-import { PartFile, type PartialDownload, type Sink, isSpecialFile, openInPlace } from './output.js';
+import { type Sink, isSpecialFile, openInPlace } from './output.js';
 import type { HeaderPair } from './session.js';
 
 /** Where the body of a transfer goes. */
@@ -67,16 +69,36 @@ export function statusMessage(response: ClientResponse): string {
   return `HTTP ${response.code}${response.phrase === '' ? '' : ` ${response.phrase}`} (${redactUrl(response.url)})`;
 }
 
-/** Checks a 206 against the partial file: it must start where the file ends, in the file's coding. */
-function checkContinuation(response: ClientResponse, partial: PartialDownload, path: string): void {
-  const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
-  if (range === null || Number(range[1]) !== partial.size) {
-    throw new CommandError(`cannot resume "${path}" at byte ${partial.size}: the server answered with Content-Range ${response.headers.get('content-range') ?? '(none)'}`, EXIT.RANGE_ERROR);
+/**
+ * The library's resume errors as the command reports them: a range that does not continue the
+ * file or a coding that differs (33), a file that cannot be written (23), an error status
+ * while resuming (22, the partial file kept); each names the file.
+ */
+function resumeFailure(error: unknown, file: PartFile, partial: PartialDownload | null, response: ClientResponse): unknown {
+  if (error instanceof RangeMismatchError && partial !== null) {
+    return new CommandError(`cannot resume "${file.path}" at byte ${partial.size}: the server answered with Content-Range ${error.contentRange ?? '(none)'}`, EXIT.RANGE_ERROR, { cause: error });
   }
-  const coding = response.headers.get('content-encoding');
-  if (coding !== undefined && coding.toLowerCase() !== 'identity') {
-    throw new CommandError(`cannot resume "${path}": the server sent the range with Content-Encoding ${coding}`, EXIT.RANGE_ERROR);
+  if (error instanceof DownloadError) {
+    const failure = error as DownloadError;
+    return new CommandError(failure.message.replace(/ \(http[^)]*\)$/, ''), failure.code === 'STRAND_DOWNLOAD_WRITE_FAILED' ? EXIT.WRITE_ERROR : EXIT.RANGE_ERROR, { cause: error });
   }
+  if (error instanceof HTTPStatusError) return new CommandError(`${statusMessage(response)}; the partial file "${file.part}" is kept`, EXIT.HTTP_ERROR, { cause: error });
+  return error;
+}
+
+/** Opens the part file for the body, with its write failures as the command's (exit 23). */
+async function openPart(file: PartFile, url: string, response: ClientResponse, append: boolean, partial: PartialDownload | null): Promise<Sink> {
+  let writer: Sink;
+  try {
+    writer = await file.open(url, response, append);
+  } catch (error) {
+    throw resumeFailure(error, file, partial, response);
+  }
+  return {
+    write: (chunk) => writer.write(chunk).catch((error: unknown) => Promise.reject(resumeFailure(error, file, partial, response))),
+    finish: () => writer.finish().catch((error: unknown) => Promise.reject(resumeFailure(error, file, partial, response))),
+    abandon: () => writer.abandon(),
+  };
 }
 
 /** Stops a body nobody will read, so its connection is closed rather than held. */
@@ -105,48 +127,41 @@ export async function runTransfer(client: HTTPClient, spec: TransferSpec, hooks:
     const headers: HeaderPair[] = [...spec.headers];
     let options = spec.options;
     if (partial !== null) {
-      // The range is of the representation as sent: ask for it uncompressed and do not decode.
-      headers.push(['Range', `bytes=${partial.size}-`], ['Accept-Encoding', 'identity']);
-      if (partial.ifRange !== null) headers.push(['If-Range', partial.ifRange]);
+      // The range is of the representation as sent: ask for it in the partial file's coding and do not decode.
+      headers.push(...resumeHeaders(partial));
       options = { ...options, decompress: false };
     }
     response = await client.request(spec.method, spec.url, { ...options, headers });
     await hooks.onResponse?.(response, partial?.size ?? 0);
     const code = response.code;
 
+    // With a partial file, the library says whether the answer continues it (206), replaces it
+    // (a whole body), or finds it complete (416); anything else keeps it and fails.
+    let append = false;
     if (partial !== null && partFile !== null) {
-      if (code === 416) {
+      let step: DownloadStep;
+      try {
+        step = await partFile.decide(response, partial);
+      } catch (error) {
         bodyTaken = true;
-        await response.dump();
-        const total = /^bytes \*\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
-        if (total !== null && Number(total[1]) !== partial.size) {
-          throw new CommandError(`cannot resume "${partFile.path}": the server has ${total[1]} bytes, the partial file ${partial.size}`, EXIT.RANGE_ERROR);
-        }
-        // The file already holds everything the server has.
+        throw resumeFailure(error, partFile, partial, response);
+      }
+      if (step === 'complete') {
+        bodyTaken = true;
         await partFile.complete();
         return { response, bytes: 0, resumed: true, error: null };
       }
-      if (code < 200 || code > 299) {
-        // Keep the partial file rather than replace it with an error page.
-        bodyTaken = true;
-        await response.dump();
-        throw new CommandError(`${statusMessage(response)}; the partial file "${partFile.part}" is kept`, EXIT.HTTP_ERROR);
-      }
+      append = step === 'append';
+      resumed = append;
     }
     if (spec.fail && code >= 400) {
       bodyTaken = true;
       await response.dump();
       throw new CommandError(statusMessage(response), EXIT.HTTP_ERROR);
     }
-    let append = false;
-    if (partial !== null && partFile !== null && code === 206) {
-      checkContinuation(response, partial, partFile.path);
-      append = true;
-      resumed = true;
-    }
     const target = spec.target;
     if (target.kind === 'sink') sink = target.sink;
-    else if (partFile !== null) sink = await partFile.open(spec.url, response, append);
+    else if (partFile !== null) sink = await openPart(partFile, spec.url, response, append, partial);
     else sink = await openInPlace(target.path);
 
     if (spec.include || spec.headOnly) {

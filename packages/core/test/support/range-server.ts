@@ -31,7 +31,7 @@ export function rangeHandler(served: () => Served, seen: SeenRequest[] = []): ht
   return (req, res) => {
     const { body, etag, lastModified } = served();
     const range = req.headers.range;
-    const ifRange = req.headers['if-range'];
+    const ifRange = req.headers['if-range'] as string | undefined;
     seen.push({ range, ifRange, acceptEncoding: req.headers['accept-encoding'] });
     res.setHeader('ETag', etag);
     res.setHeader('Last-Modified', lastModified);
