@@ -28,8 +28,8 @@ import {
 } from '@strand/core';
 import type { Duplex } from 'node:stream';
 import { FakeHttpServer } from './server/fake-server.js';
-import type { RecordedRequest } from './server/recorded-request.js';
 import { type RequestHandlerObject, type ServerBehaviour, routeTableFor } from './server/routes.js';
+import { ServerRecord } from './server/server-record.js';
 import { settle } from './settle.js';
 import { type Fault, type NormalizedFault, normalizeFault } from './transport/faults.js';
 import { MemoryClientSocket, socketError } from './transport/memory-socket.js';
@@ -109,20 +109,22 @@ function normalizeOrigin(origin: string): string {
  * await fake.close();
  * ```
  */
-export class FakeAgent implements Agent {
+export class FakeAgent extends ServerRecord implements Agent {
   /** The real agent, on in-memory connections. Wrap it like any other agent. */
   readonly agent: HttpAgent;
   /** The clock reply delays use. */
   readonly clock: Clock;
   /** The handler, as an object (a route table becomes a `RouteTable`). */
   readonly handler: RequestHandlerObject;
-  private readonly server: FakeHttpServer;
+  /** @internal */
+  protected readonly server: FakeHttpServer;
   private readonly clients = new Set<MemoryClientSocket>();
   private readonly planned: PlannedFault[] = [];
   private closed = false;
 
   /** @throws `InvalidArgumentError` naming the option, for an unknown option or a value of the wrong type. */
   constructor(behaviour: ServerBehaviour, options: FakeAgentOptions = {}) {
+    super();
     const checked = checkOptions(options, FAKE_AGENT_OPTIONS, 'createFakeAgent');
     this.clock = checkClock(checked['clock'], 'createFakeAgent: clock') ?? systemClock;
     const unmatched = checkOneOf(checked['unmatched'], ['fail', 'not-found'], 'createFakeAgent: unmatched');
@@ -151,21 +153,6 @@ export class FakeAgent implements Agent {
     this.agent = withOwner('createFakeAgent: agentOptions', () => HttpAgent.usingEndpointFactory(factory, { ...agentOptions, pool }));
     this.server = new FakeHttpServer(handler, this.clock);
     this.handler = this.server.handler;
-  }
-
-  /** Every request the server received, in order of arrival. */
-  get requests(): readonly RecordedRequest[] {
-    return this.server.requests;
-  }
-
-  /** The last request received, if any. */
-  get lastRequest(): RecordedRequest | undefined {
-    return this.server.requests[this.server.requests.length - 1];
-  }
-
-  /** Failures recorded so far (unexpected requests, handlers that threw); {@link assertNoPending} throws them. */
-  get failures(): readonly Error[] {
-    return this.server.failures;
   }
 
   /** How many connections the client has opened (refused ones not counted). */
@@ -200,15 +187,6 @@ export class FakeAgent implements Agent {
   }
 
   /**
-   * Lets every in-memory exchange run until nothing moves any more (bytes, requests, replies),
-   * without advancing any clock. Use it before asserting that something did, or did not, happen.
-   * Works under jest's fake timers.
-   */
-  flush(): Promise<void> {
-    return settle(() => this.server.activity.value);
-  }
-
-  /**
    * Moves a `ManualClock` forward by `ms` (firing due reply delays), then {@link flush}es.
    * Throws `InvalidArgumentError` when the fake's clock cannot be advanced by hand. With jest's
    * fake timers: `await flush()` first (so the request reaches the server and its timers are
@@ -222,16 +200,6 @@ export class FakeAgent implements Agent {
     await this.flush();
     clock.advance(ms);
     await this.flush();
-  }
-
-  /**
-   * Throws if anything went wrong on the server side: the first recorded failure (unexpected
-   * request, handler error; several together as `TestDoubleFailuresError`), the handler's own
-   * pending check (a `RequestSequence`'s), or `PendingRequestsError` when replies are still
-   * being sent. Call it at the end of a test, or in `afterEach`.
-   */
-  assertNoPending(): void {
-    this.server.assertNoPending();
   }
 
   /**

@@ -9,9 +9,8 @@
 import * as net from 'node:net';
 import { type Clock, InvalidArgumentError, systemClock } from '@strand/core';
 import { FakeHttpServer } from './server/fake-server.js';
-import type { RecordedRequest } from './server/recorded-request.js';
 import { type RequestHandlerObject, type ServerBehaviour, routeTableFor } from './server/routes.js';
-import { settle } from './settle.js';
+import { ServerRecord } from './server/server-record.js';
 import type { ServerSocket } from './transport/memory-socket.js';
 import type { ByteSink } from './transport/wire.js';
 import { checkClock, checkInteger, checkOneOf, checkOptions, describeValue } from './validation.js';
@@ -78,7 +77,7 @@ function relay(socket: net.Socket, server: FakeHttpServer, origin: string): Serv
  * });
  * ```
  */
-export class StubServer {
+export class StubServer extends ServerRecord {
   /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`), without a trailing slash. */
   readonly url: string;
   /** The loopback address it listens on. */
@@ -87,12 +86,14 @@ export class StubServer {
   readonly port: number;
   /** The handler, as an object (a route table becomes a `RouteTable`). */
   readonly handler: RequestHandlerObject;
-  private readonly server: FakeHttpServer;
+  /** @internal */
+  protected readonly server: FakeHttpServer;
   private readonly listener: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private stopped: Promise<void> | null = null;
 
   private constructor(server: FakeHttpServer, listener: net.Server, host: string, port: number) {
+    super();
     this.server = server;
     this.handler = server.handler;
     this.listener = listener;
@@ -138,34 +139,9 @@ export class StubServer {
     return `${this.url}${path.startsWith('/') ? path : `/${path}`}`;
   }
 
-  /** Every request received, in order. */
-  get requests(): readonly RecordedRequest[] {
-    return this.server.requests;
-  }
-
-  /** The last request received. */
-  get lastRequest(): RecordedRequest | undefined {
-    return this.server.requests[this.server.requests.length - 1];
-  }
-
-  /** Failures recorded so far (unexpected requests, handlers that threw). */
-  get failures(): readonly Error[] {
-    return this.server.failures;
-  }
-
   /** Connections accepted so far. */
   get connectionsAccepted(): number {
     return this.server.connectionsOpened;
-  }
-
-  /** Waits until no bytes, requests or replies moved for a couple of event-loop turns. */
-  flush(): Promise<void> {
-    return settle(() => this.server.activity.value);
-  }
-
-  /** Same as `FakeAgent.assertNoPending()`: throws recorded failures and replies still in progress. */
-  assertNoPending(): void {
-    this.server.assertNoPending();
   }
 
   /** Stops listening and closes every connection. Resolves when the port is released. Safe to call twice. */
