@@ -209,7 +209,7 @@ describe('ranges against a real server', () => {
     agent = new HttpAgent({ pool: new HTTPConnectionPool() });
   });
   afterEach(async () => {
-    await agent.pool.closeCachedConnections();
+    await agent.pool.destroy();
   });
   afterAll(async () => {
     await server.close();
