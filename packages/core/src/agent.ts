@@ -1,6 +1,6 @@
 import type { BodyProducer } from './message/producers.js';
 import type { HeadersInit } from './message/headers.js';
-import type { ExchangeTimings, InformationalResponse } from './message/exchange.js';
+import type { ExchangeTimings, InformationalResponse, ResponseHeadInfo } from './message/exchange.js';
 import type { Response } from './message/response.js';
 import type { TimeoutOptions } from './time/timeouts.js';
 import type { StrandError } from './errors.js';
@@ -11,6 +11,14 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
   /** Called for each interim 1xx response (100 Continue, 103 Early Hints...) before the final one. */
   onInformational?: ((info: InformationalResponse) => void) | undefined;
+  /**
+   * Called with each final response head as soon as it is parsed, before the promise resolves
+   * and before any body byte is read (tornado's `header_callback`). Wrappers pass it down, so
+   * every exchange reports its head: a redirect hop, a 417 sent again, a retry; the last call is
+   * the head of the response returned. A callback that throws fails the request with a
+   * `ResponseFailedError` (`cause`: what it threw).
+   */
+  onHead?: ((head: ResponseHeadInfo) => void) | undefined;
   /**
    * Timeouts for this request: a number is the `total` in ms; an object sets named phases
    * (`queue`, `connect`, `sendIdle`, `headers`, `bodyIdle`, `total`) over the agent's defaults.

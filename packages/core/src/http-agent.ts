@@ -123,6 +123,7 @@ export class HttpAgent extends PoolHolder implements Agent {
     const sent = connection.request(prepared, {
       signal: options.signal,
       onInformational: options.onInformational,
+      onHead: options.onHead,
       connectionClose: !this.pool.persistent,
       target: endpoint.requestTarget?.(prepared.url, prepared.target),
       timeouts: req.timeouts,

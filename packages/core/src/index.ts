@@ -40,7 +40,7 @@ export { brand } from './brand.js';
 export { type DiagnosticsConnectParams, type DiagnosticsRequest, diagnostics } from './diagnostics.js';
 export { Headers, type HeadersInit } from './message/headers.js';
 export { HTTP11Connection, type ConnectionOwner, type ConnectionState, type ExchangeOptions } from './http1/connection.js';
-export type { ConnectMilestones, ExchangeTimings, InformationalResponse } from './message/exchange.js';
+export type { ConnectMilestones, ExchangeTimings, InformationalResponse, ResponseHeadInfo } from './message/exchange.js';
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
 export { type PreparedRequest, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';

@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import { Headers } from '../message/headers.js';
 import { tlsError } from '../net/endpoints.js';
-import type { ExchangeTimings, InformationalResponse } from '../message/exchange.js';
+import type { ExchangeTimings, InformationalResponse, ResponseHeadInfo } from '../message/exchange.js';
 import { type ReadSink, directReadsOf } from '../net/direct-reads.js';
 import { ConnectionReadBuffers } from '../net/read-buffers.js';
 import { type DiagnosticsRequest, diagnostics, reported } from '../diagnostics.js';
@@ -32,6 +32,8 @@ export interface ExchangeOptions {
   signal?: AbortSignal | undefined;
   /** Called for each interim (1xx) response before the final one. */
   onInformational?: ((info: InformationalResponse) => void) | undefined;
+  /** Called with the final response head once it is parsed, before the response is handed out. */
+  onHead?: ((head: ResponseHeadInfo) => void) | undefined;
   /** Ask the server to close after this exchange (`Connection: close`); the connection is not reused. */
   connectionClose?: boolean | undefined;
   /** Override the request target (absolute-form for proxies). */
@@ -101,6 +103,7 @@ class Exchange {
   readonly closeAfter: boolean;
   readonly signal: AbortSignal | null;
   readonly onInformational: ((info: InformationalResponse) => void) | null;
+  readonly onHead: ((head: ResponseHeadInfo) => void) | null;
   readonly timeouts: ResolvedTimeouts;
   /** Registered with the timeout sweeper (some phase has a finite timeout, or the body waits for a 100). */
   readonly timed: boolean;
@@ -148,6 +151,7 @@ class Exchange {
     this.closeAfter = options.connectionClose === true || wantsClose(req.headers);
     this.signal = options.signal ?? null;
     this.onInformational = options.onInformational ?? null;
+    this.onHead = options.onHead ?? null;
     const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     this.timeouts = timeouts;
     this.timed = this.shortestTimeout() !== Infinity;
@@ -330,6 +334,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (ex.timings !== null) ex.timings.head = this.lastActivity;
     ex.response = response;
     if (ex.diag !== null && diagnostics.headers.hasSubscribers) diagnostics.headers.publish({ request: ex.diag, response });
+    // Inside the parser's call: a callback that throws fails the exchange (its promise rejects).
+    if (ex.onHead !== null) ex.onHead({ version: response.version, code: response.code, phrase: response.phrase, headers: response.headers, url: ex.uri });
     const resolve = ex.resolveHead;
     ex.resolveHead = null;
     ex.rejectHead = null;

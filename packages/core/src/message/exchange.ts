@@ -18,6 +18,24 @@ export interface InformationalResponse {
 }
 
 /**
+ * A final (non-1xx) response head, reported through `onHead` (request option) as soon as the
+ * connection has parsed it: before the request's promise resolves, before any body byte is read.
+ * The body, its length on the wire and the trailers are not known yet.
+ */
+export interface ResponseHeadInfo {
+  /** HTTP version as `[major, minor]`. */
+  readonly version: readonly [number, number];
+  /** The status code (200..599). */
+  readonly code: number;
+  /** The reason phrase as sent. */
+  readonly phrase: string;
+  /** The header fields, as the response will carry them (read them; do not change them). */
+  readonly headers: Headers;
+  /** The URL of the request this head answers (credentials as given: redact before logging). */
+  readonly url: string;
+}
+
+/**
  * Clock times an endpoint records while connecting, when the caller asks for them (the
  * agent does, for `response.timings`). A phase that does not happen is left unset: no DNS
  * for an IP literal, no TLS for `http:`.
