@@ -8,6 +8,8 @@
 //   GET  /welcome     JSON { welcome, session }
 //   GET  /old-page    301 to /new-page                 GET  /new-page  gzip-encoded HTML when asked
 //   GET  /health      "ok"                             anything else   404
+//   GET  /file.bin    100,000 bytes (byte i is i % 251), ETag "v1": Range (one or several, as
+//                     multipart/byteranges), If-Range, 416 past the end
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -59,9 +61,40 @@ function handle(req, res, body) {
     }
     case 'GET /health':
       return send(res, 200, { 'content-type': 'text/plain' }, 'ok');
+    case 'GET /file.bin':
+      return sendRanges(req, res, FILE, '"v1"');
     default:
       return send(res, 404, { 'content-type': 'text/plain' }, `no route for ${route}\n`);
   }
+}
+
+const FILE = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+
+/** Serves `file` with its ETag, honouring Range and If-Range (RFC 9110 §14) as a static server does. */
+function sendRanges(req, res, file, etag) {
+  const headers = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+  const match = /^bytes=(.+)$/.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  if (match === null || (ifRange !== undefined && ifRange !== etag)) return send(res, 200, headers, file);
+  const n = file.length;
+  const ranges = [];
+  for (const spec of match[1].split(',')) {
+    const [, a, b] = /^\s*(\d*)-(\d*)\s*$/.exec(spec) ?? [];
+    if (a === undefined) return send(res, 200, headers, file);
+    if (a === '') ranges.push([Math.max(0, n - Number(b)), n - 1]);
+    else if (Number(a) < n) ranges.push([Number(a), b === '' ? n - 1 : Math.min(Number(b), n - 1)]);
+  }
+  if (ranges.length === 0) return send(res, 416, { 'content-range': `bytes */${n}` });
+  if (ranges.length === 1) {
+    const [start, end] = ranges[0];
+    return send(res, 206, { ...headers, 'content-range': `bytes ${start}-${end}/${n}` }, file.subarray(start, end + 1));
+  }
+  const boundary = 'example-boundary';
+  const parts = ranges.flatMap(([start, end]) => [
+    Buffer.from(`\r\n--${boundary}\r\ncontent-type: application/octet-stream\r\ncontent-range: bytes ${start}-${end}/${n}\r\n\r\n`),
+    file.subarray(start, end + 1),
+  ]);
+  return send(res, 206, { etag, 'content-type': `multipart/byteranges; boundary=${boundary}` }, Buffer.concat([...parts, Buffer.from(`\r\n--${boundary}--\r\n`)]));
 }
 
 /** Starts the example server on a free port; resolves to its URL and a close function. */
