@@ -60,7 +60,8 @@ export { type ContentDecoderOptions, ContentDecoderAgent, DEFAULT_MAX_DECODED_BY
 export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gzipDecoder, zstdDecoder } from './agents/decoders.js';
 export { type RetryAgentOptions, type RetryEvent, DEFAULT_RETRY_STATUSES, RetryAgent } from './agents/retry.js';
 export { DEFAULT_SENSITIVE_HEADERS } from './agents/sensitive-headers.js';
-export { type CacheMode, type CacheRequestOptions, type CachingAgentOptions, CachingAgent } from './agents/cache/caching-agent.js';
+export { type CacheRequestOptions, type CachingAgentOptions, CachingAgent } from './agents/cache/caching-agent.js';
+export type { CacheMode } from './agents/cache/policy.js';
 export { type CacheStore, type CacheStoreWriter, type MemoryCacheStoreOptions, type StoredHead, type StoredResponse, MemoryCacheStore } from './agents/cache/store.js';
 export { type CacheOutcome, type ForwardReason, cacheStatusMember } from './agents/cache/cache-status.js';
 export { describeType, isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';
