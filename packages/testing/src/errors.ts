@@ -56,6 +56,21 @@ export class TestDoubleFailuresError extends StrandError {
   }
 }
 
+/**
+ * A cassette cannot be used: its file is not a HAR log, an entry cannot be replayed (a header
+ * with CR or LF, a status out of range), or it could not be written. The message names the file
+ * and the entry.
+ */
+export class CassetteError extends StrandError {
+  /** The cassette's file, or null for one made in memory. */
+  readonly path: string | null;
+
+  constructor(message: string, path: string | null, options: { cause?: unknown } = {}) {
+    super('STRAND_CASSETTE_INVALID', message, options);
+    this.path = path;
+  }
+}
+
 /** @internal Throws the recorded failures, if any: one as itself, several together. */
 export function throwFailures(failures: readonly Error[]): void {
   if (failures.length === 0) return;
@@ -68,3 +83,4 @@ brand(ExpectationsNotMetError, 'testing.ExpectationsNotMetError');
 brand(PendingRequestsError, 'testing.PendingRequestsError');
 brand(StubHandlerError, 'testing.StubHandlerError');
 brand(TestDoubleFailuresError, 'testing.TestDoubleFailuresError');
+brand(CassetteError, 'testing.CassetteError');
