@@ -20,9 +20,13 @@ import {
   linksByRel,
   parseLinks,
   parseMediaType,
+  type ByteRangePart,
+  type ByteRangesOptions,
+  readByteRanges,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { HTTPStatusError, JSONDecodeError } from './errors.js';
+import type { ResponseRange } from './ranges.js';
 import { locateJsonError } from './json-decode.js';
 import { bufferedBodyStream, webBodyStream } from './web-bodies.js';
 
@@ -75,6 +79,8 @@ export interface ClientResponseInit {
   /** Whether redirects were followed (a 3xx is then a failure for {@link ClientResponse.raiseForStatus}). */
   readonly followedRedirects: boolean;
   readonly maxBodySize: number;
+  /** What the response is for the request's `range` option (null without one). */
+  readonly range?: ResponseRange | null;
 }
 
 /** The charset treq's `text()` falls back to is ISO-8859-1; Strand's is UTF-8, what nearly every text on the web now is. */
@@ -130,6 +136,15 @@ export class ClientResponse implements AsyncIterable<Buffer> {
   readonly original: Response;
   /** Per-phase durations; `body` and `total` are filled in when the body ends. */
   readonly timings: Timings;
+  /**
+   * For a request with the `range` option, what came back (null otherwise): `partial: true` and
+   * the range for a 206 (`kind: 'partial'`, or `'multipart'`: read the parts with
+   * {@link byteRanges}), `partial: false` for a 200 (`kind: 'full'`: the body is the whole
+   * representation, from byte 0), `kind: 'unsatisfiable'` for a 416 (with the length when the
+   * server said). A 206 with another range than asked never gets here: the request fails with
+   * core's `RangeMismatchError`.
+   */
+  readonly range: ResponseRange | null;
   readonly #body: BodyState;
   readonly #jar: () => CookieJar | null;
   readonly #followedRedirects: boolean;
@@ -146,6 +161,7 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     this.headers = original.headers;
     this.version = original.version;
     this.timings = init.timings;
+    this.range = init.range ?? null;
     this.#body = init.body;
     this.#jar = init.jar;
     this.#followedRedirects = init.followedRedirects;
@@ -403,6 +419,27 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     return (code >= 200 && code <= 299) || code === 304 || (!this.#followedRedirects && code >= 300 && code <= 399);
   }
 
+  /**
+   * The parts of a `multipart/byteranges` answer to a request with several ranges
+   * (`range.kind === 'multipart'`), in the order sent, each with its range, headers and body
+   * (streamed when the response is `unbuffered`); see core's `readByteRanges` for the limits and
+   * errors. Throws an `InvalidArgumentError` for any other response: a single 206's body is the
+   * range itself, a 200's the whole representation.
+   *
+   * @example
+   * ```ts
+   * for await (const part of response.byteRanges()) console.log(part.start, part.end, (await part.bytes()).length);
+   * ```
+   */
+  byteRanges(options?: ByteRangesOptions): AsyncIterableIterator<ByteRangePart> {
+    const range = this.range;
+    if (range === null || range.kind !== 'multipart') {
+      throw new InvalidArgumentError(`byteRanges() reads a multipart/byteranges answer to several ranges; this response is ${range === null ? 'not one to a range request' : `kind "${range.kind}"`}`);
+    }
+    const body = this.#body;
+    return readByteRanges(body.kind === 'buffered' ? bufferSource(body.bytes) : this, range.boundary, options);
+  }
+
   /** Throws an {@link HTTPStatusError} unless {@link ok}; returns this response otherwise. */
   raiseForStatus(): this {
     if (!this.ok) throw new HTTPStatusError(this);
@@ -418,6 +455,11 @@ const NOOP_TRANSPORT: BodyTransport = {
 
 function discardedError(url: string): StrandError {
   return new StrandError('STRAND_BODY_UNAVAILABLE', 'the body of a response in the redirect history is not kept', { url });
+}
+
+/** One buffer as an async iterable (a buffered body read by `readByteRanges`). */
+async function* bufferSource(bytes: Buffer): AsyncGenerator<Buffer> {
+  if (bytes.length > 0) yield bytes;
 }
 
 /** Timings with nothing measured yet. */
