@@ -5,108 +5,54 @@
  * cause is Strand's typed error; streaming with back-pressure.
  */
 import { gzipSync } from 'node:zlib';
-import { HTTPConnectionPool, RedirectError, StrandError } from '@strand/core';
+import { type HTTPConnectionPool, RedirectError, StrandError } from '@strand/core';
 import { HTTPClient, createFetch, getGlobalPool, strandFetch } from '@strand/client';
-import { type Handler, type TestServer, echo, startServer } from './support/servers';
+import { eventually, pressureRoute, pressureState, redirectRoute, rejection, routes, startLoopback, stopLoopback, truncatedRoute } from './support/routes';
+import { type Echo, type TestServer, echo, startServer } from './support/servers';
 
 let server: TestServer;
 let pool: HTTPConnectionPool;
 let fetchOnPool: typeof strandFetch;
 
 /** State of /pressure: it writes 64 MiB, honouring the socket's back-pressure. */
-const pressure = { sent: 0, total: 64 * 1024 * 1024, blocked: false, finished: false };
+const pressure = pressureState();
 
-const handler: Handler = (req, res, body) => {
-  const url = new URL(req.url ?? '/', 'http://x');
-  switch (url.pathname) {
-    case '/teapot':
-      res.writeHead(418, 'I Am A Teapot', { 'content-type': 'text/plain', 'x-multi': ['a', 'b'], 'set-cookie': 's=1' });
-      res.end('short and stout');
-      return;
-    case '/redirect':
-      res.writeHead(Number(url.searchParams.get('code') ?? '302'), { location: '/landed#frag' });
-      res.end('moving');
-      return;
-    case '/no-content':
-      res.writeHead(204);
-      res.end();
-      return;
-    case '/gzip':
-      res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });
-      res.end(gzipSync('unzipped text'));
-      return;
-    case '/slow-body':
-      res.writeHead(200, { 'content-length': '10' });
-      res.write('first');
-      // The rest never comes: the test aborts while the body is being read.
-      return;
-    case '/truncated':
-      res.writeHead(200, { 'content-length': '100' });
-      res.write('part');
-      setImmediate(() => res.socket?.destroy());
-      return;
-    case '/pressure': {
-      Object.assign(pressure, { sent: 0, blocked: false, finished: false });
-      res.writeHead(200, { 'content-length': String(pressure.total) });
-      const piece = Buffer.alloc(64 * 1024, 'p');
-      const pump = (): void => {
-        while (pressure.sent < pressure.total) {
-          pressure.sent += piece.length;
-          if (!res.write(piece)) {
-            pressure.blocked = true;
-            res.once('drain', () => {
-              pressure.blocked = false;
-              pump();
-            });
-            return;
-          }
-        }
-        pressure.finished = true;
-        res.end();
-      };
-      pump();
-      return;
-    }
-    default:
-      echo(req, res, body);
-  }
-};
+const handler = routes({
+  '/teapot': (_req, res) => {
+    res.writeHead(418, 'I Am A Teapot', { 'content-type': 'text/plain', 'x-multi': ['a', 'b'], 'set-cookie': 's=1' });
+    res.end('short and stout');
+  },
+  '/redirect': (req, res, body, url) => redirectRoute(Number(url.searchParams.get('code') ?? '302'), '/landed#frag', 'moving')(req, res, body, url),
+  '/no-content': (_req, res) => {
+    res.writeHead(204);
+    res.end();
+  },
+  '/gzip': (_req, res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });
+    res.end(gzipSync('unzipped text'));
+  },
+  '/slow-body': (_req, res) => {
+    res.writeHead(200, { 'content-length': '10' });
+    // The rest never comes: the test aborts while the body is being read.
+    res.write('first');
+  },
+  '/truncated': truncatedRoute('part'),
+  '/pressure': pressureRoute(pressure),
+});
 
 beforeEach(async () => {
-  server = await startServer(handler);
-  pool = new HTTPConnectionPool();
-  fetchOnPool = createFetch(new HTTPClient({ pool, cookieJar: null }));
+  const loopback = await startLoopback(handler, { cookieJar: null });
+  ({ server, pool } = loopback);
+  fetchOnPool = createFetch(loopback.client);
 });
 
 afterEach(async () => {
-  await pool.closeCachedConnections();
+  await stopLoopback({ server, pool });
   await getGlobalPool().closeCachedConnections();
-  await server.close();
 });
 
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function eventually(predicate: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return true;
-}
-
 async function causeOf(promise: Promise<unknown>): Promise<{ error: unknown; cause: unknown }> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
+  const error = await rejection(promise);
   return { error, cause: (error as { cause?: unknown }).cause };
 }
 

@@ -3,79 +3,53 @@
  * beforeRedirect, beforeRetry and beforeError; client hooks before request hooks; errors.
  */
 import { Readable } from 'node:stream';
-import { CancelledError, HTTPConnectionPool, InvalidArgumentError, InvalidRequestError, RedirectError } from '@strand/core';
+import { CancelledError, type HTTPConnectionPool, InvalidArgumentError, InvalidRequestError, RedirectError } from '@strand/core';
 import { type ClientResponse, HTTPClient, HTTPStatusError, type HookRequest } from '@strand/client';
-import { type Handler, type TestServer, echo, startServer } from './support/servers';
+import { eventually, routes, startLoopback, stopLoopback } from './support/routes';
+import { type Echo, type TestServer, echo, startServer } from './support/servers';
 
 let server: TestServer;
 let pool: HTTPConnectionPool;
 let client: HTTPClient;
 
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
 /** Failures left for /flaky to answer with 503 before it answers 200. */
 let flaky = 0;
 
-const handler: Handler = (req, res, body) => {
-  const url = new URL(req.url ?? '/', 'http://x');
-  switch (url.pathname) {
-    case '/protected':
-      if (req.headers.authorization !== 'Bearer fresh') {
-        res.writeHead(401, { 'www-authenticate': 'Bearer' });
-        res.end('expired');
-        return;
-      }
-      echo(req, res, body);
-      return;
-    case '/hop': {
-      const n = Number(url.searchParams.get('n') ?? '0');
-      res.writeHead(302, { location: n > 1 ? `/hop?n=${n - 1}` : '/landed' });
-      res.end('moving');
+const handler = routes({
+  '/protected': (req, res, body) => {
+    if (req.headers.authorization !== 'Bearer fresh') {
+      res.writeHead(401, { 'www-authenticate': 'Bearer' });
+      res.end('expired');
       return;
     }
-    case '/status':
-      res.writeHead(Number(url.searchParams.get('code') ?? '200'));
-      res.end('status');
+    echo(req, res, body);
+  },
+  '/hop': (_req, res, _body, url) => {
+    const n = Number(url.searchParams.get('n') ?? '0');
+    res.writeHead(302, { location: n > 1 ? `/hop?n=${n - 1}` : '/landed' });
+    res.end('moving');
+  },
+  '/status': (_req, res, _body, url) => {
+    res.writeHead(Number(url.searchParams.get('code') ?? '200'));
+    res.end('status');
+  },
+  '/flaky': (req, res, body) => {
+    if (flaky > 0) {
+      flaky--;
+      res.writeHead(503, { 'retry-after': '0' });
+      res.end('busy');
       return;
-    case '/flaky':
-      if (flaky > 0) {
-        flaky--;
-        res.writeHead(503, { 'retry-after': '0' });
-        res.end('busy');
-        return;
-      }
-      echo(req, res, body);
-      return;
-    default:
-      echo(req, res, body);
-  }
-};
+    }
+    echo(req, res, body);
+  },
+});
 
 beforeEach(async () => {
-  server = await startServer(handler);
-  pool = new HTTPConnectionPool();
-  client = new HTTPClient({ pool });
+  ({ server, pool, client } = await startLoopback(handler));
   flaky = 0;
 });
 
-async function eventually(predicate: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return true;
-}
-
-afterEach(async () => {
-  await pool.closeCachedConnections();
-  await server.close();
-});
+afterEach(() => stopLoopback({ server, pool }));
 
 describe('beforeRequest', () => {
   it('may change the method, URL, headers and body before anything is sent', async () => {

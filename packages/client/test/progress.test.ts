@@ -4,10 +4,11 @@
  */
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { HTTPConnectionPool } from '@strand/core';
-import { HTTPClient, PROGRESS_INTERVAL_MS, type Progress } from '@strand/client';
+import type { HTTPConnectionPool } from '@strand/core';
+import { type HTTPClient, PROGRESS_INTERVAL_MS, type Progress } from '@strand/client';
 import { ProgressReporter } from '../src/progress';
-import { type Handler, type TestServer, echo, startServer } from './support/servers';
+import { redirectRoute, routes, startLoopback, stopLoopback } from './support/routes';
+import type { TestServer } from './support/servers';
 
 let server: TestServer;
 let pool: HTTPConnectionPool;
@@ -16,47 +17,30 @@ let client: HTTPClient;
 const BIG = Buffer.alloc(3 * 1024 * 1024 + 7, 'b');
 const TEXT = Buffer.from('the quick brown fox jumps over the lazy dog\n'.repeat(2000));
 
-const handler: Handler = (req, res, body) => {
-  const url = new URL(req.url ?? '/', 'http://x');
-  switch (url.pathname) {
-    case '/big':
-      res.writeHead(200, { 'content-length': String(BIG.length) });
-      res.end(BIG);
-      return;
-    case '/chunked':
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('abc');
-      res.end('defg');
-      return;
-    case '/gzip': {
-      const zipped = gzipSync(TEXT);
-      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(zipped.length), 'x-zipped-length': String(zipped.length) });
-      res.end(zipped);
-      return;
-    }
-    case '/moved':
-      res.writeHead(302, { location: '/big' });
-      res.end('a redirect body that is not counted');
-      return;
-    case '/307':
-      res.writeHead(307, { location: '/echo' });
-      res.end();
-      return;
-    default:
-      echo(req, res, body);
-  }
-};
+const handler = routes({
+  '/big': (_req, res) => {
+    res.writeHead(200, { 'content-length': String(BIG.length) });
+    res.end(BIG);
+  },
+  '/chunked': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('abc');
+    res.end('defg');
+  },
+  '/gzip': (_req, res) => {
+    const zipped = gzipSync(TEXT);
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(zipped.length), 'x-zipped-length': String(zipped.length) });
+    res.end(zipped);
+  },
+  '/moved': redirectRoute(302, '/big', 'a redirect body that is not counted'),
+  '/307': redirectRoute(307, '/echo'),
+});
 
 beforeEach(async () => {
-  server = await startServer(handler);
-  pool = new HTTPConnectionPool();
-  client = new HTTPClient({ pool });
+  ({ server, pool, client } = await startLoopback(handler));
 });
 
-afterEach(async () => {
-  await pool.closeCachedConnections();
-  await server.close();
-});
+afterEach(() => stopLoopback({ server, pool }));
 
 /** Checks the shape every transfer has: a first event at 0, counts that never go back, a last event that is complete. */
 function expectWellFormed(events: Progress[], size: number, total: number | undefined): void {

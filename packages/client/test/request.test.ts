@@ -1,31 +1,20 @@
 import { Readable } from 'node:stream';
-import { BytesProducer, HTTPConnectionPool, InvalidArgumentError, InvalidHeaderError, InvalidRequestError, UNKNOWN_LENGTH, FileBodyProducer } from '@strand/core';
+import { BytesProducer, type HTTPConnectionPool, InvalidArgumentError, InvalidHeaderError, InvalidRequestError, UNKNOWN_LENGTH, FileBodyProducer } from '@strand/core';
 import { DEFAULT_USER_AGENT, HTTPClient, VERSION } from '@strand/client';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, echo, startServer } from './support/servers';
+import { startLoopback, stopLoopback } from './support/routes';
+import { type Echo, type TestServer, echo } from './support/servers';
 
 let server: TestServer;
 let pool: HTTPConnectionPool;
 let client: HTTPClient;
 
 beforeEach(async () => {
-  server = await startServer(echo);
-  pool = new HTTPConnectionPool();
-  client = new HTTPClient({ pool });
+  ({ server, pool, client } = await startLoopback(echo));
 });
 
-afterEach(async () => {
-  await pool.closeCachedConnections();
-  await server.close();
-});
-
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
+afterEach(() => stopLoopback({ server, pool }));
 
 describe('sending requests', () => {
   it('sends a GET with the default User-Agent strand/<version>', async () => {

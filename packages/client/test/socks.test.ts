@@ -7,6 +7,7 @@
 import { CancelledError, ConnectionRefusedError, HTTPConnectionPool, InvalidArgumentError, ProxyError, TimeoutError, TLSHostnameMismatchError } from '@strand/core';
 import { HTTPClient, SocksProxyError } from '@strand/client';
 import { type SocksServer, startSocksServer, withEnv } from './support/proxies';
+import { rejection } from './support/routes';
 import { type TestServer, echo, startServer, startTLSServer, testCertificate } from './support/servers';
 
 let origin: TestServer;
@@ -28,15 +29,6 @@ afterEach(async () => {
 /** The origin's URL under another host name, which only the SOCKS server can resolve. */
 function originAt(host: string, path = '/hello'): string {
   return `http://${host}:${origin.port}${path}`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the request to fail');
-    },
-    (error: unknown) => error,
-  );
 }
 
 describe('SOCKS5', () => {

@@ -3,84 +3,34 @@
  * URLSearchParams and ReadableStream as request bodies, and `response.body` as a WHATWG
  * ReadableStream (buffered and unbuffered, with back-pressure, cancellation and errors).
  */
-import { HTTPConnectionPool, ResponseFailedError } from '@strand/core';
-import { HTTPClient } from '@strand/client';
-import { type Handler, type TestServer, echo, startServer } from './support/servers';
+import { type HTTPConnectionPool, ResponseFailedError } from '@strand/core';
+import type { HTTPClient } from '@strand/client';
+import { eventually, pressureRoute, pressureState, redirectRoute, routes, startLoopback, stopLoopback, truncatedRoute } from './support/routes';
+import type { TestServer } from './support/servers';
 
 let server: TestServer;
 let pool: HTTPConnectionPool;
 let client: HTTPClient;
 
-/** State of the /pressure endpoint: it writes `total` bytes, honouring the socket's back-pressure. */
-const pressure = { sent: 0, total: 0, blocked: false, finished: false };
+/** State of the /pressure endpoint: it writes 64 MiB, honouring the socket's back-pressure. */
+const pressure = pressureState();
 
-const handler: Handler = (req, res, body) => {
-  const url = new URL(req.url ?? '/', 'http://x');
-  switch (url.pathname) {
-    case '/307':
-      res.writeHead(307, { location: '/target' });
-      res.end();
-      return;
-    case '/bytes': {
-      const size = Number(url.searchParams.get('size') ?? '0');
-      res.writeHead(200, { 'content-length': String(size) });
-      res.end(Buffer.alloc(size, 'x'));
-      return;
-    }
-    case '/truncated':
-      res.writeHead(200, { 'content-length': '100' });
-      res.write('only part of it');
-      setImmediate(() => res.socket?.destroy());
-      return;
-    case '/pressure': {
-      pressure.sent = 0;
-      pressure.total = 64 * 1024 * 1024;
-      pressure.blocked = false;
-      pressure.finished = false;
-      res.writeHead(200, { 'content-length': String(pressure.total) });
-      const piece = Buffer.alloc(64 * 1024, 'p');
-      const pump = (): void => {
-        while (pressure.sent < pressure.total) {
-          pressure.sent += piece.length;
-          if (!res.write(piece)) {
-            pressure.blocked = true;
-            res.once('drain', () => {
-              pressure.blocked = false;
-              pump();
-            });
-            return;
-          }
-        }
-        pressure.finished = true;
-        res.end();
-      };
-      pump();
-      return;
-    }
-    default:
-      echo(req, res, body);
-  }
-};
+const handler = routes({
+  '/307': redirectRoute(307, '/target'),
+  '/bytes': (_req, res, _body, url) => {
+    const size = Number(url.searchParams.get('size') ?? '0');
+    res.writeHead(200, { 'content-length': String(size) });
+    res.end(Buffer.alloc(size, 'x'));
+  },
+  '/truncated': truncatedRoute('only part of it'),
+  '/pressure': pressureRoute(pressure),
+});
 
 beforeEach(async () => {
-  server = await startServer(handler);
-  pool = new HTTPConnectionPool();
-  client = new HTTPClient({ pool });
+  ({ server, pool, client } = await startLoopback(handler));
 });
 
-afterEach(async () => {
-  await pool.closeCachedConnections();
-  await server.close();
-});
-
-async function eventually(predicate: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return true;
-}
+afterEach(() => stopLoopback({ server, pool }));
 
 function seen(index = 0): { headers: Record<string, string | string[] | undefined>; body: Buffer } {
   const request = server.requests[index];

@@ -27,6 +27,7 @@ import {
 } from '../src/index.js';
 import { text } from './support/agents-helpers.js';
 import { type AgentTestServer, startOrigin } from './support/agents-servers.js';
+import { pressureState, writeWithBackPressure } from './support/back-pressure.js';
 import { eventually } from './support/servers.js';
 
 const ORIGINAL = Buffer.from(Array.from({ length: 20000 }, (_, i) => `line ${i}: the quick brown fox jumps over the lazy dog\n`).join(''));
@@ -52,7 +53,7 @@ function encode(coding: string, data: Buffer): Buffer {
 }
 
 /** State of the back-pressure endpoint, shared with the test. */
-const pressure = { sent: 0, blocked: false, finished: false, total: 0 };
+const pressure = pressureState();
 let pressureBody = Buffer.alloc(0);
 
 const handler: http.RequestListener = (req, res) => {
@@ -117,32 +118,10 @@ const handler: http.RequestListener = (req, res) => {
       res.end();
       return;
     }
-    case '/pressure': {
+    case '/pressure':
       res.writeHead(200, { 'Content-Encoding': 'gzip', 'Content-Length': pressureBody.length });
-      pressure.sent = 0;
-      pressure.blocked = false;
-      pressure.finished = false;
-      pressure.total = pressureBody.length;
-      const piece = 64 * 1024;
-      const pump = (): void => {
-        while (pressure.sent < pressureBody.length) {
-          const chunk = pressureBody.subarray(pressure.sent, pressure.sent + piece);
-          pressure.sent += chunk.length;
-          if (!res.write(chunk)) {
-            pressure.blocked = true;
-            res.once('drain', () => {
-              pressure.blocked = false;
-              pump();
-            });
-            return;
-          }
-        }
-        pressure.finished = true;
-        res.end();
-      };
-      pump();
+      writeWithBackPressure(res, pressureBody, pressure);
       return;
-    }
     default:
       res.writeHead(404);
       res.end();

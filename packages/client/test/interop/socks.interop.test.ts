@@ -11,24 +11,10 @@ import type * as net from 'node:net';
 import { ConnectionRefusedError, DNSLookupError, HTTPConnectionPool, HttpAgent, ProxyError } from '@strand/core';
 import { HTTPClient, SocksEndpointFactory, SocksProxyError } from '@strand/client';
 import { type Microsocks, microsocksAvailable, startMicrosocks } from '../support/microsocks';
-import { type TestServer, echo, startServer, startTLSServer, testCertificate } from '../support/servers';
+import { rejection } from '../support/routes';
+import { type Echo, type TestServer, echo, startServer, startTLSServer, testCertificate } from '../support/servers';
 
 const describeMicrosocks = microsocksAvailable() ? describe : describe.skip;
-
-interface Echo {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected the request to fail');
-    },
-    (error: unknown) => error,
-  );
-}
 
 describeMicrosocks('interop: microsocks (SOCKS5)', () => {
   const credentials = { username: 'socks-user', password: 's3cret' };
@@ -73,7 +59,7 @@ describeMicrosocks('interop: microsocks (SOCKS5)', () => {
     const client = new HTTPClient({ pool, proxy: authed.url('socks5', `${credentials.username}:${credentials.password}`) });
     const response = await client.post(`${origin.url}/authed`, { data: 'through an authenticated tunnel' });
     expect(response.code).toBe(200);
-    const seen = await response.json<Echo & { body: string }>();
+    const seen = await response.json<Echo>();
     expect([seen.url, seen.body]).toEqual(['/authed', 'through an authenticated tunnel']);
     expect(JSON.stringify(seen.headers)).not.toMatch(/socks-user|s3cret|authorization/i);
   });

@@ -107,7 +107,15 @@ export async function startTLSServer(handler: Handler, host = '127.0.0.1'): Prom
   return track(server, `https://${authority(host, port)}`, requests);
 }
 
-/** Replies with a JSON echo of the request. */
+/** What {@link echo} answers: the request as the server saw it. */
+export interface Echo {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Replies with a JSON echo of the request (an {@link Echo}). */
 export const echo: Handler = (req, res, body) => {
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: body.toString('utf8') }));
