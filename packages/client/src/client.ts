@@ -7,6 +7,8 @@ import { performance } from 'node:perf_hooks';
 import {
   type Agent,
   type BodyEndReason,
+  type Clock,
+  Deadline,
   HTTPConnectionPool,
   InvalidArgumentError,
   type RequestOptions,
@@ -14,18 +16,18 @@ import {
   PoolHolder,
   readBody,
   brand,
+  systemClock,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { DigestCache } from './auth.js';
 import { type HookedCall, applyHookRequest, mergeRetryOptions, runAfterResponse, runBeforeError } from './hook-runner.js';
 import type { DataToBodyProducer } from './body.js';
 import { createCookieJar } from './cookies.js';
-import { Deadline } from './deadline.js';
 import { describe, isObjectLiteral } from './fields.js';
 import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
 import { NetrcFiles } from './netrc.js';
-import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, UrlCache, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
-import { agentForPool, defaultPool, environmentAgent, routedAgent } from './pools.js';
+import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
+import { agentForPool, defaultPool, environmentAgent, getGlobalPool, routedAgent } from './pools.js';
 import { ProgressProducer } from './progress.js';
 import { ProxyEnvironment } from './proxies.js';
 import { relayResponse } from './relay.js';
@@ -117,7 +119,6 @@ export class HTTPClient extends PoolHolder {
   private readonly convert: DataToBodyProducer | null;
   private readonly limiter: Semaphore;
   private readonly digestCache = new DigestCache();
-  private readonly urls = new UrlCache();
   private readonly stacks: SharedStack;
   /** The proxy variables of the environment when the client was made; null when it set none. */
   private readonly environment: ProxyEnvironment | null;
@@ -157,7 +158,7 @@ export class HTTPClient extends PoolHolder {
     this.convert = options.dataToBodyProducer ?? null;
     this.limiter = new Semaphore(options.maxConcurrentRequests ?? Infinity);
     this.defaults = normalizeDefaults(options);
-    this.stacks = new SharedStack(this.defaults.retry);
+    this.stacks = new SharedStack(this.defaults.stack);
     // Read once, so a client without proxy variables pays nothing per request; a request may turn trustEnv on.
     this.environment = agent === null ? ProxyEnvironment.read(process.env) : null;
   }
@@ -186,7 +187,7 @@ export class HTTPClient extends PoolHolder {
     if (prefix !== null && typeof url === 'string' && !ABSOLUTE_URL.test(url)) url = url === '' ? prefix : `${prefix}/${url.replace(/^\/+/, '')}`;
     let req: NormalizedRequest;
     try {
-      req = normalizeRequest(method, url, options, this.defaults, this.convert, this.urls);
+      req = normalizeRequest(method, url, options, this.defaults, this.convert);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -240,7 +241,7 @@ export class HTTPClient extends PoolHolder {
     const { options, newBody } = mergeRetryOptions(call.options, changes ?? {});
     let req: NormalizedRequest;
     try {
-      req = normalizeRequest(call.method, call.url, options, this.defaults, this.convert, this.urls);
+      req = normalizeRequest(call.method, call.url, options, this.defaults, this.convert);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -264,7 +265,8 @@ export class HTTPClient extends PoolHolder {
   private async send(req: NormalizedRequest, started: number, throwForStatus: boolean): Promise<ClientResponse> {
     if (req.netrc !== null && req.auth === null) req = await this.withNetrc(req);
     const base = this.baseAgent(req);
-    const deadline = new Deadline(req.timeout.total, req.signal, req.url.href);
+    const total = req.timeout.total;
+    const deadline = new Deadline(total, req.signal, req.url.href, total === undefined ? systemClock : this.clockOf(req));
     let release: (() => void) | null = null;
     try {
       const timings = emptyTimings();
@@ -298,11 +300,11 @@ export class HTTPClient extends PoolHolder {
         return streamingResponse(req, response, stack, timings, deadline, slot, started, head, throwForStatus);
       }
 
-      const bytes = await readBody(response, { maxBytes: req.maxBodySize });
+      const bytes = await readBody(response, { maxBytes: req.stack.maxBodySize });
       const end = performance.now();
       timings.body = end - head;
       timings.total = end - started;
-      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
+      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize });
       if (throwForStatus) result.raiseForStatus();
       return result;
     } catch (error) {
@@ -337,6 +339,14 @@ export class HTTPClient extends PoolHolder {
     if (proxy === null && req.trustEnv && this.environment !== null) return environmentAgent(pool, this.environment, req.tlsPolicy);
     if (proxy === false || proxy === null) return req.tlsPolicy === null ? agentForPool(pool) : routedAgent(pool, null, req.tlsPolicy);
     return routedAgent(pool, proxy, req.tlsPolicy);
+  }
+
+  /** The clock of the pool `req` goes through (so a `ManualClock` pool drives the total deadline too); the system clock for a given agent. */
+  private clockOf(req: NormalizedRequest): Clock {
+    if (req.agent !== null || this.agent !== null) return systemClock;
+    const pool = req.pool ?? this.pool;
+    if (pool !== null) return pool.clock;
+    return req.persistent === false ? systemClock : getGlobalPool().clock;
   }
 
   /** `req` with Basic credentials for its host from its netrc file, when the file has some. */
@@ -427,7 +437,7 @@ function streamingResponse(
     slot();
   };
   const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
-  const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.allowRedirects, maxBodySize: req.maxBodySize });
+  const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize });
   if (throwForStatus && !result.ok) {
     abandon(relayed);
     result.raiseForStatus();

@@ -16,7 +16,7 @@ import {
   type RequestOptions,
   checkTimeoutOptions,
   type TLSPolicy,
-  prepareRequest,
+  checkRequestLine,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
@@ -47,54 +47,52 @@ export interface NormalizedDefaults {
   readonly decodingRequestHeaders: Headers;
   readonly params: ReadonlyArray<readonly [string, string]>;
   readonly auth: NormalizedAuth | null;
-  readonly allowRedirects: boolean;
-  readonly browserLikeRedirects: boolean;
-  readonly maxRedirects: number;
+  /** Frozen: requests that set none of its options share it (and the client's stack with it). */
+  readonly stack: StackSettings;
   /** Frozen: requests without a `timeout` of their own share it. */
   readonly timeout: Readonly<TimeoutPhases>;
   /** True when `timeout` sets at least one phase. */
   readonly hasTimeout: boolean;
   readonly unbuffered: boolean;
-  readonly maxBodySize: number;
-  readonly decompress: boolean;
   readonly throwForStatus: boolean;
   /** The `proxy` option: a proxy, `false` (none, whatever the environment says), or null when not given (the environment decides, with `trustEnv`). */
   readonly proxy: ProxyRoute | false | null;
   readonly trustEnv: boolean;
   /** The policy of the `tls` option, or null for core's default. */
   readonly tlsPolicy: TLSPolicy | null;
-  /** null: no retries. */
-  readonly retry: NormalizedRetry | null;
   /** null: no netrc. */
   readonly netrc: NormalizedNetrc | null;
   /** null: no hooks. */
   readonly hooks: NormalizedHooks | null;
 }
 
+/**
+ * What a request's agent stack is made of, besides the base agent, the jar, credentials, hooks
+ * and progress callbacks (see `stack.ts`): frozen, and one object for every request that takes
+ * all of it from the client's defaults, so the client can keep one built stack for them and
+ * tell a request that may use it by identity (`request.stack === defaults.stack`).
+ */
+export interface StackSettings {
+  readonly allowRedirects: boolean;
+  readonly browserLikeRedirects: boolean;
+  readonly maxRedirects: number;
+  /** The largest buffered (and decoded) body. */
+  readonly maxBodySize: number;
+  readonly decompress: boolean;
+  /** null: no retries. */
+  readonly retry: NormalizedRetry | null;
+}
+
+/** The options that make up {@link StackSettings}. */
+const STACK_KEYS = ['allowRedirects', 'browserLikeRedirects', 'maxRedirects', 'maxBodySize', 'decompress', 'retry'] as const;
+
 /** The per-request behaviours a request takes from the client's defaults unless it sets its own. */
-type RequestBehaviour = Pick<
-  NormalizedDefaults,
-  | 'allowRedirects'
-  | 'browserLikeRedirects'
-  | 'maxRedirects'
-  | 'timeout'
-  | 'hasTimeout'
-  | 'unbuffered'
-  | 'maxBodySize'
-  | 'decompress'
-  | 'throwForStatus'
-  | 'proxy'
-  | 'trustEnv'
-  | 'tlsPolicy'
-  | 'retry'
-  | 'netrc'
-  | 'hooks'
->;
+type RequestBehaviour = Pick<NormalizedDefaults, 'stack' | 'timeout' | 'hasTimeout' | 'unbuffered' | 'throwForStatus' | 'proxy' | 'trustEnv' | 'tlsPolicy' | 'netrc' | 'hooks'>;
 
 /** One request, checked and resolved against the client's defaults (`timeout` may be shared with them: never change it). */
 export interface NormalizedRequest extends RequestBehaviour {
   readonly method: string;
-  /** The URL with `params` merged and credentials removed. May be shared with other requests (see {@link UrlCache}): never change it. */
+  /** The URL with `params` merged and credentials removed. May be shared with other requests (core's `checkRequestLine` keeps recent URLs): never change it. */
   readonly url: URL;
   /** Headers to send: defaults, the request's own, User-Agent and the body's Content-Type. */
   readonly headers: Headers;
@@ -308,29 +306,6 @@ function checkKnown(options: object, known: ReadonlySet<string>, what: string): 
   }
 }
 
-/** Methods that are certainly RFC 9110 tokens, so a cached URL can skip core's method check. */
-const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE']);
-
-/**
- * Request URL strings a client has checked and parsed (core's `prepareRequest`), so a client
- * that calls the same URLs again and again parses each once. Bounded: it starts over when full.
- * Its URLs are shared by requests and must never be changed.
- */
-export class UrlCache {
-  /** Most URLs kept. */
-  static readonly MAX_ENTRIES = 64;
-  private readonly entries = new Map<string, URL>();
-
-  get(url: string): URL | undefined {
-    return this.entries.get(url);
-  }
-
-  set(url: string, parsed: URL): void {
-    if (this.entries.size >= UrlCache.MAX_ENTRIES) this.entries.clear();
-    this.entries.set(url, parsed);
-  }
-}
-
 /** Checks a client's defaults. */
 export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDefaults {
   const { headers, removed } = headersFrom(options.headers, 'headers');
@@ -347,22 +322,40 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
     decodingRequestHeaders,
     params: options.params === undefined ? [] : readFields(options.params, 'params', true),
     auth: normalizeAuth(options.auth),
-    allowRedirects: bool(options.allowRedirects, 'allowRedirects', true),
-    browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', true),
-    maxRedirects: count(options.maxRedirects, 'maxRedirects', DEFAULT_MAX_REDIRECTS, false),
+    stack: stackSettings(options, CLIENT_STACK),
     timeout: Object.freeze(normalizeTimeout(options.timeout)),
     unbuffered: bool(options.unbuffered, 'unbuffered', false),
-    maxBodySize: count(options.maxBodySize, 'maxBodySize', DEFAULT_MAX_BODY_SIZE, true),
-    decompress: bool(options.decompress, 'decompress', true),
     throwForStatus: bool(options.throwForStatus, 'throwForStatus', false),
     proxy: normalizeProxy(options.proxy),
     trustEnv: bool(options.trustEnv, 'trustEnv', true),
     tlsPolicy: normalizeTls(options.tls),
-    retry: normalizeRetry(options.retry),
     netrc: normalizeNetrc(options.netrc),
     hooks: normalizeHooks(options.hooks, null),
   };
   return { ...defaults, hasTimeout: Object.keys(defaults.timeout).length > 0 };
+}
+
+/** The stack settings of a client that sets none. */
+const CLIENT_STACK: StackSettings = Object.freeze({
+  allowRedirects: true,
+  browserLikeRedirects: true,
+  maxRedirects: DEFAULT_MAX_REDIRECTS,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  decompress: true,
+  retry: null,
+});
+
+/** The stack settings `options` give over `base`: `base` itself when they set none of them. */
+function stackSettings(options: DefaultRequestOptions, base: StackSettings): StackSettings {
+  if (STACK_KEYS.every((key) => options[key] === undefined)) return base;
+  return Object.freeze({
+    allowRedirects: bool(options.allowRedirects, 'allowRedirects', base.allowRedirects),
+    browserLikeRedirects: bool(options.browserLikeRedirects, 'browserLikeRedirects', base.browserLikeRedirects),
+    maxRedirects: count(options.maxRedirects, 'maxRedirects', base.maxRedirects, false),
+    maxBodySize: count(options.maxBodySize, 'maxBodySize', base.maxBodySize, true),
+    decompress: bool(options.decompress, 'decompress', base.decompress),
+    retry: options.retry === undefined ? base.retry : normalizeRetry(options.retry),
+  });
 }
 
 /** The keys of {@link DefaultRequestOptions}, for clients that take defaults among other options. */
@@ -393,24 +386,17 @@ export function normalizeRequest(
   options: ClientRequestOptions | undefined,
   defaults: NormalizedDefaults,
   convert: DataToBodyProducer | null,
-  urlCache?: UrlCache | null,
 ): NormalizedRequest {
   const opts: ClientRequestOptions = options ?? {};
   if (!isObjectLiteral(opts)) throw new InvalidArgumentError(`options must be an object, got ${describe(opts)}`);
   checkKnown(opts, REQUEST_KEYS, 'request');
   if (typeof method !== 'string') throw new InvalidArgumentError(`method must be a string, got ${describe(method)}`);
   const upperMethod = method.toUpperCase();
-  // A URL string seen before (without params to add) is not parsed again; the cache only holds
-  // URLs that passed core's checks below and had no credentials to strip.
-  const cacheable = urlCache != null && typeof url === 'string' && opts.params === undefined && defaults.params.length === 0;
-  let target = cacheable && KNOWN_METHODS.has(upperMethod) ? urlCache.get(url) : undefined;
-  if (target === undefined) {
-    // Core's edge validation: a bad method or URL (controls, whitespace, a scheme other than http(s)) fails here.
-    target = prepareRequest(upperMethod, url).url;
-    // Core may share a parsed URL between requests to the same string: copy before adding params.
-    if (opts.params !== undefined || defaults.params.length > 0) target = new URL(target.href);
-    if (cacheable && target.username === '' && target.password === '') urlCache.set(url, target);
-  }
+  // Core's edge validation (a bad method or URL: controls, whitespace, a scheme other than
+  // http(s)) fails here, and the agent's own check of this URL string is then a cache hit.
+  let target = checkRequestLine(upperMethod, url);
+  // Core shares the parsed URL of a string between requests: copy it before changing it.
+  if (opts.params !== undefined || defaults.params.length > 0 || target.username !== '' || target.password !== '') target = new URL(target.href);
 
   let auth = opts.auth === undefined ? defaults.auth : normalizeAuth(opts.auth);
   if (target.username !== '' || target.password !== '') {
@@ -422,7 +408,8 @@ export function normalizeRequest(
   if (opts.params !== undefined) appendParams(target, [...defaults.params, ...readFields(opts.params, 'params', true)]);
   else appendParams(target, defaults.params);
 
-  const decompress = bool(opts.decompress, 'decompress', defaults.decompress);
+  const stack = stackSettings(opts, defaults.stack);
+  const decompress = stack.decompress;
   let headers: Headers;
   // Names neither the defaults nor the client may add (a `null` of the request's or of the client's).
   let removed = defaults.removedHeaders;
@@ -469,19 +456,14 @@ export function normalizeRequest(
     auth,
     cookies,
     jar,
-    allowRedirects: bool(opts.allowRedirects, 'allowRedirects', defaults.allowRedirects),
-    browserLikeRedirects: bool(opts.browserLikeRedirects, 'browserLikeRedirects', defaults.browserLikeRedirects),
-    maxRedirects: count(opts.maxRedirects, 'maxRedirects', defaults.maxRedirects, false),
+    stack,
     timeout,
     hasTimeout: timeout === defaults.timeout ? defaults.hasTimeout : Object.keys(timeout).length > 0,
     unbuffered: bool(opts.unbuffered, 'unbuffered', defaults.unbuffered),
-    maxBodySize: count(opts.maxBodySize, 'maxBodySize', defaults.maxBodySize, true),
-    decompress,
     throwForStatus: bool(opts.throwForStatus, 'throwForStatus', defaults.throwForStatus),
     proxy: opts.proxy === undefined ? defaults.proxy : normalizeProxy(opts.proxy),
     trustEnv: bool(opts.trustEnv, 'trustEnv', defaults.trustEnv),
     tlsPolicy: opts.tls === undefined ? defaults.tlsPolicy : normalizeTls(opts.tls),
-    retry: opts.retry === undefined ? defaults.retry : normalizeRetry(opts.retry),
     netrc: opts.netrc === undefined ? defaults.netrc : normalizeNetrc(opts.netrc),
     hooks: opts.hooks === undefined ? defaults.hooks : normalizeHooks(opts.hooks, defaults.hooks),
     onUploadProgress: callback(opts.onUploadProgress, 'onUploadProgress'),

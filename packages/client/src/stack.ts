@@ -23,12 +23,12 @@ import type { Agent, Response } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { AuthAgent, type DigestCache } from './auth.js';
 import { CookieAgent } from './cookies.js';
-import type { NormalizedRequest } from './options.js';
+import type { NormalizedRequest, StackSettings } from './options.js';
 import { wrapWithCoreContentDecoder, wrapWithCoreRedirectAgent } from './core-wrappers.js';
 import { RedirectHookAgent, RetryHookGate } from './hooks.js';
 import { DownloadProgressAgent } from './progress.js';
 import { ClientResponse, emptyTimings } from './response.js';
-import { MethodRetryAgent, type NormalizedRetry } from './retry.js';
+import { MethodRetryAgent } from './retry.js';
 
 /** The agent to send one request through, and its cookie agent (whose jar the response reports). */
 export interface RequestStack {
@@ -45,24 +45,26 @@ export function buildStack(base: Agent, request: NormalizedRequest, jar: CookieJ
   let agent: Agent = cookies;
   const jarOf = (): CookieJar | null => cookies.jar;
   const hooks = request.hooks;
+  const settings = request.stack;
   // The head of a redirect or retried response, as hooks see it (its body is discarded).
   const headOnly = (response: Response): ClientResponse =>
-    new ClientResponse({ original: response, body: { kind: 'discarded' }, timings: emptyTimings(), jar: jarOf, followedRedirects: request.allowRedirects, maxBodySize: request.maxBodySize });
+    new ClientResponse({ original: response, body: { kind: 'discarded' }, timings: emptyTimings(), jar: jarOf, followedRedirects: settings.allowRedirects, maxBodySize: settings.maxBodySize });
   if (request.auth !== null) agent = new AuthAgent(agent, request.auth, request.url.origin, digestCache);
-  if (request.retry !== null) {
+  const retry = settings.retry;
+  if (retry !== null) {
     if (hooks !== null && hooks.beforeRetry.length > 0) {
       const gate = new RetryHookGate(agent, hooks.beforeRetry, headOnly);
-      agent = new MethodRetryAgent(gate, request.retry, (event) => gate.onRetry(event));
+      agent = new MethodRetryAgent(gate, retry, (event) => gate.onRetry(event));
     } else {
-      agent = new MethodRetryAgent(agent, request.retry);
+      agent = new MethodRetryAgent(agent, retry);
     }
   }
-  if (request.allowRedirects) {
+  if (settings.allowRedirects) {
     if (hooks !== null && hooks.beforeRedirect.length > 0) agent = new RedirectHookAgent(agent, hooks.beforeRedirect, headOnly);
-    agent = wrapWithCoreRedirectAgent(agent, { browserLike: request.browserLikeRedirects, maxRedirects: request.maxRedirects });
+    agent = wrapWithCoreRedirectAgent(agent, { browserLike: settings.browserLikeRedirects, maxRedirects: settings.maxRedirects });
   }
   if (request.onDownloadProgress !== null) agent = new DownloadProgressAgent(agent, request.onDownloadProgress);
-  if (request.decompress) agent = wrapWithCoreContentDecoder(agent, request.maxBodySize);
+  if (settings.decompress) agent = wrapWithCoreContentDecoder(agent, settings.maxBodySize);
   return { agent, cookies, jar: jarOf };
 }
 
@@ -75,49 +77,29 @@ function needsOwnStack(request: NormalizedRequest): boolean {
 /**
  * The stack of a client's plain requests, built once and reused. Every layer keeps its
  * per-request state in the call, so one stack can serve concurrent requests, as long as nothing
- * of it belongs to one request: a request qualifies when it goes to the client's own jar (not a
- * lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials, and has no
- * `beforeRedirect`/`beforeRetry` hooks and no `onDownloadProgress` (their agents hold the request's state). The stack
- * is rebuilt when the base agent or the redirect and decoding settings differ from the last one.
- * It carries the client's default `retry`; a request with a `retry` of its own builds its own stack.
+ * of it belongs to one request: a request qualifies when it has the client's own
+ * {@link StackSettings} object (it set none of those options), goes to the client's own jar (not
+ * a lazily made one, not a `cookies` jar), sends no `cookies` object and no credentials, and has
+ * no `beforeRedirect`/`beforeRetry` hooks and no `onDownloadProgress` (their agents hold the
+ * request's state). Any other request gets a stack of its own. The shared stack is rebuilt when
+ * the base agent differs from the last one (a request's `pool` or `proxy` picks another).
  */
 export class SharedStack {
   private base: Agent | null = null;
   private stack: RequestStack | null = null;
-  private allowRedirects = false;
-  private browserLikeRedirects = false;
-  private maxRedirects = 0;
-  private decompress = false;
-  private maxBodySize = 0;
 
-  /** @param defaultRetry - the client's default `retry`, the only one the shared stack is built with. */
-  constructor(private readonly defaultRetry: NormalizedRetry | null = null) {}
+  /** @param settings - the client's stack settings: the only ones the shared stack is built with. */
+  constructor(private readonly settings: StackSettings) {}
 
   /** The stack for `request` over `base` with the client's `jar`: the shared one when the request qualifies, else a new one. */
   stackFor(base: Agent, request: NormalizedRequest, jar: CookieJar, digestCache: DigestCache): RequestStack {
-    if (request.jar !== null || request.cookies.length > 0 || request.auth !== null || request.retry !== this.defaultRetry || needsOwnStack(request)) {
+    if (request.stack !== this.settings || request.jar !== null || request.cookies.length > 0 || request.auth !== null || needsOwnStack(request)) {
       return buildStack(base, request, jar, digestCache);
     }
-    const stack = this.stack;
-    if (
-      stack !== null &&
-      this.base === base &&
-      this.allowRedirects === request.allowRedirects &&
-      this.browserLikeRedirects === request.browserLikeRedirects &&
-      this.maxRedirects === request.maxRedirects &&
-      this.decompress === request.decompress &&
-      this.maxBodySize === request.maxBodySize
-    ) {
-      return stack;
-    }
+    if (this.stack !== null && this.base === base) return this.stack;
     const built = buildStack(base, request, jar, digestCache);
     this.base = base;
     this.stack = built;
-    this.allowRedirects = request.allowRedirects;
-    this.browserLikeRedirects = request.browserLikeRedirects;
-    this.maxRedirects = request.maxRedirects;
-    this.decompress = request.decompress;
-    this.maxBodySize = request.maxBodySize;
     return built;
   }
 }

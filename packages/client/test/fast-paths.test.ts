@@ -155,12 +155,23 @@ describe('a URL string used again', () => {
     expect([pathSeen(0), pathSeen(1)]).toEqual(['/private', '/private']);
   });
 
+  it('is never changed when given as a URL object with credentials and params', async () => {
+    const given = new URL(`${server.url.replace('http://', 'http://user:pw@')}/object?a=1`);
+    const before = given.href;
+    await client.get(given, { params: { b: '2' } });
+    await client.get(given);
+    expect(given.href).toBe(before);
+    expect([pathSeen(0), pathSeen(1)]).toEqual(['/object?a=1&b=2', '/object?a=1']);
+    expect(server.requests.every((r) => r.headers['authorization'] === `Basic ${Buffer.from('user:pw').toString('base64')}`)).toBe(true);
+  });
+
   it('goes to the right place after more URLs were used than are remembered', async () => {
-    const urls = Array.from({ length: 70 }, (_, i) => `${server.url}/n/${i}`);
+    // Core keeps the last 128 URL strings checked.
+    const urls = Array.from({ length: 140 }, (_, i) => `${server.url}/n/${i}`);
     for (const url of urls) await client.get(url);
     await client.get(urls[0] as string);
-    await client.get(urls[69] as string);
-    expect(server.requests.map((r) => r.url)).toEqual([...urls.map((_, i) => `/n/${i}`), '/n/0', '/n/69']);
+    await client.get(urls[139] as string);
+    expect(server.requests.map((r) => r.url)).toEqual([...urls.map((_, i) => `/n/${i}`), '/n/0', '/n/139']);
   });
 });
 

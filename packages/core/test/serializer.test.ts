@@ -1,7 +1,7 @@
 import { BytesProducer, FileBodyProducer, UNKNOWN_LENGTH, type BodyProducer } from '../src/message/producers.js';
 import { InvalidArgumentError, InvalidHeaderError, InvalidRequestError, type StrandError } from '../src/errors.js';
 import { Headers } from '../src/message/headers.js';
-import { CHUNKED_TERMINATOR, chunkHeader, prepareRequest, serializeHead } from '../src/http1/serializer.js';
+import { CHUNKED_TERMINATOR, checkRequestLine, chunkHeader, prepareRequest, serializeHead } from '../src/http1/serializer.js';
 
 function streamBody(): BodyProducer {
   return new FileBodyProducer((async function* () {
@@ -319,5 +319,42 @@ describe('prepareRequest: parsed URL reuse', () => {
     const b = prepareRequest('GET', 'http://u:p@cache.test/');
     expect(b.url).not.toBe(a.url);
     expect(() => prepareRequest('BAD METHOD', 'http://cache.test/path?q=1')).toThrow(InvalidRequestError);
+  });
+});
+
+describe('checkRequestLine', () => {
+  it('rejects every method and URL that prepareRequest rejects, with the same error', () => {
+    const bad: Array<[string, string | URL]> = [
+      ['BAD METHOD', 'http://line.test/'],
+      ['', 'http://line.test/'],
+      ['GET', 'http://line.test/a b'],
+      ['GET', 'http://line.test/a\nb'],
+      ['GET', 'ftp://line.test/'],
+      ['GET', '/relative'],
+      ['GET', new URL('ftp://line.test/')],
+    ];
+    for (const [method, uri] of bad) {
+      let expected: unknown;
+      try {
+        prepareRequest(method, uri);
+      } catch (error) {
+        expected = error;
+      }
+      expect(expected).toBeInstanceOf(InvalidRequestError);
+      expect(() => checkRequestLine(method, uri)).toThrow((expected as Error).message);
+    }
+  });
+
+  it('returns the URL an agent will use for the same string, so the agent does not parse it again', () => {
+    const url = checkRequestLine('GET', 'http://line.test/shared?x=1');
+    expect(prepareRequest('GET', 'http://line.test/shared?x=1').url).toBe(url);
+    expect(url.href).toBe('http://line.test/shared?x=1');
+  });
+
+  it('returns a copy of a URL object, never the caller\'s own', () => {
+    const given = new URL('http://line.test/own');
+    const url = checkRequestLine('GET', given);
+    expect(url).not.toBe(given);
+    expect(url.href).toBe(given.href);
   });
 });

@@ -178,6 +178,36 @@ function copyHeaders(init: HeadersInit | null | undefined, url: URL): Headers {
   }
 }
 
+/** The method and URL checks of {@link prepareRequest}: the parsed URL and the request target. */
+function checkLine(method: string, uri: string | URL): ParsedUri {
+  const parsed = typeof uri === 'string' ? parseUriCached(uri) : null;
+  const url = parsed === null ? parseUri(uri) : parsed.url;
+  if (typeof method !== 'string' || !isToken(method)) {
+    const shown = typeof method === 'string' ? `"${escapeForMessage(method)}"` : `of type ${describeType(method)}`;
+    throw new InvalidRequestError(`invalid method ${shown}: it must be a non-empty RFC 9110 token`, { url });
+  }
+  if (parsed !== null) return parsed;
+  const target = url.pathname + url.search;
+  if (!isVisibleAscii(target)) {
+    throw new InvalidRequestError('invalid request target: it may only contain visible ASCII (0x21-0x7E)', { url });
+  }
+  return { url, target };
+}
+
+/**
+ * Checks the method and URL of a request exactly as {@link prepareRequest} does (same rules,
+ * same errors) and returns the parsed URL, for a layer above an agent (a client) that needs
+ * the URL before the agent sees the request. The agent's own check then costs a cache lookup.
+ *
+ * The URL of a string seen recently is the same object each time, shared with the agents:
+ * treat it as read-only, and copy it (`new URL(url.href)`) before changing it.
+ *
+ * @throws {@link InvalidRequestError} for a bad method or URL.
+ */
+export function checkRequestLine(method: string, uri: string | URL): URL {
+  return checkLine(method, uri).url;
+}
+
 /**
  * Validates a request once, at the edge, and computes everything the serializer writes.
  *
@@ -204,16 +234,7 @@ function copyHeaders(init: HeadersInit | null | undefined, url: URL): Headers {
  *   Host/Content-Length/Transfer-Encoding, or a malformed value of one of them.
  */
 export function prepareRequest(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null): PreparedRequest {
-  const parsed = typeof uri === 'string' ? parseUriCached(uri) : null;
-  const url = parsed === null ? parseUri(uri) : parsed.url;
-  if (typeof method !== 'string' || !isToken(method)) {
-    const shown = typeof method === 'string' ? `"${escapeForMessage(method)}"` : `of type ${describeType(method)}`;
-    throw new InvalidRequestError(`invalid method ${shown}: it must be a non-empty RFC 9110 token`, { url });
-  }
-  const target = parsed === null ? url.pathname + url.search : parsed.target;
-  if (parsed === null && !isVisibleAscii(target)) {
-    throw new InvalidRequestError('invalid request target: it may only contain visible ASCII (0x21-0x7E)', { url });
-  }
+  const { url, target } = checkLine(method, uri);
 
   const producer = body ?? null;
   if (producer !== null && !isBodyProducer(producer)) {
