@@ -458,8 +458,8 @@ function discardedError(url: string): StrandError {
 }
 
 /** One buffer as an async iterable (a buffered body read by `readByteRanges`). */
-async function* bufferSource(bytes: Buffer): AsyncGenerator<Buffer> {
-  if (bytes.length > 0) yield bytes;
+function bufferSource(bytes: Buffer): AsyncIterable<Buffer> {
+  return Readable.from(bytes.length > 0 ? [bytes] : []) as AsyncIterable<Buffer>;
 }
 
 /** Timings with nothing measured yet. */
