@@ -8,6 +8,7 @@
 //   GET  /welcome     JSON { welcome, session }
 //   GET  /old-page    301 to /new-page                 GET  /new-page  gzip-encoded HTML when asked
 //   GET  /health      "ok"                             anything else   404
+//   GET  /cached      text with Cache-Control: max-age=60 and ETag "c1" (304 to If-None-Match: "c1")
 //   GET  /file.bin    100,000 bytes (byte i is i % 251), ETag "v1": Range (one or several, as
 //                     multipart/byteranges), If-Range, 416 past the end
 import * as http from 'node:http';
@@ -59,6 +60,10 @@ function handle(req, res, body) {
       }
       return send(res, 200, { 'content-type': 'text/html; charset=utf-8' }, page);
     }
+    case 'GET /cached':
+      // Fresh for a minute, with a validator; a matching If-None-Match gets a 304.
+      if (req.headers['if-none-match'] === '"c1"') return send(res, 304, { etag: '"c1"', 'cache-control': 'max-age=60' });
+      return send(res, 200, { 'content-type': 'text/plain; charset=utf-8', etag: '"c1"', 'cache-control': 'max-age=60' }, 'a cacheable page\n');
     case 'GET /health':
       return send(res, 200, { 'content-type': 'text/plain' }, 'ok');
     case 'GET /file.bin':
