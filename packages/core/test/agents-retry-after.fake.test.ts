@@ -8,53 +8,36 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentSpy, nextTurn } from '@strand/testing';
-import { ManualClock, RetryAgent, type RetryEvent } from '../src/index.js';
+import type { RetryAgent } from '../src/index.js';
 import { bundleScript, runUntilExit } from './support/child-script.js';
+import { useRetrySpy } from './support/retry-spy.js';
 
 const URL_BUSY = 'http://api.test/busy';
 
-let spy: AgentSpy;
-let clock: ManualClock;
-let events: RetryEvent[];
-
-beforeEach(() => {
-  spy = new AgentSpy();
-  clock = new ManualClock();
-  events = [];
-});
-
-afterEach(() => {
-  spy.assertNoPending();
-});
+const fake = useRetrySpy();
 
 function retrying(now: number): RetryAgent {
-  return new RetryAgent(spy, { clock, random: () => 0.5, now: () => now, onRetry: (e) => events.push(e) });
-}
-
-async function waitForTimer(): Promise<void> {
-  for (let turn = 0; turn < 200 && clock.pending === 0; turn++) await nextTurn();
-  expect(clock.pending).toBe(1);
+  return fake.retrying({ now: () => now });
 }
 
 describe('RetryAgent: Retry-After in the obsolete HTTP-date formats', () => {
   it('waits until an asctime Retry-After, measured against an RFC 850 Date', async () => {
     const pending = retrying(0).request('GET', URL_BUSY);
-    (await spy.nextCall()).respond({ status: 503, headers: { Date: 'Sunday, 06-Nov-94 08:49:37 GMT', 'Retry-After': 'Sun Nov  6 08:49:49 1994' } });
-    await waitForTimer();
-    expect(events.map((e) => e.delay)).toEqual([12_000]);
-    clock.advance(12_000);
-    (await spy.nextCall()).respond(200);
+    (await fake.spy.nextCall()).respond({ status: 503, headers: { Date: 'Sunday, 06-Nov-94 08:49:37 GMT', 'Retry-After': 'Sun Nov  6 08:49:49 1994' } });
+    await fake.backingOff();
+    expect(fake.events.map((e) => e.delay)).toEqual([12_000]);
+    fake.clock.advance(12_000);
+    (await fake.spy.nextCall()).respond(200);
     expect((await pending).code).toBe(200);
   });
 
   it('backs off as usual for a Retry-After that is no HTTP-date (an ISO 8601 date is not one)', async () => {
     const pending = retrying(Date.UTC(2030, 0, 1)).request('GET', URL_BUSY);
-    (await spy.nextCall()).respond({ status: 503, headers: { 'Retry-After': '2030-01-01T00:00:05Z' } });
-    await waitForTimer();
-    expect(events.map((e) => e.delay)).toEqual([50]); // half the 100 ms back-off ceiling
-    clock.advance(50);
-    (await spy.nextCall()).respond(200);
+    (await fake.spy.nextCall()).respond({ status: 503, headers: { 'Retry-After': '2030-01-01T00:00:05Z' } });
+    await fake.backingOff();
+    expect(fake.events.map((e) => e.delay)).toEqual([50]); // half the 100 ms back-off ceiling
+    fake.clock.advance(50);
+    (await fake.spy.nextCall()).respond(200);
     expect((await pending).code).toBe(200);
   });
 
