@@ -6,7 +6,21 @@
  * @packageDocumentation
  */
 
-import { type ByteRangeSpec, type Headers, type RangeInit, type RangeOutcome, type Response, checkRangeResponse, formatRange, normalizeRanges } from '@strand/core';
+import {
+  type ByteRangeSpec,
+  Headers,
+  InvalidArgumentError,
+  type RangeInit,
+  type RangeOutcome,
+  type Response,
+  checkRangeResponse,
+  formatRange,
+  ifRangeValidator,
+  isValidFieldValue,
+  normalizeRanges,
+  parseHttpDate,
+} from '@strand/core';
+import { describe } from './fields.js';
 
 /**
  * What a response to a request with `range` is (`response.range`; null without `range`):
@@ -27,13 +41,38 @@ export function normalizeRangeOption(value: RangeInit | undefined): readonly Byt
 }
 
 /**
- * Adds the headers of `ranges` to a request's: `Range` (replacing one of the caller's), and
+ * Checks the `ifRange` option (only with `range`): a strong ETag or an HTTP-date as given, or
+ * the validator of a response (its strong ETag, else its Last-Modified). Null when absent.
+ */
+export function normalizeIfRange(value: string | { readonly headers: Headers } | undefined, ranges: readonly ByteRangeSpec[] | null): string | null {
+  if (value === undefined) return null;
+  if (ranges === null) throw new InvalidArgumentError('ifRange needs range: it makes a range request conditional');
+  if (typeof value === 'string') {
+    const text = value.trim();
+    const etag = /^"[\x21\x23-\x7e\x80-\xff]*"$/.test(text);
+    if (!isValidFieldValue(text) || (!etag && parseHttpDate(text) === undefined)) {
+      throw new InvalidArgumentError(`ifRange must be a strong ETag ("abc") or an HTTP-date${text.startsWith('W/') ? ' (a weak ETag cannot be used in If-Range, RFC 9110 §13.1.5)' : ''}, got ${JSON.stringify(value)}`);
+    }
+    return text;
+  }
+  if (value !== null && typeof value === 'object' && (value as { headers?: unknown }).headers instanceof Headers) {
+    const validator = ifRangeValidator(value.headers);
+    if (validator === undefined) throw new InvalidArgumentError('ifRange: that response has no strong ETag and no Last-Modified to send');
+    return validator;
+  }
+  throw new InvalidArgumentError(`ifRange must be a validator string or a response, got ${describe(value)}`);
+}
+
+/**
+ * Adds the headers of `ranges` to a request's: `Range` (replacing one of the caller's), `If-Range`
+ * when given, and
  * `Accept-Encoding: identity` unless the caller named an encoding (`callerEncoding`): a range
  * of compressed bytes cannot be decoded on its own, and a server that compresses ignores the
  * range and sends the whole body.
  */
-export function addRangeHeaders(headers: Headers, ranges: readonly ByteRangeSpec[], callerEncoding: boolean): void {
+export function addRangeHeaders(headers: Headers, ranges: readonly ByteRangeSpec[], ifRange: string | null, callerEncoding: boolean): void {
   headers.set('Range', formatRange(ranges));
+  if (ifRange !== null) headers.set('If-Range', ifRange);
   if (!callerEncoding) headers.set('Accept-Encoding', 'identity');
 }
 

@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from 'node:stream';
-import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RequestOptions, TimeoutOptions } from '@strand/core';
+import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RangeInit, RequestOptions, TimeoutOptions } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import type { ClientResponse } from './response.js';
 
@@ -226,6 +226,14 @@ export interface DefaultRequestOptions {
   maxBodySize?: number;
   /** Ask for and decode gzip/deflate/br bodies with core's `ContentDecoderAgent` (default true). */
   decompress?: boolean;
+  /**
+   * Send `Expect: 100-continue` with a body, so a server that will refuse it (401, 413…) can say
+   * so before the body is sent (core holds the body until the `100`, a final answer, or 1 s):
+   * by default for bodies of known length larger than 1 MiB (curl's rule); a number of bytes
+   * for another threshold (bodies larger than it); `true` for every body, streams of unknown
+   * length included; `false` never. An `Expect` header of the caller's is sent as it is.
+   */
+  expectContinue?: boolean | number;
   /** Reject with an {@link HTTPStatusError} when the final status is not a success (see `raiseForStatus`). Default false. */
   throwForStatus?: boolean;
   /**
@@ -289,6 +297,30 @@ export interface ClientRequestOptions extends DefaultRequestOptions {
   persistent?: boolean;
   /** Called for each interim 1xx response. */
   onInformational?: RequestOptions['onInformational'];
+  /**
+   * Called with each final response head as soon as it is parsed, before the request's promise
+   * resolves and before its body is read (a buffered request resolves only once the body is
+   * in): `version`, `code`, `phrase`, `headers`, `url`. Every hop of a redirect chain (and a
+   * retried attempt) reports its head; the last is the response's. A callback that throws
+   * fails the request.
+   */
+  onHead?: RequestOptions['onHead'];
+  /**
+   * Ask for part of the representation (RFC 9110 §14): `{ start, end }` (offsets from 0, `end`
+   * inclusive; no `end`: to the end), `{ suffix }` (the last bytes), or a list of them (the
+   * answer is then `multipart/byteranges`: `response.byteRanges()`). Sends `Range` and, unless
+   * the headers name one, `Accept-Encoding: identity`. A 206 is checked against what was asked
+   * before the body is read (a mismatch is core's `RangeMismatchError`); `response.range` says
+   * what came back, `partial: false` for a 200 that is the whole representation.
+   */
+  range?: RangeInit;
+  /**
+   * With `range`: send it as `If-Range`, so the range comes only if the representation is still
+   * this one (a changed one comes whole, as a 200). A strong ETag (`"abc"`; a weak `W/` one is
+   * refused, RFC 9110 §13.1.5) or an HTTP-date, or an earlier response whose validator is used
+   * (its strong `ETag`, else its `Last-Modified`).
+   */
+  ifRange?: string | { readonly headers: Headers };
   /**
    * Called as the request body is handed to the connection: a first event at 0, then at most one
    * every 100 ms, then a last one when the whole body was written. Each sending of the body (a
