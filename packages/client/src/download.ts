@@ -301,7 +301,7 @@ export class FileSink implements FileWriter {
 }
 
 /** Options of {@link download}: request options (no body; the response is always streamed) plus where to resume. */
-export interface DownloadOptions extends Omit<ClientRequestOptions, 'data' | 'json' | 'files' | 'unbuffered' | 'decompress'> {
+export interface DownloadOptions extends Omit<ClientRequestOptions, 'data' | 'json' | 'files' | 'unbuffered' | 'decompress' | 'range' | 'ifRange'> {
   /**
    * Continue an unfinished download of the same URL (`NAME.part`, or a `NAME` left by another
    * tool) with `Range` + `If-Range`, as curl's `-C -`. Default false: the file is downloaded afresh.
