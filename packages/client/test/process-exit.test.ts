@@ -4,12 +4,11 @@
  * Each case runs a small script in its own `node`, bundled from the sources as `pnpm build`
  * would, against a server that keeps idle connections open for a minute.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleScript, runUntilExit } from '../../core/test/support/child-script';
 
 const root = join(__dirname, '..');
 /** How long a child that is done may take to exit: far below the 30 s idle timeout, generous for a loaded machine. */
@@ -34,17 +33,9 @@ beforeAll(async () => {
   // Beside the package's node_modules, so the bundle's external dependencies resolve.
   mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
   dir = mkdtempSync(join(root, 'node_modules', '.cache', 'strand-exit-test-'));
-  script = join(dir, 'get.cjs');
-  buildSync({
-    stdin: { contents: SCRIPT, loader: 'ts', resolveDir: dir, sourcefile: 'get.ts' },
-    outfile: script,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
+  script = bundleScript(dir, 'get', SCRIPT, {
+    aliases: { '@strand/client': join(root, 'src', 'index.ts') },
     external: ['tough-cookie', 'cli-progress'],
-    alias: { '@strand/client': join(root, 'src', 'index.ts'), '@strand/core': join(root, '..', 'core', 'src', 'index.ts') },
-    logLevel: 'error',
   });
   server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     req.resume();
@@ -61,39 +52,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the script on `target`; rejects (killing the child) if it has not exited by itself within `withinMs`. */
-function run(target: string, withinMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, target], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child was still running ${withinMs} ms after it started (killed); stdout: ${Buffer.concat(out).toString('utf8')}`));
-    }, withinMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-  });
-}
-
 describe('a script using the module functions', () => {
   it('exits at once after `await get(url)`, its connection left idle in the global pool', async () => {
-    const result = await run(`${url}/once`, EXIT_WITHIN);
+    const result = await runUntilExit(script, [`${url}/once`], EXIT_WITHIN);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ code: 200, body: 'hello /once', stats: [{ open: 1, idle: 1, inUse: 0, queued: 0 }] });
   });
 
   it('stays alive for a response the server delays, and prints it', async () => {
-    const result = await run(`${url}/slow?delay=${DELAY}`, DELAY + EXIT_WITHIN);
+    const result = await runUntilExit(script, [`${url}/slow?delay=${DELAY}`], DELAY + EXIT_WITHIN);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ code: 200, body: 'hello /slow' });

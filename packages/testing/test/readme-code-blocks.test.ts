@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import * as ts from 'typescript';
+import { runUntilExit } from '../../core/test/support/child-script';
 
 const repo = join(__dirname, '..', '..', '..');
 const generator = join(repo, 'scripts', 'readme-examples', 'blocks.mjs');
@@ -133,7 +134,7 @@ describe('the README scripts run against the example server and exit by themselv
       alias: Object.fromEntries(['core', 'client', 'testing'].map((p) => [`@strand/${p}`, join(repo, 'packages', p, 'src', 'index.ts')])),
       logLevel: 'error',
     });
-    const result = await run(out);
+    const result = await runUntilExit(out, [], EXIT_WITHIN);
     if (result.code !== 0 || result.stderr !== '') {
       throw new Error(`${example.readme}:${example.line} exited with ${result.code}\n--- stderr\n${result.stderr}\n--- stdout\n${result.stdout}\n--- source\n${readFileSync(join(scriptsDir, example.file), 'utf8')}`);
     }
@@ -145,28 +146,5 @@ for (const example of testExamples.filter((e) => e.kind === 'jest')) {
     // The block's test(...) calls register here, as if they were written in this describe.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(join(testsDir, example.file));
-  });
-}
-
-/** Runs a script; rejects (killing it) if it has not exited by itself within EXIT_WITHIN. */
-function run(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} was still running ${EXIT_WITHIN} ms after it started (killed); stdout: ${Buffer.concat(out).toString('utf8')}`));
-    }, EXIT_WITHIN);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
   });
 }
