@@ -24,3 +24,4 @@ export { Cassette } from './record/cassette.js';
 export { CASSETTE_MODE_ENV, CassetteAgent, type CassetteMode, type CassetteOptions, cassetteMode, openCassette } from './record/cassette-agent.js';
 export { type MatchOptions } from './record/match.js';
 export { RecordingAgent, type RecordingAgentOptions } from './record/replay.js';
+export { type MswAgentOptions, createMswAgent } from './msw.js';
