@@ -145,6 +145,17 @@ describe('CachingAgent: storing and reuse', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('obeys a targeted field such as CDN-Cache-Control over Cache-Control only when configured to', async () => {
+    const { url, seen } = await startOrigin((_req, res, n) => res.writeHead(200, { 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'max-age=60' }).end(`body ${n}`));
+    const cdn = cache({ shared: true, targetedFields: ['CDN-Cache-Control'] });
+    await get(cdn, url);
+    expect((await get(cdn, url)).body).toBe('body 1');
+    const plain = cache({ shared: true, store: new MemoryCacheStore() });
+    await get(plain, url);
+    expect((await get(plain, url)).body).toBe('body 3');
+    expect(seen).toHaveLength(3);
+  });
+
   it('answers a HEAD request from a stored GET response, without a body', async () => {
     const { url, seen } = await startOrigin((_req, res) => res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Length': '8' }).end('the body'));
     const agent = cache();

@@ -15,13 +15,13 @@ import type { RequestInfo, Response } from '../../message/response.js';
 import { type Clock, type TimerHandle, systemClock } from '../../time/clock.js';
 import { diagnostics } from '../../diagnostics.js';
 import { brand } from '../../brand.js';
-import { rejectUnknownOptions } from '../../validate.js';
+import { isToken, rejectUnknownOptions } from '../../validate.js';
 import { copyHeaders, discardBody } from '../shared.js';
 import { type CacheOutcome, addCacheStatus, cacheStatusMember } from './cache-status.js';
 import { currentAge, dateValue } from './freshness.js';
 import { invalidatedKeys } from './invalidation.js';
 import { cacheKey, variantId, varyMatches, varyNames, varyValues } from './key.js';
-import { CACHE_MODES, type CacheMode, type RequestDirectives, type Standing, isStorable, requestDirectives, standing, unreusableFields } from './policy.js';
+import { CACHE_MODES, type CacheMode, type RequestDirectives, type Standing, isStorable, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
 import { type CacheStore, type CacheStoreWriter, MemoryCacheStore, type StoredHead, type StoredResponse } from './store.js';
 import { responseFromStorage } from './stored-body.js';
 import { headMatches, isConditional, notModifiedFields, notModifiedMatches, satisfiesConditional, storedFields, updatedFields, validationHeaders } from './validation.js';
@@ -66,9 +66,15 @@ export interface CachingAgentOptions {
   coalesceTimeout?: number;
   /** The total timeout of a background revalidation (`stale-while-revalidate`), ms. Default 30 000. */
   revalidationTimeout?: number;
+  /**
+   * Targeted cache-control fields this cache obeys, most specific first (RFC 9213), e.g.
+   * `['CDN-Cache-Control']` for a cache that is part of a CDN: the first one a response carries
+   * (and that parses) replaces its `Cache-Control` for this cache. Default none.
+   */
+  targetedFields?: readonly string[];
 }
 
-const KNOWN_OPTIONS = ['store', 'shared', 'maxBodySize', 'name', 'cacheStatus', 'now', 'clock', 'coalesceTimeout', 'revalidationTimeout'] as const;
+const KNOWN_OPTIONS = ['store', 'shared', 'maxBodySize', 'name', 'cacheStatus', 'now', 'clock', 'coalesceTimeout', 'revalidationTimeout', 'targetedFields'] as const;
 
 /** One request as the cache sees it. */
 interface Exchange {
@@ -144,6 +150,7 @@ export class CachingAgent extends WrapperAgent {
   private readonly clock: Clock;
   private readonly coalesceTimeout: number;
   private readonly revalidationTimeout: number;
+  private readonly targeted: readonly string[];
   private readonly inFlight = new Map<string, InFlight>();
   private readonly revalidations = new Map<string, AbortController>();
 
@@ -161,6 +168,9 @@ export class CachingAgent extends WrapperAgent {
     this.clock = options.clock ?? systemClock;
     this.coalesceTimeout = checkNumber(options.coalesceTimeout, 10_000, 'coalesceTimeout');
     this.revalidationTimeout = checkNumber(options.revalidationTimeout, 30_000, 'revalidationTimeout');
+    const targeted = [...(options.targetedFields ?? [])];
+    for (const name of targeted) if (typeof name !== 'string' || !isToken(name)) throw new InvalidArgumentError(`CachingAgent: targetedFields must be field names, got ${String(name)}`);
+    this.targeted = targeted.map((name) => name.toLowerCase());
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: CacheRequestOptions = {}): Promise<Response> {
@@ -228,7 +238,7 @@ export class CachingAgent extends WrapperAgent {
     if (exchange.mode === 'reload') return this.fetch(exchange, exchange.headers, { fwd: 'request' });
     const storedHeaders = Headers.fromRaw(selected.headers.slice());
     const now = this.now();
-    const standingNow = standing(selected.code, storedHeaders, selected.requestTime, selected.responseTime, exchange.directives, this.shared, now);
+    const standingNow = standing(selected.code, storedHeaders, selected.requestTime, selected.responseTime, exchange.directives, this.shared, now, this.targeted);
     if (exchange.mode === 'force-cache' || exchange.mode === 'only-if-cached') return this.serve(exchange, selected, { hit: true, ttl: standingNow.ttl });
     switch (standingNow.verdict) {
       case 'fresh':
@@ -273,7 +283,7 @@ export class CachingAgent extends WrapperAgent {
       await discardBody(response);
       if (!notModifiedMatches(storedHeaders, response.headers)) return this.fetch(exchange, exchange.headers, { fwd: 'stale', fwdStatus: 304 });
       const refreshed = await this.refresh(selected, response.headers, requestTime);
-      const ttl = standing(refreshed.code, Headers.fromRaw(refreshed.headers.slice()), refreshed.requestTime, refreshed.responseTime, exchange.directives, this.shared, this.now()).ttl;
+      const ttl = standing(refreshed.code, Headers.fromRaw(refreshed.headers.slice()), refreshed.requestTime, refreshed.responseTime, exchange.directives, this.shared, this.now(), this.targeted).ttl;
       return this.serve(exchange, refreshed, { fwd: 'stale', fwdStatus: 304, ttl });
     }
     if (exchange.method === 'HEAD' && response.code === 200 && headMatches(storedHeaders, response.headers)) {
@@ -331,7 +341,7 @@ export class CachingAgent extends WrapperAgent {
   /** Labels a response from the origin and, when it may be stored, tees its body into the store. */
   private accept(exchange: Exchange, response: Response, requestTime: number, outcome: CacheOutcome, flight: InFlight | null): Response {
     const responseTime = this.now();
-    const cc = response.headers.cacheControl();
+    const cc = responseDirectives(response.headers, this.targeted);
     const storable =
       exchange.method === 'GET' && exchange.mode !== 'no-store' && !exchange.directives.noStore && isStorable(response.code, response.headers, cc, exchange.headers, this.shared);
     const opened = storable ? this.openWriter(exchange, response, requestTime, responseTime) : null;
@@ -425,7 +435,7 @@ export class CachingAgent extends WrapperAgent {
   /** A response made from the stored `entry`, with its current `Age` (or a `304` for the client's own matching precondition). */
   private serve(exchange: Exchange, entry: StoredResponse, outcome: CacheOutcome): Response {
     const headers = Headers.fromRaw(entry.headers.slice());
-    for (const name of unreusableFields(headers.cacheControl(), this.shared)) headers.delete(name);
+    for (const name of unreusableFields(responseDirectives(headers, this.targeted), this.shared)) headers.delete(name);
     const age = Math.floor(currentAge(headers, entry.requestTime, entry.responseTime, this.now()));
     headers.set('Age', String(age));
     const labelled: CacheOutcome = { ...outcome, collapsed: exchange.collapsed };

@@ -8,6 +8,7 @@
 
 import type { CacheDirectives } from '../../message/field-values.js';
 import type { Headers } from '../../message/headers.js';
+import { Token, isInnerList } from '../../message/structured-fields.js';
 import { HEURISTICALLY_CACHEABLE, currentAge, freshnessLifetime } from './freshness.js';
 
 /** The Fetch standard's cache modes, per request (see `CacheRequestOptions.cache`). */
@@ -57,6 +58,30 @@ export function requestDirectives(headers: Headers): RequestDirectives {
     onlyIfCached: cc.has('only-if-cached'),
     staleIfError: seconds(cc.get('stale-if-error')),
   };
+}
+
+/**
+ * The response's cache directives for this cache (RFC 9213 §2.1): the first of `targeted` (a
+ * targeted field such as `CDN-Cache-Control`, read as an RFC 9651 Dictionary) that is present and
+ * valid replaces `Cache-Control` entirely; otherwise `Cache-Control`.
+ */
+export function responseDirectives(headers: Headers, targeted: readonly string[]): CacheDirectives | undefined {
+  for (const name of targeted) {
+    if (!headers.has(name)) continue;
+    const dictionary = headers.structured(name, 'dictionary');
+    if (dictionary === undefined || !(dictionary instanceof Map)) continue;
+    const directives: CacheDirectives = new Map();
+    for (const [key, member] of dictionary) {
+      if (isInnerList(member)) continue;
+      const value = member.value;
+      if (value === true) directives.set(key, true);
+      else if (typeof value === 'number' && Number.isInteger(value) && value >= 0) directives.set(key, Math.min(value, 2 ** 31));
+      else if (typeof value === 'string' || value instanceof Token) directives.set(key, String(value));
+      else directives.set(key, 'invalid');
+    }
+    return directives;
+  }
+  return headers.cacheControl();
 }
 
 /** Statuses whose meaning the cache understands well enough to store under `must-understand` (RFC 9111 §5.2.2.3). */
@@ -118,8 +143,9 @@ export function standing(
   request: RequestDirectives,
   shared: boolean,
   now: number,
+  targeted: readonly string[] = [],
 ): Standing {
-  const cc = headers.cacheControl();
+  const cc = responseDirectives(headers, targeted);
   const lifetime = freshnessLifetime(code, headers, cc, shared, responseTime).seconds;
   const age = currentAge(headers, requestTime, responseTime, now);
   const ttl = lifetime - age;
