@@ -56,7 +56,7 @@ export interface HTTPClientOptions extends DefaultRequestOptions {
   baseUrl?: string | URL;
   /**
    * Where cookies are kept between requests: a tough-cookie jar (default: a new one, see
-   * {@link createCookieJar}), or `null` to keep none (cookies still follow a redirect chain).
+   * {@link @strand/client!createCookieJar}), or `null` to keep none (cookies still follow a redirect chain).
    */
   cookieJar?: CookieJar | null;
   /** Converts `data` values that are not forms into body producers; see {@link DataToBodyProducer}. */

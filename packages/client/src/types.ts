@@ -234,7 +234,7 @@ export interface DefaultRequestOptions {
    * length included; `false` never. An `Expect` header of the caller's is sent as it is.
    */
   expectContinue?: boolean | number;
-  /** Reject with an {@link HTTPStatusError} when the final status is not a success (see `raiseForStatus`). Default false. */
+  /** Reject with an {@link @strand/client!HTTPStatusError} when the final status is not a success (see `raiseForStatus`). Default false. */
   throwForStatus?: boolean;
   /**
    * The proxy for the default agent (see {@link ProxyInit}); `false` sends requests direct even
@@ -320,7 +320,12 @@ export interface ClientRequestOptions extends DefaultRequestOptions {
    * refused, RFC 9110 §13.1.5) or an HTTP-date, or an earlier response whose validator is used
    * (its strong `ETag`, else its `Last-Modified`).
    */
-  ifRange?: string | { readonly headers: Headers };
+  ifRange?:
+    | string
+    | {
+        /** The header fields of the earlier response (its `ETag`, `Last-Modified`). */
+        readonly headers: Headers;
+      };
   /**
    * Called as the request body is handed to the connection: a first event at 0, then at most one
    * every 100 ms, then a last one when the whole body was written. Each sending of the body (a
