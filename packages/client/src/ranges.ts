@@ -21,6 +21,7 @@ import {
   parseHttpDate,
 } from '@strand/core';
 import { describe } from './fields.js';
+import type { ClientRequestOptions } from './types.js';
 
 /**
  * What a response to a request with `range` is (`response.range`; null without `range`):
@@ -44,7 +45,7 @@ export function normalizeRangeOption(value: RangeInit | undefined): readonly Byt
  * Checks the `ifRange` option (only with `range`): a strong ETag or an HTTP-date as given, or
  * the validator of a response (its strong ETag, else its Last-Modified). Null when absent.
  */
-export function normalizeIfRange(value: string | { readonly headers: Headers } | undefined, ranges: readonly ByteRangeSpec[] | null): string | null {
+export function normalizeIfRange(value: ClientRequestOptions['ifRange'], ranges: readonly ByteRangeSpec[] | null): string | null {
   if (value === undefined) return null;
   if (ranges === null) throw new InvalidArgumentError('ifRange needs range: it makes a range request conditional');
   if (typeof value === 'string') {

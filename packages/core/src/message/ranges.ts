@@ -64,12 +64,41 @@ export interface UnsatisfiedRange {
  *   server said, else undefined);
  * - `other`: any other status (a redirect, an error), which says nothing about ranges.
  */
-export type RangeOutcome =
-  | { readonly kind: 'partial'; readonly start: number; readonly end: number; readonly completeLength: number | undefined }
-  | { readonly kind: 'multipart'; readonly boundary: string }
-  | { readonly kind: 'full' }
-  | { readonly kind: 'unsatisfiable'; readonly completeLength: number | undefined }
-  | { readonly kind: 'other' };
+export type RangeOutcome = PartialRange | MultipartRanges | WholeOrOther | UnsatisfiableRange;
+
+/** A `200`, the whole representation, or a status that says nothing about ranges ({@link RangeOutcome}). */
+export interface WholeOrOther {
+  /** `full` for a 200, `other` for any other status (a redirect, an error). */
+  readonly kind: 'full' | 'other';
+}
+
+/** A `206` with the one range asked ({@link RangeOutcome}). */
+export interface PartialRange {
+  /** Always `partial`. */
+  readonly kind: 'partial';
+  /** The first byte's offset. */
+  readonly start: number;
+  /** The last byte's offset, inclusive. */
+  readonly end: number;
+  /** The whole representation's length, or undefined when the server did not say (`/*`). */
+  readonly completeLength: number | undefined;
+}
+
+/** A `206` with `multipart/byteranges` ({@link RangeOutcome}): read it with `readByteRanges`. */
+export interface MultipartRanges {
+  /** Always `multipart`. */
+  readonly kind: 'multipart';
+  /** The `boundary` parameter of its `Content-Type`. */
+  readonly boundary: string;
+}
+
+/** A `416` ({@link RangeOutcome}). */
+export interface UnsatisfiableRange {
+  /** Always `unsatisfiable`. */
+  readonly kind: 'unsatisfiable';
+  /** The representation's length, when the server said (`Content-Range: bytes * /length`). */
+  readonly completeLength: number | undefined;
+}
 
 /** Why a {@link RangeMismatchError} was raised. */
 export type RangeMismatchKind = 'MISSING_CONTENT_RANGE' | 'INVALID_CONTENT_RANGE' | 'WRONG_RANGE' | 'UNEXPECTED_MULTIPART' | 'NO_BOUNDARY';
