@@ -235,95 +235,111 @@ export function checkRequestLine(method: string, uri: string | URL): URL {
  */
 export function prepareRequest(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null): PreparedRequest {
   const { url, target } = checkLine(method, uri);
+  const producer = checkBody(body ?? null, url);
+  const bodyLength: BodyLength | null = producer === null ? null : producer.length;
+  const copy = copyHeaders(headers, url);
+  const fields = framingFields(copy, url);
+  // An http+unix URL's host is the percent-encoded socket path, not a name the server knows.
+  let hostHeader = url.protocol === 'http+unix:' ? 'localhost' : url.host;
+  if (fields.host !== undefined) {
+    hostHeader = checkHost(fields.host, url);
+    copy.delete('host');
+  }
+  if (fields.contentLength !== undefined) {
+    checkContentLength(fields.contentLength, bodyLength, url);
+    copy.delete('content-length');
+  }
+  if (fields.transferEncoding !== undefined) {
+    checkTransferEncoding(fields.transferEncoding, bodyLength, url);
+    copy.delete('transfer-encoding');
+  }
+  const { framing, length } = framingOf(method, bodyLength, fields.contentLength !== undefined);
+  return { method, url, target, hostHeader, headers: copy, body: producer, framing, contentLength: length };
+}
 
-  const producer = body ?? null;
-  if (producer !== null && !isBodyProducer(producer)) {
+/** `body` when it is a body producer with a valid length (or null). */
+function checkBody(producer: BodyProducer | null, url: URL): BodyProducer | null {
+  if (producer === null) return null;
+  if (!isBodyProducer(producer)) {
     throw new InvalidRequestError(`invalid body: expected a BodyProducer or null, got ${describeType(producer)}`, { url });
   }
-  const bodyLength: BodyLength | null = producer === null ? null : producer.length;
-  if (typeof bodyLength === 'number' && !(Number.isSafeInteger(bodyLength) && bodyLength >= 0)) {
-    throw new InvalidRequestError(`invalid body: its length must be a non-negative safe integer or UNKNOWN_LENGTH, got ${bodyLength}`, { url });
+  const length = producer.length;
+  if (typeof length === 'number' && !(Number.isSafeInteger(length) && length >= 0)) {
+    throw new InvalidRequestError(`invalid body: its length must be a non-negative safe integer or UNKNOWN_LENGTH, got ${length}`, { url });
   }
+  return producer;
+}
 
-  const copy = copyHeaders(headers, url);
-  const list = headersBackingList(copy);
-  let host: string | undefined;
-  let contentLength: string | undefined;
-  let transferEncoding: string | undefined;
+/** The caller's values of the fields the serializer writes itself; each may be given once. */
+interface FramingFields {
+  host: string | undefined;
+  contentLength: string | undefined;
+  transferEncoding: string | undefined;
+}
+
+/** Finds `Host`, `Content-Length` and `Transfer-Encoding` in `headers` (one pass; names of other lengths are skipped unread). */
+function framingFields(headers: Headers, url: URL): FramingFields {
+  const list = headersBackingList(headers);
+  const found: FramingFields = { host: undefined, contentLength: undefined, transferEncoding: undefined };
   for (let i = 0; i < list.length; i += 2) {
     const name = list[i] as string;
     const len = name.length;
     if (len !== 4 && len !== 14 && len !== 17) continue;
     const lower = name.toLowerCase();
-    const value = list[i + 1] as string;
-    if (lower === 'host') {
-      if (host !== undefined) throw new InvalidHeaderError(name, 'the Host header is given more than once', { url });
-      host = value;
-    } else if (lower === 'content-length') {
-      if (contentLength !== undefined) throw new InvalidHeaderError(name, 'the Content-Length header is given more than once', { url });
-      contentLength = value;
-    } else if (lower === 'transfer-encoding') {
-      if (transferEncoding !== undefined) throw new InvalidHeaderError(name, 'the Transfer-Encoding header is given more than once', { url });
-      transferEncoding = value;
-    }
+    const key = lower === 'host' ? 'host' : lower === 'content-length' ? 'contentLength' : lower === 'transfer-encoding' ? 'transferEncoding' : null;
+    if (key === null) continue;
+    if (found[key] !== undefined) throw new InvalidHeaderError(name, `the ${FIELD_NAMES[key]} header is given more than once`, { url });
+    found[key] = list[i + 1] as string;
   }
+  return found;
+}
 
-  // An http+unix URL's host is the percent-encoded socket path, not a name the server knows.
-  let hostHeader = url.protocol === 'http+unix:' ? 'localhost' : url.host;
-  if (host !== undefined) {
-    if (!isVisibleAscii(host)) {
-      throw new InvalidHeaderError('Host', 'invalid Host header: it must be a non-empty host[:port] of visible ASCII', { url });
-    }
-    hostHeader = host;
-    copy.delete('host');
+const FIELD_NAMES: Record<keyof FramingFields, string> = { host: 'Host', contentLength: 'Content-Length', transferEncoding: 'Transfer-Encoding' };
+
+/** A caller's `Host` value, checked. */
+function checkHost(host: string, url: URL): string {
+  if (!isVisibleAscii(host)) {
+    throw new InvalidHeaderError('Host', 'invalid Host header: it must be a non-empty host[:port] of visible ASCII', { url });
   }
+  return host;
+}
 
-  if (contentLength !== undefined) {
-    if (!isDigits(contentLength)) {
-      throw new InvalidHeaderError('Content-Length', 'invalid Content-Length header: it must be a non-negative decimal integer', { url });
-    }
-    const declared = Number(contentLength);
-    if (bodyLength === UNKNOWN_LENGTH) {
-      throw new InvalidRequestError('a Content-Length header was given with a body of unknown length; give the producer a length instead', { url });
-    }
-    if (bodyLength === null && declared !== 0) {
-      throw new InvalidRequestError(`the Content-Length header says ${contentLength} bytes but the request has no body`, { url });
-    }
-    if (bodyLength !== null && declared !== bodyLength) {
-      throw new InvalidRequestError(`the Content-Length header says ${contentLength} bytes but the body has ${bodyLength}`, { url });
-    }
-    copy.delete('content-length');
+/** A caller's `Content-Length`: decimal digits that agree with the body (0 without one; never with a body of unknown length). */
+function checkContentLength(contentLength: string, bodyLength: BodyLength | null, url: URL): void {
+  if (!isDigits(contentLength)) {
+    throw new InvalidHeaderError('Content-Length', 'invalid Content-Length header: it must be a non-negative decimal integer', { url });
   }
-
-  if (transferEncoding !== undefined) {
-    if (transferEncoding.toLowerCase() !== 'chunked') {
-      throw new InvalidHeaderError('Transfer-Encoding', 'invalid Transfer-Encoding header: only "chunked" may be given (and only with a body of unknown length)', { url });
-    }
-    if (bodyLength !== UNKNOWN_LENGTH) {
-      throw new InvalidRequestError('Transfer-Encoding: chunked was given but the body is absent or has a known length', { url });
-    }
-    copy.delete('transfer-encoding');
+  const declared = Number(contentLength);
+  if (bodyLength === UNKNOWN_LENGTH) {
+    throw new InvalidRequestError('a Content-Length header was given with a body of unknown length; give the producer a length instead', { url });
   }
-
-  let framing: RequestFraming;
-  let length: number;
-  if (bodyLength === null) {
-    if (contentLength !== undefined || METHODS_EXPECTING_BODY.has(method)) {
-      framing = 'length';
-      length = 0;
-    } else {
-      framing = 'none';
-      length = -1;
-    }
-  } else if (bodyLength === UNKNOWN_LENGTH) {
-    framing = 'chunked';
-    length = -1;
-  } else {
-    framing = 'length';
-    length = bodyLength;
+  if (bodyLength === null && declared !== 0) {
+    throw new InvalidRequestError(`the Content-Length header says ${contentLength} bytes but the request has no body`, { url });
   }
+  if (bodyLength !== null && declared !== bodyLength) {
+    throw new InvalidRequestError(`the Content-Length header says ${contentLength} bytes but the body has ${bodyLength}`, { url });
+  }
+}
 
-  return { method, url, target, hostHeader, headers: copy, body: producer, framing, contentLength: length };
+/** A caller's `Transfer-Encoding`: only `chunked`, and only with a body of unknown length. */
+function checkTransferEncoding(transferEncoding: string, bodyLength: BodyLength | null, url: URL): void {
+  if (transferEncoding.toLowerCase() !== 'chunked') {
+    throw new InvalidHeaderError('Transfer-Encoding', 'invalid Transfer-Encoding header: only "chunked" may be given (and only with a body of unknown length)', { url });
+  }
+  if (bodyLength !== UNKNOWN_LENGTH) {
+    throw new InvalidRequestError('Transfer-Encoding: chunked was given but the body is absent or has a known length', { url });
+  }
+}
+
+/**
+ * How the body is framed: `Content-Length` for a body of known length (even 0), chunked for one
+ * of unknown length; without a body, `Content-Length: 0` for POST/PUT/PATCH or when the caller
+ * gave it, else nothing.
+ */
+function framingOf(method: string, bodyLength: BodyLength | null, gaveContentLength: boolean): { framing: RequestFraming; length: number } {
+  if (bodyLength === null) return gaveContentLength || METHODS_EXPECTING_BODY.has(method) ? { framing: 'length', length: 0 } : { framing: 'none', length: -1 };
+  if (bodyLength === UNKNOWN_LENGTH) return { framing: 'chunked', length: -1 };
+  return { framing: 'length', length: bodyLength };
 }
 
 /**
