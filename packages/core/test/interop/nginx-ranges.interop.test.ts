@@ -21,6 +21,14 @@ describeNginx('interop: byte ranges against nginx', () => {
       (port, dir) => `
     listen 127.0.0.1:${port};
     root ${dir}/www;
+    location /no-ranges/ {
+      alias ${dir}/www/;
+      max_ranges 0;
+    }
+    location /one-range/ {
+      alias ${dir}/www/;
+      max_ranges 1;
+    }
     location /gz/ {
       alias ${dir}/www/;
       gzip on;
@@ -99,6 +107,20 @@ describeNginx('interop: byte ranges against nginx', () => {
     const response = await agent.request('GET', url('/file.bin'), { Range: formatRange(asked) });
     expect(checkRangeResponse(response, asked)).toEqual({ kind: 'unsatisfiable', completeLength: SIZE });
     await readBody(response);
+  });
+
+  it('sends the whole file (200) where ranges are off (max_ranges 0), reported as the full body', async () => {
+    const asked = normalizeRanges({ start: 100, end: 199 });
+    const response = await agent.request('GET', url('/no-ranges/file.bin'), { Range: formatRange(asked) });
+    expect(checkRangeResponse(response, asked)).toEqual({ kind: 'full' });
+    expect((await readBody(response)).equals(file)).toBe(true);
+  });
+
+  it('sends the whole file for more ranges than max_ranges allows', async () => {
+    const asked = normalizeRanges([{ start: 0, end: 9 }, { start: 100, end: 109 }]);
+    const response = await agent.request('GET', url('/one-range/file.bin'), { Range: formatRange(asked) });
+    expect(checkRangeResponse(response, asked)).toEqual({ kind: 'full' });
+    expect((await readBody(response)).length).toBe(SIZE);
   });
 
   it('ignores Range when it compresses the answer: why ranged requests ask for identity', async () => {
