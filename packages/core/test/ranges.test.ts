@@ -189,6 +189,21 @@ describe('readByteRanges', () => {
     await expect(reader.next()).rejects.toMatchObject({ kind: 'TOO_MANY_PARTS' });
   });
 
+  it('refuses to read a part body and the next part at the same time', async () => {
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield Buffer.from('--BND\r\nContent-Range: bytes 0-19/20\r\n\r\nabcdefghijklmno');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      yield Buffer.from('pqrst\r\n--BND--');
+    }
+    const reader = readByteRanges(slow(), 'BND');
+    const part = (await reader.next()).value as { [Symbol.asyncIterator](): AsyncIterator<Buffer> };
+    const body = part[Symbol.asyncIterator]();
+    expect((await body.next()).value.toString()).toBe('abcdefghi'); // the last 6 bytes may start a delimiter
+    const pending = body.next();
+    await expect(reader.next()).rejects.toMatchObject({ code: 'STRAND_INVALID_STATE' });
+    await pending.catch(() => {});
+  });
+
   it('refuses a boundary that RFC 2046 does not allow', () => {
     expect(() => readByteRanges(chunks(body, []), 'x'.repeat(71))).toThrow(ByteRangesError);
     expect(() => readByteRanges(chunks(body, []), 'bad\r\n')).toThrow('not a valid multipart boundary');

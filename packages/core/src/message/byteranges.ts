@@ -141,6 +141,8 @@ class ByteRangesReader implements AsyncIterableIterator<ByteRangePart> {
   private state: ReaderState = 'start';
   private buffer: Buffer = EMPTY;
   private ended = false;
+  /** A read of the source is in progress (a second one at the same time would be lost). */
+  private filling = false;
   private error: StrandError | null = null;
   private part: ByteRangePart | null = null;
   /** Body bytes of the current part delivered so far. */
@@ -248,7 +250,16 @@ class ByteRangesReader implements AsyncIterableIterator<ByteRangePart> {
   /** Reads one more chunk of the source into the buffer; false at its end. */
   private async fill(): Promise<boolean> {
     if (this.ended) return false;
-    const result = await this.source.next();
+    if (this.filling) {
+      throw new StrandError('STRAND_INVALID_STATE', 'readByteRanges: the next part was asked for while a part body was being read; read one at a time');
+    }
+    this.filling = true;
+    let result: IteratorResult<Buffer>;
+    try {
+      result = await this.source.next();
+    } finally {
+      this.filling = false;
+    }
     if (result.done === true) {
       this.ended = true;
       return false;
