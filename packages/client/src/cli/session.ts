@@ -22,6 +22,9 @@ import {
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { HTTPClient } from '../client.js';
+import { emptyHar, serializeHar } from '../har/model.js';
+import { HarRecorder } from '../har/recorder.js';
+import { VERSION } from '../version.js';
 import { createCookieJar } from '../cookies.js';
 import type { AuthInit, ClientRequestOptions, TimeoutPhases } from '../types.js';
 import { type CommandIO, UsageError, nonNegativeInteger, nonNegativeSeconds, seconds, write } from './common.js';
@@ -57,6 +60,7 @@ export const TRANSFER_OPTIONS = {
   'show-error': { type: 'boolean', short: 'S' },
   cacert: { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
+  har: { type: 'string' },
 } as const;
 
 /** The help lines of {@link TRANSFER_OPTIONS}. */
@@ -82,6 +86,8 @@ export const TRANSFER_USAGE = `  -H, --header "N: V"     add a request header (r
   -S, --show-error        with -s, still print errors
       --cacert FILE       trust only the CA certificates in FILE (PEM) for https
   -k, --insecure          do not verify the server's certificate (never in production)
+      --har FILE          write every exchange (each redirect hop and retry) to FILE as a HAR 1.2
+                          log, credentials and tokens redacted; @strand/testing replays it
 `;
 
 /** The parsed values of {@link TRANSFER_OPTIONS} (each command's values have these fields). */
@@ -111,6 +117,7 @@ export interface TransferValues {
   'show-error'?: boolean | undefined;
   cacert?: string | undefined;
   insecure?: boolean | undefined;
+  har?: string | undefined;
 }
 
 /** A request header as the command line gives it; a null value removes a default (`-H 'Name:'`, `-A ''`). */
@@ -192,6 +199,17 @@ async function readNetrc(values: TransferValues, env: NodeJS.ProcessEnv): Promis
   }
 }
 
+/** Writes `text` to `file` through a temporary file (owner-only), or fails with a CommandError (23) naming `what`. */
+async function writeAtomically(file: string, text: string, what: string): Promise<void> {
+  const temporary = `${file}.strand-${process.pid}`;
+  try {
+    await writeFile(temporary, text, { mode: 0o600 });
+    await rename(temporary, file);
+  } catch (error) {
+    throw new CommandError(`cannot write the ${what} "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.WRITE_ERROR, { cause: error });
+  }
+}
+
 /** Opens the session of a run from the parsed options. */
 export async function openSession(values: TransferValues, io: CommandIO, defaults: { decompress: boolean }): Promise<Session> {
   const tlsPolicy = tlsPolicyFor(values);
@@ -208,6 +226,11 @@ export async function openSession(values: TransferValues, io: CommandIO, default
   } else {
     agent = new HttpAgent({ pool, endpointFactory: new StandardEndpointFactory(tlsPolicy === undefined ? {} : { tlsPolicy }) });
   }
+  // --har: every exchange of the base agent (each hop and each attempt), redacted, written on close.
+  const harFile = values.har;
+  if (harFile === '') throw new UsageError('--har needs a file name');
+  const har = harFile === undefined ? null : emptyHar(`written by strand ${VERSION}`);
+  if (har !== null) agent = new HarRecorder(agent, { onEntry: (entry) => har.log.entries.push(entry) });
   const retries = nonNegativeInteger(values.retry, '--retry') ?? 0;
   const retryDelay = nonNegativeSeconds(values['retry-delay'], '--retry-delay');
   if (retryDelay !== undefined && retries === 0) throw new UsageError('--retry-delay needs --retry N');
@@ -303,6 +326,7 @@ export async function openSession(values: TransferValues, io: CommandIO, default
     },
     async close(commandIO: CommandIO): Promise<void> {
       await pool.closeCachedConnections();
+      if (har !== null && harFile !== undefined) await writeAtomically(harFile, serializeHar(har), '--har file');
       if (cookieJarFile === undefined || jar === null) return;
       const text = await formatCookieFile(jar);
       if (cookieJarFile === '-') {
@@ -311,13 +335,7 @@ export async function openSession(values: TransferValues, io: CommandIO, default
         });
         return;
       }
-      const temporary = `${cookieJarFile}.strand-${process.pid}`;
-      try {
-        await writeFile(temporary, text, { mode: 0o600 });
-        await rename(temporary, cookieJarFile);
-      } catch (error) {
-        throw new CommandError(`cannot write the cookie jar "${cookieJarFile}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.WRITE_ERROR, { cause: error });
-      }
+      await writeAtomically(cookieJarFile, text, 'cookie jar');
     },
   };
 }
