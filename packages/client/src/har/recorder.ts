@@ -11,21 +11,17 @@ import {
   type BodyConsumer,
   type BodyEndReason,
   type BodyProducer,
-  type BodyProtocol,
-  type BodySink,
-  type BodySource,
-  type BodyTransport,
   type ExchangeTimings,
   type Headers,
   type HeadersInit,
   InvalidArgumentError,
   PotentialDataLoss,
   type RequestOptions,
-  Response,
+  type Response,
   ResponseDone,
-  StrandError,
   WrapperAgent,
   brand,
+  deriveResponse,
   systemClock,
 } from '@strand/core';
 import type { HarCookie, HarEntry, HarInformational, HarNameValue, HarRequest, HarTimings, StrandEntryFields } from './model.js';
@@ -250,82 +246,25 @@ class TeeProducer implements BodyProducer {
   }
 }
 
-/** Relays a response body to the caller and keeps a copy; `done` gets the copy when the body ends. */
-class TeeBody implements BodySource, BodyProtocol {
-  readonly response: Response;
-  private sink: BodySink | null = null;
-  private transport: BodyTransport | null = null;
-  private started = false;
-  private ended = false;
-  private readonly chunks: Buffer[] = [];
-
-  constructor(
-    private readonly source: Response,
-    private readonly done: (body: Buffer, pieces: number[], trailers: Headers, end: BodyEndReason) => void,
-  ) {
-    this.response = new Response({
-      version: source.version,
-      code: source.code,
-      phrase: source.phrase,
-      headers: source.headers,
-      length: source.length,
-      request: source.request,
-      previousResponse: source.previousResponse,
-      bodySource: this,
-    });
-    this.response.timings = source.timings;
-  }
-
-  bind(sink: BodySink): void {
-    this.sink = sink;
-  }
-
-  pauseBody(): void {
-    this.transport?.pauseProducing();
-  }
-
-  resumeBody(): void {
-    if (this.start()) return;
-    this.transport?.resumeProducing();
-  }
-
-  stopBody(): void {
-    this.start();
-    this.transport?.stopProducing();
-  }
-
-  private start(): boolean {
-    if (this.started) return false;
-    this.started = true;
-    this.source.deliverBody(this);
-    return true;
-  }
-
-  makeConnection(transport: BodyTransport): void {
-    this.transport = transport;
-  }
-
-  dataReceived(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    (this.sink as BodySink).push(chunk);
-  }
-
-  connectionLost(reason: BodyEndReason): void {
-    this.transport = null;
-    if (this.ended) return;
-    this.ended = true;
-    const sink = this.sink as BodySink;
-    if (!(reason instanceof StrandError)) sink.trailers = this.source.trailers;
-    try {
-      this.done(Buffer.concat(this.chunks), this.chunks.map((c) => c.length), this.source.trailers, reason);
-    } catch (error) {
-      // A broken onEntry must not cut the caller's body, nor go unnoticed.
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-    sink.end(reason);
-  }
+/**
+ * The response as the caller gets it (same head, same body, streamed) while a copy of the body
+ * is kept; `done` gets the copy, its pieces, the trailers and the end when the body ends.
+ */
+function teeResponse(source: Response, done: (body: Buffer, pieces: number[], trailers: Headers, end: BodyEndReason) => void): Response {
+  const chunks: Buffer[] = [];
+  return deriveResponse(source, {
+    onData: (chunk) => chunks.push(Buffer.from(chunk)),
+    onEnd: (reason) => {
+      try {
+        done(Buffer.concat(chunks), chunks.map((c) => c.length), source.trailers, reason);
+      } catch (error) {
+        // A broken onEntry must not cut the caller's body, nor go unnoticed.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    },
+  });
 }
 
 /**
@@ -382,7 +321,7 @@ export class HarRecorder extends WrapperAgent {
       headers: harPairs(response.request.headers),
       body: tee === null ? Buffer.alloc(0) : Buffer.concat(tee.chunks),
     };
-    return new TeeBody(response, (bytes, pieces, trailers, end) => {
+    return teeResponse(response, (bytes, pieces, trailers, end) => {
       const entry = harEntry(started, response.timings ?? timings, sent, {
         code: response.code,
         phrase: response.phrase,
@@ -395,7 +334,7 @@ export class HarRecorder extends WrapperAgent {
         end,
       });
       this.onEntry(this.rules === null ? entry : redactEntry(entry, this.rules));
-    }).response;
+    });
   }
 }
 brand(HarRecorder, 'client.HarRecorder');
