@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 
-import { Token, serializeStructuredField } from '../../message/structured-fields.js';
 import type { Headers } from '../../message/headers.js';
 
 /** Why a request went to the origin (RFC 9211 §2.2 `fwd`). */
@@ -25,21 +24,24 @@ export interface CacheOutcome {
   stored?: boolean;
   /** The request waited for another one to the same resource (`collapsed`). */
   collapsed?: boolean;
-  /** More detail, a token such as `stale-while-revalidate` (`detail`). */
-  detail?: string;
+  /** More detail (`detail`): which rule served a stale response, or why none was served. */
+  detail?: 'stale-while-revalidate' | 'stale-if-error' | 'only-if-cached';
 }
 
-/** The `Cache-Status` member text of `outcome` for a cache called `name`, e.g. `Strand; hit; ttl=42`. */
+/**
+ * The `Cache-Status` member text of `outcome` for a cache called `name`, e.g. `Strand;hit;ttl=42`
+ * (RFC 9651 List member: a Token with parameters; `name` and the token values are tokens).
+ */
 export function cacheStatusMember(name: string, outcome: CacheOutcome): string {
-  const params = new Map<string, number | boolean | Token>();
-  if (outcome.hit === true) params.set('hit', true);
-  if (outcome.fwd !== undefined) params.set('fwd', new Token(outcome.fwd));
-  if (outcome.fwdStatus !== undefined) params.set('fwd-status', outcome.fwdStatus);
-  if (outcome.ttl !== undefined) params.set('ttl', Math.trunc(Math.max(-999_999_999_999_999, Math.min(999_999_999_999_999, outcome.ttl))));
-  if (outcome.stored === true) params.set('stored', true);
-  if (outcome.collapsed === true) params.set('collapsed', true);
-  if (outcome.detail !== undefined) params.set('detail', new Token(outcome.detail));
-  return serializeStructuredField([{ value: new Token(name), params }], 'list');
+  let text = name;
+  if (outcome.hit === true) text += ';hit';
+  if (outcome.fwd !== undefined) text += `;fwd=${outcome.fwd}`;
+  if (outcome.fwdStatus !== undefined) text += `;fwd-status=${outcome.fwdStatus}`;
+  if (outcome.ttl !== undefined) text += `;ttl=${Math.trunc(Math.max(-999_999_999_999_999, Math.min(999_999_999_999_999, outcome.ttl)))}`;
+  if (outcome.stored === true) text += ';stored';
+  if (outcome.collapsed === true) text += ';collapsed';
+  if (outcome.detail !== undefined) text += `;detail=${outcome.detail}`;
+  return text;
 }
 
 /** Appends this cache's member to `headers`' `Cache-Status` (RFC 9211 §2: the cache nearest the user comes last). */

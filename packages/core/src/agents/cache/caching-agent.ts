@@ -18,10 +18,10 @@ import { brand } from '../../brand.js';
 import { isToken, rejectUnknownOptions } from '../../validate.js';
 import { copyHeaders, discardBody } from '../shared.js';
 import { type CacheOutcome, addCacheStatus, cacheStatusMember } from './cache-status.js';
-import { currentAge, dateValue } from './freshness.js';
+import { currentAge } from './freshness.js';
 import { invalidatedKeys } from './invalidation.js';
 import { cacheKey, variantId, varyMatches, varyNames, varyValues } from './key.js';
-import { CACHE_MODES, type CacheMode, type RequestDirectives, type Standing, isStorable, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
+import { CACHE_MODES, type CacheMode, type Reading, type RequestDirectives, type Standing, isStorable, readStored, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
 import { type CacheStore, type CacheStoreWriter, MemoryCacheStore, type StoredHead, type StoredResponse } from './store.js';
 import { responseFromStorage } from './stored-body.js';
 import { headMatches, isConditional, notModifiedFields, notModifiedMatches, satisfiesConditional, storedFields, updatedFields, validationHeaders } from './validation.js';
@@ -153,6 +153,8 @@ export class CachingAgent extends WrapperAgent {
   private readonly targeted: readonly string[];
   private readonly inFlight = new Map<string, InFlight>();
   private readonly revalidations = new Map<string, AbortController>();
+  /** What each stored response (an immutable object) says about itself, read once. */
+  private readonly readings = new WeakMap<StoredResponse, { headers: Headers; reading: Reading }>();
 
   constructor(agent: Agent, options: CachingAgentOptions = {}) {
     super(agent);
@@ -236,9 +238,8 @@ export class CachingAgent extends WrapperAgent {
       return this.fetch(exchange, exchange.headers, { fwd });
     }
     if (exchange.mode === 'reload') return this.fetch(exchange, exchange.headers, { fwd: 'request' });
-    const storedHeaders = Headers.fromRaw(selected.headers.slice());
-    const now = this.now();
-    const standingNow = standing(selected.code, storedHeaders, selected.requestTime, selected.responseTime, exchange.directives, this.shared, now, this.targeted);
+    const { headers: storedHeaders, reading } = this.read(selected);
+    const standingNow = standing(reading, selected.requestTime, selected.responseTime, exchange.directives, this.shared, this.now());
     if (exchange.mode === 'force-cache' || exchange.mode === 'only-if-cached') return this.serve(exchange, selected, { hit: true, ttl: standingNow.ttl });
     switch (standingNow.verdict) {
       case 'fresh':
@@ -259,7 +260,7 @@ export class CachingAgent extends WrapperAgent {
     let bestDate = -Infinity;
     for (const variant of variants) {
       if (!varyMatches(variant.varyValues, headers)) continue;
-      const date = dateValue(Headers.fromRaw(variant.headers.slice()), variant.responseTime);
+      const date = this.read(variant).reading.date;
       if (best === undefined || date > bestDate || (date === bestDate && variant.responseTime > best.responseTime)) {
         best = variant;
         bestDate = date;
@@ -283,7 +284,7 @@ export class CachingAgent extends WrapperAgent {
       await discardBody(response);
       if (!notModifiedMatches(storedHeaders, response.headers)) return this.fetch(exchange, exchange.headers, { fwd: 'stale', fwdStatus: 304 });
       const refreshed = await this.refresh(selected, response.headers, requestTime);
-      const ttl = standing(refreshed.code, Headers.fromRaw(refreshed.headers.slice()), refreshed.requestTime, refreshed.responseTime, exchange.directives, this.shared, this.now(), this.targeted).ttl;
+      const ttl = standing(this.read(refreshed).reading, refreshed.requestTime, refreshed.responseTime, exchange.directives, this.shared, this.now()).ttl;
       return this.serve(exchange, refreshed, { fwd: 'stale', fwdStatus: 304, ttl });
     }
     if (exchange.method === 'HEAD' && response.code === 200 && headMatches(storedHeaders, response.headers)) {
@@ -434,9 +435,10 @@ export class CachingAgent extends WrapperAgent {
 
   /** A response made from the stored `entry`, with its current `Age` (or a `304` for the client's own matching precondition). */
   private serve(exchange: Exchange, entry: StoredResponse, outcome: CacheOutcome): Response {
+    const { reading } = this.read(entry);
     const headers = Headers.fromRaw(entry.headers.slice());
-    for (const name of unreusableFields(responseDirectives(headers, this.targeted), this.shared)) headers.delete(name);
-    const age = Math.floor(currentAge(headers, entry.requestTime, entry.responseTime, this.now()));
+    for (const name of unreusableFields(reading.cc, this.shared)) headers.delete(name);
+    const age = Math.floor(currentAge(reading.date, reading.age, entry.requestTime, entry.responseTime, this.now()));
     headers.set('Age', String(age));
     const labelled: CacheOutcome = { ...outcome, collapsed: exchange.collapsed };
     this.publish(exchange.info, exchange.key, labelled, false);
@@ -503,6 +505,17 @@ export class CachingAgent extends WrapperAgent {
   }
 
   // ---- helpers ----
+
+  /** The stored response's fields (not to be changed: copy them to serve) and its {@link Reading}, memoised per entry. */
+  private read(entry: StoredResponse): { headers: Headers; reading: Reading } {
+    let read = this.readings.get(entry);
+    if (read === undefined) {
+      const headers = Headers.fromRaw(entry.headers.slice());
+      read = { headers, reading: readStored(entry.code, headers, entry.responseTime, this.shared, this.targeted) };
+      this.readings.set(entry, read);
+    }
+    return read;
+  }
 
   /** The stored variants of `key`; none when the store fails. */
   private async load(key: string): Promise<readonly StoredResponse[]> {

@@ -76,13 +76,13 @@ export function freshnessLifetime(code: number, headers: Headers, directives: Ca
 
 /**
  * The current age in seconds (RFC 9111 §4.2.3): the larger of the apparent age (`response_time`
- * minus `Date`) and the corrected `Age` (plus the response delay), plus the time it has been
- * stored.
+ * minus `date`) and the corrected `Age` (plus the response delay), plus the time it has been
+ * stored. `date` is the response's `Date` in ms ({@link dateValue}); `age` its {@link ageValue}.
  */
-export function currentAge(headers: Headers, requestTime: number, responseTime: number, now: number): number {
-  const apparentAge = Math.max(0, responseTime - dateValue(headers, responseTime)) / 1000;
+export function currentAge(date: number, age: number, requestTime: number, responseTime: number, now: number): number {
+  const apparentAge = Math.max(0, responseTime - date) / 1000;
   const responseDelay = Math.max(0, responseTime - requestTime) / 1000;
-  const correctedAgeValue = ageValue(headers) + responseDelay;
+  const correctedAgeValue = age + responseDelay;
   const correctedInitialAge = Math.max(apparentAge, correctedAgeValue);
   const residentTime = Math.max(0, now - responseTime) / 1000;
   return correctedInitialAge + residentTime;

@@ -9,7 +9,7 @@
 import type { CacheDirectives } from '../../message/field-values.js';
 import type { Headers } from '../../message/headers.js';
 import { Token, isInnerList } from '../../message/structured-fields.js';
-import { HEURISTICALLY_CACHEABLE, currentAge, freshnessLifetime } from './freshness.js';
+import { HEURISTICALLY_CACHEABLE, ageValue, currentAge, dateValue, freshnessLifetime } from './freshness.js';
 
 /** The Fetch standard's cache modes, per request (see `CacheRequestOptions.cache`). */
 export type CacheMode = 'default' | 'no-store' | 'reload' | 'no-cache' | 'force-cache' | 'only-if-cached';
@@ -130,24 +130,36 @@ export interface Standing {
 }
 
 /**
- * Decides whether `stored` may answer a request with `request` directives at `now` (RFC 9111
- * §4.2.4, §5.2; RFC 5861): freshness against the request's `max-age` and `min-fresh`; stale
- * serving only where `must-revalidate`, `proxy-revalidate` and `s-maxage` (shared) and
- * `no-cache` allow it, through `max-stale`, `stale-while-revalidate` or `stale-if-error`.
+ * What a stored response says about itself, read once: its directives for this cache, its
+ * freshness lifetime (seconds), its `Date` (ms) and its `Age` (seconds).
  */
-export function standing(
-  code: number,
-  headers: Headers,
-  requestTime: number,
-  responseTime: number,
-  request: RequestDirectives,
-  shared: boolean,
-  now: number,
-  targeted: readonly string[] = [],
-): Standing {
+export interface Reading {
+  /** The response's directives for this cache ({@link responseDirectives}). */
+  readonly cc: CacheDirectives | undefined;
+  /** Its freshness lifetime, seconds. */
+  readonly lifetime: number;
+  /** Its `Date`, ms since the epoch (the time it was received when absent). */
+  readonly date: number;
+  /** Its `Age` value, seconds. */
+  readonly age: number;
+}
+
+/** Reads a stored response's {@link Reading}. */
+export function readStored(code: number, headers: Headers, responseTime: number, shared: boolean, targeted: readonly string[]): Reading {
   const cc = responseDirectives(headers, targeted);
-  const lifetime = freshnessLifetime(code, headers, cc, shared, responseTime).seconds;
-  const age = currentAge(headers, requestTime, responseTime, now);
+  return { cc, lifetime: freshnessLifetime(code, headers, cc, shared, responseTime).seconds, date: dateValue(headers, responseTime), age: ageValue(headers) };
+}
+
+/**
+ * Decides whether a stored response (its `reading`) may answer a request with `request`
+ * directives at `now` (RFC 9111 §4.2.4, §5.2; RFC 5861): freshness against the request's
+ * `max-age` and `min-fresh`; stale serving only where `must-revalidate`, `proxy-revalidate` and
+ * `s-maxage` (shared) and `no-cache` allow it, through `max-stale`, `stale-while-revalidate` or
+ * `stale-if-error`.
+ */
+export function standing(reading: Reading, requestTime: number, responseTime: number, request: RequestDirectives, shared: boolean, now: number): Standing {
+  const { cc, lifetime } = reading;
+  const age = currentAge(reading.date, reading.age, requestTime, responseTime, now);
   const ttl = lifetime - age;
   const staleness = -ttl;
   // A qualified no-cache="field" only keeps those fields from reuse (see unreusableFields).
