@@ -49,4 +49,4 @@ export {
   serializeHar,
 } from './har/model.js';
 export { DEFAULT_REDACTED_HEADERS, DEFAULT_REDACTED_PARAMS, type HarRedaction, REDACTED, type RedactOptions, harRedaction, redactEntry, redactRequest } from './har/redact.js';
-export { HarRecorder, type HarRecorderOptions, type HarRequestParts, harPairs, harRequest } from './har/recorder.js';
+export { HarRecorder, type HarRecorderOptions, type HarRequestParts, type HarRequestResult, harPairs, harRequest } from './har/recorder.js';

@@ -12,47 +12,67 @@ import { VERSION } from '../version.js';
 
 /** A name and a value: a header field, a query parameter, a form field. */
 export interface HarNameValue {
+  /** The name, as sent. */
   name: string;
+  /** The value, as sent (or `REDACTED`). */
   value: string;
+  /** A free comment. */
   comment?: string;
 }
 
 /** A cookie sent (`Cookie`) or set (`Set-Cookie`). */
 export interface HarCookie {
+  /** The cookie's name. */
   name: string;
+  /** The cookie's value (or `REDACTED`). */
   value: string;
+  /** The `Path` attribute. */
   path?: string;
+  /** The `Domain` attribute. */
   domain?: string;
+  /** The `Expires` attribute, as an ISO 8601 time. */
   expires?: string;
+  /** The `HttpOnly` attribute was set. */
   httpOnly?: boolean;
+  /** The `Secure` attribute was set. */
   secure?: boolean;
+  /** A free comment. */
   comment?: string;
 }
 
 /** A request body. `text` is UTF-8 text, or base64 when the entry's `_strand.requestBodyBase64` says so. */
 export interface HarPostData {
+  /** The request's `Content-Type` (`''` when it had none). */
   mimeType: string;
+  /** The body. */
   text: string;
+  /** A form body's fields (`application/x-www-form-urlencoded`). */
   params?: HarNameValue[];
+  /** A free comment. */
   comment?: string;
 }
 
 /** The request of an entry. */
 export interface HarRequest {
+  /** The method as sent. */
   method: string;
   /** The absolute URL (credentials redacted unless redaction was turned off). */
   url: string;
   /** `HTTP/1.1`. */
   httpVersion: string;
+  /** The cookies of the `Cookie` fields. */
   cookies: HarCookie[];
-  /** The header fields as sent, in order and spelling. */
+  /** The header fields the caller gave, in order and spelling (the agent adds `Host` and the framing fields). */
   headers: HarNameValue[];
+  /** The URL's query parameters, in order. */
   queryString: HarNameValue[];
+  /** The body, when there was one. */
   postData?: HarPostData;
   /** -1: not counted. */
   headersSize: number;
   /** Bytes of request body (0 for none). */
   bodySize: number;
+  /** A free comment. */
   comment?: string;
 }
 
@@ -61,48 +81,71 @@ export interface HarRequest {
  * coding kept: a gzip body stays gzip, in base64), so that it replays byte for byte.
  */
 export interface HarContent {
-  /** Bytes of `text` once decoded from base64 (the body as transferred). */
+  /** Bytes of the body as transferred. */
   size: number;
+  /** The response's `Content-Type` (`''` when it had none). */
   mimeType: string;
+  /** The body: UTF-8 text, or base64 when {@link HarContent.encoding} says so. Absent for an empty body. */
   text?: string;
   /** `base64` when `text` is base64; absent for UTF-8 text. */
   encoding?: string;
+  /** Bytes saved by compression (HAR's field; Strand leaves it out). */
   compression?: number;
+  /** A free comment. */
   comment?: string;
 }
 
 /** The response of an entry. */
 export interface HarResponse {
+  /** The status code. */
   status: number;
+  /** The reason phrase as sent. */
   statusText: string;
+  /** `HTTP/1.1` or `HTTP/1.0`. */
   httpVersion: string;
+  /** The cookies of the `Set-Cookie` fields. */
   cookies: HarCookie[];
   /** The header fields as received, in order and spelling. */
   headers: HarNameValue[];
+  /** The body. */
   content: HarContent;
   /** The `Location` field, or `''`. */
   redirectURL: string;
+  /** -1: not counted. */
   headersSize: number;
+  /** Bytes of body as transferred. */
   bodySize: number;
+  /** A free comment. */
   comment?: string;
 }
 
 /** Milliseconds spent in each phase; -1 for a phase that did not happen. */
 export interface HarTimings {
+  /** Waiting for a connection (queue, pool). */
   blocked?: number;
+  /** Resolving the host name. */
   dns?: number;
+  /** Opening the connection (DNS and TLS included). */
   connect?: number;
+  /** Sending the request. */
   send: number;
+  /** Waiting for the response head. */
   wait: number;
+  /** Reading the response body. */
   receive: number;
+  /** The TLS handshake. */
   ssl?: number;
+  /** A free comment. */
   comment?: string;
 }
 
 /** An interim (1xx) response, as Strand keeps it in `_strand.informational`. */
 export interface HarInformational {
+  /** The interim status code (100..199). */
   status: number;
+  /** Its reason phrase. */
   statusText: string;
+  /** Its header fields, in order and spelling. */
   headers: HarNameValue[];
 }
 
@@ -132,17 +175,25 @@ export interface StrandEntryFields {
 
 /** One exchange. */
 export interface HarEntry {
+  /** The page the entry belongs to (HAR's; Strand leaves it out). */
   pageref?: string;
   /** ISO 8601 time the request started. */
   startedDateTime: string;
   /** Total milliseconds. */
   time: number;
+  /** The request. */
   request: HarRequest;
+  /** The response. */
   response: HarResponse;
+  /** Cache information (HAR's; always `{}`). */
   cache: Record<string, never>;
+  /** Milliseconds per phase. */
   timings: HarTimings;
+  /** The server's IP address (HAR's; Strand leaves it out). */
   serverIPAddress?: string;
+  /** An identifier of the connection (HAR's; Strand leaves it out). */
   connection?: string;
+  /** A free comment. */
   comment?: string;
   /** Strand's own fields. */
   _strand?: StrandEntryFields;
@@ -150,21 +201,29 @@ export interface HarEntry {
 
 /** The program that wrote the log. */
 export interface HarCreator {
+  /** Its name: `strand`. */
   name: string;
+  /** Its version. */
   version: string;
+  /** A free comment. */
   comment?: string;
 }
 
 /** The log: the whole content of a HAR file is `{ log }`. */
 export interface HarLog {
+  /** The HAR version: `1.2`. */
   version: string;
+  /** Who wrote it. */
   creator: HarCreator;
+  /** The exchanges, in order. */
   entries: HarEntry[];
+  /** A free comment. */
   comment?: string;
 }
 
 /** A HAR file's content. */
 export interface Har {
+  /** The log. */
   log: HarLog;
 }
 

@@ -103,14 +103,26 @@ function isUtf8(bytes: Buffer): boolean {
 
 /** The parts of a HAR request, from what was sent. */
 export interface HarRequestParts {
+  /** The method as sent. */
   method: string;
+  /** The absolute URL (its fragment is dropped). */
   url: string;
+  /** The header fields, in order. */
   headers: HarNameValue[];
+  /** The body (empty for none). */
   body: Buffer;
 }
 
+/** A HAR request made by {@link harRequest}. */
+export interface HarRequestResult {
+  /** The request. */
+  request: HarRequest;
+  /** True when the body is stored as base64 (set `_strand.requestBodyBase64`). */
+  base64: boolean;
+}
+
 /** A HAR request, and whether its body had to be stored as base64. */
-export function harRequest(parts: HarRequestParts): { request: HarRequest; base64: boolean } {
+export function harRequest(parts: HarRequestParts): HarRequestResult {
   const url = new URL(parts.url);
   url.hash = '';
   const request: HarRequest = {

@@ -59,7 +59,9 @@ const REDACT_KEYS = ['headers', 'params'] as const;
 
 /** The checked form of {@link RedactOptions}: lower-cased name sets. */
 export interface HarRedaction {
+  /** Header field names whose values are replaced, lower case. */
   readonly headers: ReadonlySet<string>;
+  /** Query and form parameter names whose values are replaced, lower case. */
   readonly params: ReadonlySet<string>;
 }
 
