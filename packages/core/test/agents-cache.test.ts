@@ -156,6 +156,26 @@ describe('CachingAgent: storing and reuse', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('treats Accept-Language values that differ only in case and order of equal weights as one variant', async () => {
+    const { url, seen } = await startOrigin((_req, res, n) => res.writeHead(200, { 'Cache-Control': 'max-age=60', Vary: 'Accept-Language' }).end(`body ${n}`));
+    const agent = cache();
+    await get(agent, url, { 'Accept-Language': 'en, de;q=0.5, fr' });
+    expect((await get(agent, url, { 'Accept-Language': 'FR, de;q=0.5, EN' })).body).toBe('body 1');
+    expect((await get(agent, url, { 'Accept-Language': 'fr;q=0.9, en, de;q=0.5' })).body).toBe('body 2');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('answers later GETs with a fresh POST response whose Content-Location is its own URL', async () => {
+    const { url, seen } = await startOrigin((req, res, n) => {
+      if (req.method === 'POST') res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Location': '/resource' }).end(`posted ${n}`);
+      else res.writeHead(200).end(`got ${n}`);
+    });
+    const agent = cache();
+    expect(await text(await agent.request('POST', url))).toBe('posted 1');
+    expect((await get(agent, url)).body).toBe('posted 1');
+    expect(seen).toHaveLength(1);
+  });
+
   it('answers a HEAD request from a stored GET response, without a body', async () => {
     const { url, seen } = await startOrigin((_req, res) => res.writeHead(200, { 'Cache-Control': 'max-age=60', 'Content-Length': '8' }).end('the body'));
     const agent = cache();

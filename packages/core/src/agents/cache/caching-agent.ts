@@ -493,6 +493,7 @@ export class CachingAgent extends WrapperAgent {
 
   /** Forwards a request with another method; a non-error answer to an unsafe one invalidates (RFC 9111 §4.4). */
   private async forwardUnsafe(method: string, uri: string | URL, headers: Headers, body: BodyProducer | null | undefined, options: RequestOptions): Promise<Response> {
+    const requestTime = this.now();
     const response = await this.agent.request(method, uri, headers, body, options);
     for (const key of invalidatedKeys(method, uri, response.code, response.headers)) {
       try {
@@ -501,7 +502,30 @@ export class CachingAgent extends WrapperAgent {
         // The store failed; the response is still the caller's.
       }
     }
-    return this.label({ method, uri: String(uri), headers }, cacheKey(uri), response, { fwd: 'method' });
+    const key = cacheKey(uri);
+    const info: RequestInfo = { method, uri: String(uri), headers };
+    if (method === 'POST' && this.answersLaterGets(key, response)) {
+      // RFC 9111 §3 and RFC 9110 §9.3.3: a POST response with explicit freshness and a
+      // Content-Location of the request URL may answer later GETs for it.
+      const asGet: Exchange = { method: 'GET', uri, key, headers, body: null, options, mode: 'default', directives: requestDirectives(headers), info, collapsed: false };
+      return this.accept(asGet, response, requestTime, { fwd: 'method' }, null);
+    }
+    return this.label(info, key, response, { fwd: 'method' });
+  }
+
+  /** Whether a POST response names its own URL in `Content-Location` and has explicit freshness. */
+  private answersLaterGets(key: string, response: Response): boolean {
+    const location = response.headers.get('content-location');
+    if (location === undefined) return false;
+    let target: string;
+    try {
+      target = cacheKey(new URL(location.trim(), key));
+    } catch {
+      return false;
+    }
+    const cc = responseDirectives(response.headers, this.targeted);
+    const explicit = cc?.has('max-age') === true || (this.shared && cc?.has('s-maxage') === true) || response.headers.has('expires');
+    return target === key && explicit;
   }
 
   // ---- helpers ----

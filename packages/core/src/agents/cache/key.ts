@@ -38,11 +38,30 @@ export function varyNames(headers: Headers): string[] {
 function normalisedValue(headers: Headers, name: string): string | null {
   const lines = headers.getAll(name);
   if (lines.length === 0) return null;
+  if (name === 'accept-language') return languagePreferences(lines);
   return lines
     .join(',')
     .split(',')
     .map((part) => part.trim().replace(/[ \t]+/g, ' '))
     .join(', ');
+}
+
+/**
+ * `Accept-Language` by its meaning (RFC 9110 §12.5.4): language ranges are case-insensitive and
+ * ranked by their weights, not by their order; ranges lower-cased and sorted by weight, then
+ * name. A member that is not `range[;q=weight]` keeps the value as sent.
+ */
+function languagePreferences(lines: readonly string[]): string {
+  const ranked: { range: string; q: number }[] = [];
+  for (const member of lines.join(',').split(',')) {
+    const text = member.trim();
+    if (text === '') continue;
+    const match = /^([A-Za-z0-9*-]+)\s*(?:;\s*q\s*=\s*(0(?:\.\d{0,3})?|1(?:\.0{0,3})?))?$/.exec(text);
+    if (match === null) return lines.join(', ');
+    ranked.push({ range: (match[1] as string).toLowerCase(), q: match[2] === undefined ? 1 : Number(match[2]) });
+  }
+  ranked.sort((a, b) => b.q - a.q || (a.range < b.range ? -1 : a.range > b.range ? 1 : 0));
+  return ranked.map(({ range, q }) => (q === 1 ? range : `${range};q=${q}`)).join(', ');
 }
 
 /** The request's values of the fields `names` lists, as stored with a response. */
