@@ -383,7 +383,9 @@ export class CachingAgent extends WrapperAgent {
 
   /** Opens a store entry for `response`; null when the store refuses. Writer failures are contained. */
   private openWriter(exchange: Exchange, response: Response, requestTime: number, responseTime: number): { head: StoredHead; writer: CacheStoreWriter } | null {
-    const values = varyValues(varyNames(response.headers), exchange.headers);
+    const names = varyNames(response.headers);
+    if (names.includes('*')) return null; // Vary: * never matches a later request (RFC 9111 §4.1)
+    const values = varyValues(names, exchange.headers);
     const head: StoredHead = {
       key: exchange.key,
       variant: variantId(values),
