@@ -398,54 +398,14 @@ export function normalizeRequest(
   // Core shares the parsed URL of a string between requests: copy it before changing it.
   if (opts.params !== undefined || defaults.params.length > 0 || target.username !== '' || target.password !== '') target = new URL(target.href);
 
-  let auth = opts.auth === undefined ? defaults.auth : normalizeAuth(opts.auth);
-  if (target.username !== '' || target.password !== '') {
-    // Credentials in the URL mean Basic auth (as in curl and requests), unless `auth` says otherwise; they are never sent in the URL.
-    if (auth === null) auth = { type: 'basic', username: decodeURIComponent(target.username), password: decodeURIComponent(target.password) };
-    target.username = '';
-    target.password = '';
-  }
+  const auth = takeCredentials(target, opts.auth === undefined ? defaults.auth : normalizeAuth(opts.auth));
   if (opts.params !== undefined) appendParams(target, [...defaults.params, ...readFields(opts.params, 'params', true)]);
   else appendParams(target, defaults.params);
 
   const stack = stackSettings(opts, defaults.stack);
-  const decompress = stack.decompress;
-  let headers: Headers;
-  // Names neither the defaults nor the client may add (a `null` of the request's or of the client's).
-  let removed = defaults.removedHeaders;
-  if (opts.headers !== undefined) {
-    const own = headersFrom(opts.headers, 'headers');
-    headers = mergeHeaders(defaults.headers, own.headers);
-    if (own.removed !== null) {
-      for (const name of own.removed) headers.delete(name);
-      removed = removed.size === 0 ? own.removed : new Set([...removed, ...own.removed]);
-    }
-    // `add` appends, as `set` does for a name that is absent.
-    if (!headers.has('user-agent') && !removed.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
-  } else {
-    // A request that decompresses starts from headers that already carry the decoder's Accept-Encoding.
-    headers = (decompress ? defaults.decodingRequestHeaders : defaults.requestHeaders).clone();
-  }
-
-  let cookies: Array<[string, string]> = [];
-  let jar: CookieJar | null = null;
-  if (opts.cookies !== undefined) {
-    if (isJar(opts.cookies)) jar = opts.cookies;
-    else if (isPlainObject(opts.cookies)) cookies = cookiePairs(opts.cookies);
-    else throw new InvalidArgumentError(`cookies must be an object of names to values or a tough-cookie CookieJar, got ${describe(opts.cookies)}`);
-  }
-
-  const signal = opts.signal ?? null;
-  if (signal !== null && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(signal)}`);
-  const agent = opts.agent ?? null;
-  if (agent !== null && (typeof agent !== 'object' || typeof (agent as Partial<Agent>).request !== 'function')) {
-    throw new InvalidArgumentError(`agent must be an Agent (an object with a request method), got ${describe(agent)}`);
-  }
-  const pool = opts.pool ?? null;
-  if (pool !== null && !(pool instanceof HTTPConnectionPool)) throw new InvalidArgumentError(`pool must be an HTTPConnectionPool, got ${describe(pool)}`);
-  const persistent = opts.persistent === undefined ? null : bool(opts.persistent, 'persistent', true);
-  const onInformational = opts.onInformational ?? null;
-  if (onInformational !== null && typeof onInformational !== 'function') throw new InvalidArgumentError(`onInformational must be a function, got ${describe(onInformational)}`);
+  const { headers, removed } = requestHeaders(opts.headers, defaults, stack.decompress);
+  const { cookies, jar } = requestCookies(opts.cookies);
+  const { signal, agent, pool, persistent, onInformational } = checkCallOptions(opts);
 
   const timeout = opts.timeout === undefined ? defaults.timeout : { ...defaults.timeout, ...normalizeTimeout(opts.timeout) };
   const result = {
@@ -482,6 +442,61 @@ export function normalizeRequest(
     if (body.contentType !== null && !headers.has('content-type') && !removed.has('content-type')) headers.add('Content-Type', body.contentType);
   }
   return result;
+}
+
+/**
+ * Takes credentials out of `target` (a copy of the caller's URL): they mean Basic auth (as in
+ * curl and requests) unless `auth` says otherwise, and are never sent in the URL.
+ */
+function takeCredentials(target: URL, auth: NormalizedAuth | null): NormalizedAuth | null {
+  if (target.username === '' && target.password === '') return auth;
+  const result = auth ?? { type: 'basic' as const, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password) };
+  target.username = '';
+  target.password = '';
+  return result;
+}
+
+/**
+ * The headers a request sends (before its body's Content-Type), and the names (lower-case) that
+ * neither the defaults nor the client may add: a `null` of the request's or of the client's.
+ */
+function requestHeaders(given: RequestHeadersInit | undefined, defaults: NormalizedDefaults, decompress: boolean): { headers: Headers; removed: ReadonlySet<string> } {
+  // A request without headers of its own starts from the defaults' ready-made copy (with the decoder's Accept-Encoding when it decompresses).
+  if (given === undefined) return { headers: (decompress ? defaults.decodingRequestHeaders : defaults.requestHeaders).clone(), removed: defaults.removedHeaders };
+  let removed = defaults.removedHeaders;
+  const own = headersFrom(given, 'headers');
+  const headers = mergeHeaders(defaults.headers, own.headers);
+  if (own.removed !== null) {
+    for (const name of own.removed) headers.delete(name);
+    removed = removed.size === 0 ? own.removed : new Set([...removed, ...own.removed]);
+  }
+  // `add` appends, as `set` does for a name that is absent.
+  if (!headers.has('user-agent') && !removed.has('user-agent')) headers.add('User-Agent', DEFAULT_USER_AGENT);
+  return { headers, removed };
+}
+
+/** The `cookies` option: an object of pairs for the request's origin, or a jar used instead of the client's. */
+function requestCookies(given: ClientRequestOptions['cookies']): { cookies: Array<[string, string]>; jar: CookieJar | null } {
+  if (given === undefined) return { cookies: [], jar: null };
+  if (isJar(given)) return { cookies: [], jar: given };
+  if (isPlainObject(given)) return { cookies: cookiePairs(given), jar: null };
+  throw new InvalidArgumentError(`cookies must be an object of names to values or a tough-cookie CookieJar, got ${describe(given)}`);
+}
+
+/** The options of one call that have no client default: its signal, its own agent or pool, and its 1xx callback. */
+function checkCallOptions(opts: ClientRequestOptions): Pick<NormalizedRequest, 'signal' | 'agent' | 'pool' | 'persistent' | 'onInformational'> {
+  const signal = opts.signal ?? null;
+  if (signal !== null && !(signal instanceof AbortSignal)) throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  const agent = opts.agent ?? null;
+  if (agent !== null && (typeof agent !== 'object' || typeof (agent as Partial<Agent>).request !== 'function')) {
+    throw new InvalidArgumentError(`agent must be an Agent (an object with a request method), got ${describe(agent)}`);
+  }
+  const pool = opts.pool ?? null;
+  if (pool !== null && !(pool instanceof HTTPConnectionPool)) throw new InvalidArgumentError(`pool must be an HTTPConnectionPool, got ${describe(pool)}`);
+  const persistent = opts.persistent === undefined ? null : bool(opts.persistent, 'persistent', true);
+  const onInformational = opts.onInformational ?? null;
+  if (onInformational !== null && typeof onInformational !== 'function') throw new InvalidArgumentError(`onInformational must be a function, got ${describe(onInformational)}`);
+  return { signal, agent, pool, persistent, onInformational };
 }
 
 /** An optional callback option: null when not given. */
