@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import {
   type Agent,
   BrowserLikePolicyForHTTPS,
+  CachingAgent,
+  FileCacheStore,
   HTTPConnectionPool,
   HttpAgent,
   InsecurePolicyForHTTPS,
@@ -61,6 +63,7 @@ export const TRANSFER_OPTIONS = {
   cacert: { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
   har: { type: 'string' },
+  cache: { type: 'string' },
 } as const;
 
 /** The help lines of {@link TRANSFER_OPTIONS}. */
@@ -88,6 +91,8 @@ export const TRANSFER_USAGE = `  -H, --header "N: V"     add a request header (r
   -k, --insecure          do not verify the server's certificate (never in production)
       --har FILE          write every exchange (each redirect hop and retry) to FILE as a HAR 1.2
                           log, credentials and tokens redacted; @strand/testing replays it
+      --cache DIR         an HTTP cache in DIR: fresh responses are reused without a request,
+                          stale ones validated (If-None-Match / If-Modified-Since)
 `;
 
 /** The parsed values of {@link TRANSFER_OPTIONS} (each command's values have these fields). */
@@ -118,6 +123,7 @@ export interface TransferValues {
   cacert?: string | undefined;
   insecure?: boolean | undefined;
   har?: string | undefined;
+  cache?: string | undefined;
 }
 
 /** A request header as the command line gives it; a null value removes a default (`-H 'Name:'`, `-A ''`). */
@@ -270,6 +276,13 @@ export async function openSession(values: TransferValues, io: CommandIO, default
       await loadCookieFile(jar, text);
     }
   }
+  // --cache DIR: an HTTP cache (RFC 9111) in DIR, over the retries: a fresh stored response is
+  // answered without a request, a stale one is validated; several runs may share DIR.
+  const cacheDir = values.cache;
+  if (cacheDir === '') throw new UsageError('--cache needs a directory');
+  const cacheStore = cacheDir === undefined ? null : new FileCacheStore(cacheDir);
+  if (cacheStore !== null) agent = new CachingAgent(agent, { store: cacheStore });
+
   const client = new HTTPClient({ agent, cookieJar: jar });
 
   const headers: HeaderPair[] = [];
@@ -325,6 +338,8 @@ export async function openSession(values: TransferValues, io: CommandIO, default
       return options;
     },
     async close(commandIO: CommandIO): Promise<void> {
+      // The responses read to the end are in the cache directory before the run ends.
+      await cacheStore?.flush();
       await pool.closeCachedConnections();
       if (har !== null && harFile !== undefined) await writeAtomically(harFile, serializeHar(har), '--har file');
       if (cookieJarFile === undefined || jar === null) return;
