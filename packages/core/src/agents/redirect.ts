@@ -77,6 +77,17 @@ export type RedirectMethod = {
 const DEFAULT_DROPPED_ACROSS_ORIGINS: readonly string[] = Object.freeze([...DEFAULT_SENSITIVE_HEADERS, 'Host']);
 
 /** The status codes that redirect when they come with a `Location`. */
+/** One request of a redirect chain. */
+interface Hop {
+  readonly method: string;
+  /** As the caller gave it for the first hop; the parsed URL for later ones. */
+  readonly uri: string | URL;
+  /** The parsed URL; null for the first hop until it is needed. */
+  readonly url: URL | null;
+  readonly headers: Headers;
+  readonly body: ResendableBody | null;
+}
+
 const REDIRECT_CODES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 /**
@@ -145,71 +156,65 @@ export class RedirectAgent extends WrapperAgent {
   }
 
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
-    let hopHeaders: Headers = copyHeaders(headers, uri);
-    let hopMethod = method;
     // A hop may send the body again while the previous hop's run is still winding down.
-    let hopBody: BodyProducer | null = body == null ? null : new ResendableBody(body);
-    let hopUri: string | URL = uri;
-    let current: URL | null = null;
+    let hop: Hop = { method, uri, url: null, headers: copyHeaders(headers, uri), body: body == null ? null : new ResendableBody(body) };
     let previous: Response | null = null;
-    let redirects = 0;
-    for (;;) {
-      const response = await this.agent.request(hopMethod, hopUri, hopHeaders, hopBody, options);
+    for (let redirects = 0; ; redirects++) {
+      const response = await this.agent.request(hop.method, hop.uri, hop.headers, hop.body, options);
       if (previous !== null) chainTo(response, previous);
       if (!REDIRECT_CODES.has(response.code)) return response;
       const locations = response.headers.getAll('location');
       if (locations.length === 0) return response;
-
-      current ??= new URL(typeof uri === 'string' ? uri : uri.href);
-      const next = await this.target(response, locations, current);
-      if (redirects >= this.maxRedirects) {
-        await discardBody(response, this.maxDiscardBytes);
-        throw new TooManyRedirectsError(this.maxRedirects, response, { url: current });
-      }
-      const how = this.redirectMethod(response.code, hopMethod);
-      if (how === null) {
-        await discardBody(response, this.maxDiscardBytes);
-        throw new RedirectError(
-          'STRAND_REDIRECT_METHOD_NOT_FOLLOWED',
-          `not following the ${response.code} redirect of a ${hopMethod} request (only GET and HEAD are followed; use BrowserLikeRedirectAgent, or handle error.response)`,
-          response,
-          { url: current },
-        );
-      }
-      const { method: nextMethod, dropBody } = how;
-      if (!dropBody && hopBody !== null && !hopBody.replayable) {
-        await discardBody(response, this.maxDiscardBytes);
-        throw new RedirectError(
-          'STRAND_REDIRECT_BODY_NOT_REPLAYABLE',
-          `cannot follow the ${response.code} redirect: it needs the ${hopMethod} request body again and the body producer cannot replay it`,
-          response,
-          { url: current },
-        );
-      }
-      if (dropBody) {
-        hopBody = null;
-        hopHeaders = hopHeaders.clone();
-        removeHeaders(hopHeaders, BODY_HEADERS);
-      }
-      let nextUrl = next;
-      if (!sameOrigin(current, next)) {
-        // Dropped for good: the headers object of every later hop is built from this one.
-        hopHeaders = hopHeaders.clone();
-        removeHeaders(hopHeaders, this.sensitive);
-        nextUrl = withoutCredentials(next);
-      } else if (next.username === '' && next.password === '' && (current.username !== '' || current.password !== '')) {
-        // Same origin, absolute Location: the caller's URL credentials stay, as its headers do.
-        next.username = current.username;
-        next.password = current.password;
-      }
+      const next = await this.nextHop(response, locations, hop, redirects);
       await discardBody(response, this.maxDiscardBytes);
-      if (options?.signal?.aborted === true) throw new CancelledError('request cancelled while following a redirect', { url: next, cause: options.signal.reason });
-      redirects++;
+      if (options?.signal?.aborted === true) throw new CancelledError('request cancelled while following a redirect', { url: next.uri, cause: options.signal.reason });
       previous = response;
-      current = nextUrl;
-      hopUri = nextUrl;
-      hopMethod = nextMethod;
+      hop = next;
     }
+  }
+
+  /**
+   * The request that follows `response` (a redirect of `hop` to `locations`), or the
+   * {@link RedirectError} that stops the chain (body discarded first): too many redirects, a
+   * method this agent does not follow, a body that cannot be sent again. Across origins the
+   * sensitive headers and the URL's credentials are dropped for good.
+   */
+  private async nextHop(response: Response, locations: string[], hop: Hop, redirects: number): Promise<Hop> {
+    const current = hop.url ?? new URL(typeof hop.uri === 'string' ? hop.uri : hop.uri.href);
+    const next = await this.target(response, locations, current);
+    if (redirects >= this.maxRedirects) return this.refuse(response, new TooManyRedirectsError(this.maxRedirects, response, { url: current }));
+    const how = this.redirectMethod(response.code, hop.method);
+    if (how === null) {
+      const message = `not following the ${response.code} redirect of a ${hop.method} request (only GET and HEAD are followed; use BrowserLikeRedirectAgent, or handle error.response)`;
+      return this.refuse(response, new RedirectError('STRAND_REDIRECT_METHOD_NOT_FOLLOWED', message, response, { url: current }));
+    }
+    if (!how.dropBody && hop.body !== null && !hop.body.replayable) {
+      const message = `cannot follow the ${response.code} redirect: it needs the ${hop.method} request body again and the body producer cannot replay it`;
+      return this.refuse(response, new RedirectError('STRAND_REDIRECT_BODY_NOT_REPLAYABLE', message, response, { url: current }));
+    }
+    let headers = hop.headers;
+    if (how.dropBody) {
+      headers = headers.clone();
+      removeHeaders(headers, BODY_HEADERS);
+    }
+    let nextUrl = next;
+    if (!sameOrigin(current, next)) {
+      // Dropped for good: the headers object of every later hop is built from this one.
+      if (headers === hop.headers) headers = headers.clone();
+      removeHeaders(headers, this.sensitive);
+      nextUrl = withoutCredentials(next);
+    } else if (next.username === '' && next.password === '' && (current.username !== '' || current.password !== '')) {
+      // Same origin, absolute Location: the caller's URL credentials stay, as its headers do.
+      next.username = current.username;
+      next.password = current.password;
+    }
+    return { method: how.method, uri: nextUrl, url: nextUrl, headers, body: how.dropBody ? null : hop.body };
+  }
+
+  /** Discards the redirect's body, then fails with `error`. */
+  private async refuse(response: Response, error: Error): Promise<never> {
+    await discardBody(response, this.maxDiscardBytes);
+    throw error;
   }
 
   /** The URL a redirect response points at, or a {@link RedirectError} (body discarded first). */
