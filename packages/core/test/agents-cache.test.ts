@@ -293,6 +293,18 @@ describe('CachingAgent: concurrency and background work', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('lets a coalesced request go to the network itself once coalesceTimeout passes without the first body being read', async () => {
+    const { url, seen } = await startOrigin((_req, res, n) => res.writeHead(200, { 'Cache-Control': 'max-age=60' }).end(`body ${n}`));
+    const agent = cache({ coalesceTimeout: 5000 });
+    const unread = await agent.request('GET', url);
+    const waiting = get(agent, url);
+    while (clock.pending === 0) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(5000);
+    expect((await waiting).body).toBe('body 2');
+    expect(seen).toHaveLength(2);
+    await unread.dump();
+  });
+
   it('serves a response within stale-while-revalidate at once and revalidates it in the background', async () => {
     const { url, seen } = await startOrigin((req, res) => {
       if (req.headers['if-none-match'] === '"v"') res.writeHead(304, { ETag: '"v"', 'Cache-Control': 'max-age=100, stale-while-revalidate=60', 'X-Fresh': 'yes' }).end();

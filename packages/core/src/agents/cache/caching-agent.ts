@@ -230,7 +230,8 @@ export class CachingAgent extends WrapperAgent {
     if (selected === undefined) {
       const fwd = variants.length > 0 ? 'vary-miss' : 'uri-miss';
       if (exchange.mode === 'only-if-cached' || exchange.directives.onlyIfCached) return this.gatewayTimeout(exchange);
-      const pending = this.coalescable(exchange) ? this.inFlight.get(exchange.key) : undefined;
+      // A request waits once: after that (the other one stored nothing, or took too long) it goes itself.
+      const pending = this.coalescable(exchange) && !exchange.collapsed ? this.inFlight.get(exchange.key) : undefined;
       if (pending !== undefined) {
         await this.waitFor(pending, exchange);
         return this.lookup({ ...exchange, collapsed: true });
