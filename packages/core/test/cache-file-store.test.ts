@@ -97,6 +97,15 @@ describe('FileCacheStore', () => {
     expect((await entryFiles()).length).toBeGreaterThan(0);
   });
 
+  it('leaves no temporary file behind for a response whose body is never read', async () => {
+    const store = new FileCacheStore(dir);
+    const response = await agentOn(store).request('GET', `${server.url}/page`);
+    expect(response.code).toBe(200);
+    await store.flush();
+    expect(await fs.readdir(dir)).toEqual([]);
+    await response.dump();
+  });
+
   it('lets requests succeed from the network when the directory cannot be used', async () => {
     const blocker = path.join(dir, 'a-file');
     await fs.writeFile(blocker, 'not a directory');

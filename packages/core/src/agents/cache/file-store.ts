@@ -11,7 +11,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { type WriteStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../../errors.js';
 import { brand } from '../../brand.js';
@@ -122,19 +122,26 @@ export class FileCacheStore implements CacheStore {
     const hash = createHash('sha256');
     let size = 0;
     let state: 'writing' | 'failed' | 'done' = 'writing';
-    const stream = fs.mkdir(tmpDir, { recursive: true }).then(() => {
-      const created = createWriteStream(tmp, { flags: 'wx' });
-      created.on('error', () => {
+    // The temporary file is made at the first write (or the commit): a body nobody reads leaves nothing behind.
+    let opened: Promise<WriteStream> | null = null;
+    const stream = (): Promise<WriteStream> => {
+      if (opened !== null) return opened;
+      opened = fs.mkdir(tmpDir, { recursive: true }).then(() => {
+        const created = createWriteStream(tmp, { flags: 'wx' });
+        created.on('error', () => {
+          if (state === 'writing') state = 'failed';
+        });
+        return created;
+      });
+      opened.catch(() => {
         if (state === 'writing') state = 'failed';
       });
-      return created;
-    });
-    stream.catch(() => {
-      if (state === 'writing') state = 'failed';
-    });
+      return opened;
+    };
     const fail = (): void => {
       state = 'failed';
-      void stream.then((s) => s.destroy(), () => undefined).then(() => fs.rm(tmp, { force: true })).catch(() => undefined);
+      if (opened === null) return;
+      void opened.then((s) => s.destroy(), () => undefined).then(() => fs.rm(tmp, { force: true })).catch(() => undefined);
     };
     const commit = async (): Promise<void> => {
       if (state !== 'writing') return;
@@ -142,7 +149,7 @@ export class FileCacheStore implements CacheStore {
       const trailer = Buffer.alloc(TRAILER);
       trailer.writeUInt32BE(json.length, 0);
       MAGIC.copy(trailer, 4);
-      const s = await stream;
+      const s = await stream();
       await new Promise<void>((resolve, reject) => {
         s.on('error', reject);
         s.end(Buffer.concat([json, trailer]), () => resolve());
@@ -170,7 +177,7 @@ export class FileCacheStore implements CacheStore {
         }
         hash.update(chunk);
         const copy = Buffer.from(chunk);
-        void stream.then((s) => s.write(copy), () => undefined);
+        void stream().then((s) => s.write(copy), () => undefined);
       },
       commit: () => {
         const done = commit();
