@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CachingAgent, FileCacheStore, HTTPConnectionPool, HttpAgent, ManualClock, readBody } from '../src/index.js';
 import { type TestServer, startHttpServer } from './support/servers.js';
+import { bundleScript, runUntilExit } from './support/child-script.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
 let dir: string;
@@ -104,6 +105,47 @@ describe('FileCacheStore', () => {
     await store.flush();
     expect(await fs.readdir(dir)).toEqual([]);
     await response.dump();
+  });
+
+  it('always shows a whole entry when two processes write and read the same entries at once', async () => {
+    // Each child writes 30 keys x 3 rounds of bodies of its own and reads every key back after
+    // each write: there must be exactly one entry, whole (one writer's body as it wrote it).
+    const script = bundleScript(
+      dir,
+      'writer',
+      `
+      import { FileCacheStore } from '@strand/core';
+      const [cacheDir, who] = process.argv.slice(2);
+      const store = new FileCacheStore(cacheDir, { maxSize: 10_000_000 });
+      const head = (key) => ({ key, variant: '[]', varyValues: {}, code: 200, phrase: 'OK', version: [1, 1], headers: ['X-Writer', who], requestTime: 0, responseTime: 0 });
+      async function main() {
+      let bad = 0;
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 30; i++) {
+          const key = 'http://example.test/' + i;
+          const writer = store.open(head(key));
+          const body = Buffer.alloc(1000, who + round);
+          writer.write(body.subarray(0, 500));
+          writer.write(body.subarray(500));
+          await writer.commit();
+          const entries = await store.get(key);
+          if (entries.length !== 1) bad++;
+          for (const entry of entries) {
+            const text = Buffer.concat(entry.body).toString('latin1');
+            const writerOf = entry.headers[1];
+            if (text.length !== 1000 || text !== text.slice(0, 2).repeat(500) || text[0] !== writerOf) bad++;
+          }
+        }
+      }
+      console.log(JSON.stringify({ bad }));
+      }
+      void main();
+      `,
+    );
+    const cacheDir = path.join(dir, 'shared');
+    const runs = await Promise.all(['a', 'b'].map((who) => runUntilExit(script, [cacheDir, who], 60_000)));
+    for (const run of runs) expect({ code: run.code, out: run.stdout.trim(), err: run.stderr }).toEqual({ code: 0, out: '{"bad":0}', err: '' });
+    expect((await fs.readdir(path.join(cacheDir, 'tmp'))).length).toBe(0);
   });
 
   it('lets requests succeed from the network when the directory cannot be used', async () => {
