@@ -163,6 +163,36 @@ describe('record and replay', () => {
     }
   });
 
+  test('a body cut by a reset while recording is replayed cut the same way', async () => {
+    const raw = net.createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b', () => setImmediate(() => socket.resetAndDestroy()));
+      });
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(raw.address() as net.AddressInfo).port}/cut`;
+      const file = path.join(dir, 'cut.har');
+      const recording = open(file, { mode: 'record' });
+      const live = await readBody(await recording.request('GET', url)).catch((e: unknown) => e);
+      await recording.close();
+      const [entry] = readHar(file).log.entries as [HarEntry];
+      expect(entry._strand?.end).toBe((live as { code: string }).code);
+      expect(entry.response.content.text).toBe('only ten b');
+
+      const replaying = open(file);
+      const received: Buffer[] = [];
+      const response = await replaying.request('GET', url);
+      const replayed = await new Promise<unknown>((resolve) => {
+        response.deliverBody({ dataReceived: (chunk) => received.push(chunk), connectionLost: resolve });
+      });
+      expect(Buffer.concat(received).toString()).toBe('only ten b');
+      expect((replayed as { code: string }).code).toBe((live as { code: string }).code);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
   test('every cassette written validates against the HAR 1.2 JSON schema', async () => {
     const file = path.join(dir, 'schema.har');
     const recording = open(file, { mode: 'record' });

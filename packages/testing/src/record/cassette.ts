@@ -105,17 +105,22 @@ function statusLine(version: string, status: number, text: string, where: string
   return `${version} ${status} ${text}\r\n`;
 }
 
-/** The bytes of a recorded response, and whether the connection must close after them. */
+/** The bytes of a recorded response, and how the connection ends after them. */
 export interface ResponseBytes {
+  /** Everything the server sent for the response. */
   bytes: Buffer;
+  /** The connection closes after them (a body delimited by the close, `Connection: close`). */
   close: boolean;
+  /** The body failed (or was abandoned) while recording: the bytes are what arrived, and a reset follows. */
+  failed: boolean;
 }
 
 /**
  * The response of `entry` as the server sent it: its interim responses, the status line, the
  * header fields in order and spelling, and the body with its framing: chunked in the recorded
  * pieces with the trailers, with its `Content-Length` (set to the body's length if the file was
- * edited), or delimited by the close. `method` is the request's (a `HEAD` has no body).
+ * edited), or delimited by the close. A body that failed while recording is sent as far as it
+ * arrived (`failed`: the connection is then reset). `method` is the request's (a `HEAD` has no body).
  *
  * @throws {@link CassetteError} for an entry that cannot be sent (`where` names it).
  */
@@ -131,11 +136,12 @@ export function responseBytes(entry: HarEntry, method: string, where: string, fi
   const body = harResponseBody(entry);
   const connection = findHeader(response.headers, 'connection')?.value.toLowerCase() ?? '';
   let close = /\bclose\b/.test(connection) || (version === 'HTTP/1.0' && !/\bkeep-alive\b/.test(connection));
+  const failed = strand?.end !== undefined && strand.end !== 'done' && strand.end !== 'potential-data-loss';
   const bodiless = method.toUpperCase() === 'HEAD' || BODILESS.has(response.status) || response.status < 200;
   const chunked = /(?:^|,)\s*chunked\s*$/i.test(findHeader(response.headers, 'transfer-encoding')?.value ?? '');
   const length = findHeader(response.headers, 'content-length');
   let headers = response.headers;
-  if (bodiless) return { bytes: Buffer.from(`${head}${headLines(headers, where, file)}\r\n`, 'latin1'), close };
+  if (bodiless) return { bytes: Buffer.from(`${head}${headLines(headers, where, file)}\r\n`, 'latin1'), close, failed };
   const parts: Buffer[] = [];
   if (chunked) {
     const recorded = strand?.chunks ?? [];
@@ -145,11 +151,11 @@ export function responseBytes(entry: HarEntry, method: string, where: string, fi
       parts.push(Buffer.from(`${size.toString(16)}\r\n`, 'latin1'), body.subarray(at, at + size), Buffer.from('\r\n', 'latin1'));
       at += size;
     }
-    parts.push(Buffer.from(`0\r\n${headLines(strand?.trailers ?? [], where, file)}\r\n`, 'latin1'));
+    if (!failed) parts.push(Buffer.from(`0\r\n${headLines(strand?.trailers ?? [], where, file)}\r\n`, 'latin1'));
   } else {
     if (length === undefined) close = true;
-    else if (length.value.trim() !== String(body.length)) headers = headers.map((h) => (h === length ? { ...h, value: String(body.length) } : h));
+    else if (!failed && length.value.trim() !== String(body.length)) headers = headers.map((h) => (h === length ? { ...h, value: String(body.length) } : h));
     parts.push(body);
   }
-  return { bytes: Buffer.concat([Buffer.from(`${head}${headLines(headers, where, file)}\r\n`, 'latin1'), ...parts]), close };
+  return { bytes: Buffer.concat([Buffer.from(`${head}${headLines(headers, where, file)}\r\n`, 'latin1'), ...parts]), close, failed };
 }

@@ -152,7 +152,8 @@ export class CassetteReplayer implements RequestHandlerObject {
   }
 
   private reply(entry: HarEntry, request: RecordedRequest, where: string): Reply {
-    const { bytes, close } = responseBytes(entry, request.method, `${this.cassette.path ?? 'cassette'}: ${where}`, this.cassette.path);
-    return { raw: bytes, close };
+    const { bytes, close, failed } = responseBytes(entry, request.method, `${this.cassette.path ?? 'cassette'}: ${where}`, this.cassette.path);
+    // A body that failed while recording fails the same way: what arrived, then a reset.
+    return failed ? { raw: bytes, fault: { type: 'reset', afterBytes: bytes.length } } : { raw: bytes, close };
   }
 }
