@@ -97,6 +97,9 @@ export class HttpAgent extends PoolHolder implements Agent {
     const now = req.retried ? this.clock.now() : timings.start;
     const idle = this.pool.takeIdle(endpoint, now);
     if (idle !== null) return this.send(idle, endpoint, req, now);
+    // With pipelining on: behind the requests of a busy connection, rather than in the queue.
+    const pipelined = this.pool.takePipelined(endpoint, prepared);
+    if (pipelined !== null) return this.send(pipelined, endpoint, req, now);
     const remaining = timeouts.total === Infinity ? Infinity : Math.max(1, timings.start + timeouts.total - this.clock.now());
     return this.pool
       .acquire(endpoint, {

@@ -85,8 +85,13 @@ export interface ConnectionOwner {
  * request; `idle` and `closed` have none. Each socket event is handled by a `switch` on the
  * state; an exchange in a state that cannot have one is an error.
  *
- * `request()` is only legal in `idle`. Any failure moves to `closed` and reports an error that
- * says where the exchange was: transmission, response never received, or response failed.
+ * `request()` is legal in `idle`, and in `waiting`/`receiving` for a request that may be
+ * pipelined ({@link HTTP11Connection.canPipeline}): its head is written at once and its exchange
+ * queued; when the current response ends cleanly the next queued exchange becomes the current
+ * one (`waiting`) instead of the connection going idle. Any failure moves to `closed` and reports
+ * an error that says where the exchange was: transmission, response never received, or response
+ * failed; queued exchanges then fail with a `ResponseNeverReceivedError` that received nothing,
+ * which an agent may safely send again.
  */
 export type ConnectionState = 'idle' | 'sending' | 'waiting' | 'receiving' | 'closed';
 
@@ -142,6 +147,14 @@ class Exchange {
   /** Registered for the response being dropped unread. */
   watched = false;
 
+  // Pipelining.
+  /** Written behind another exchange's request, its response due after that one's. */
+  pipelined = false;
+  /** A pipelined exchange given up while queued (timed out or cancelled): its promise was rejected. */
+  abandoned = false;
+  /** A pipelined exchange's abort listener, while it is queued. */
+  onQueuedAbort: (() => void) | null = null;
+
   constructor(number: number, req: PreparedRequest, options: ExchangeOptions, startedAt: number) {
     this.continueTimeout = req.body !== null && wantsContinue(req.headers) ? (options.expectContinueTimeout ?? DEFAULT_EXPECT_CONTINUE_TIMEOUT) : Infinity;
     this.number = number;
@@ -188,6 +201,15 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   private readonly buffers = new ConnectionReadBuffers();
   /** The exchange in progress: non-null exactly in `sending`, `waiting` and `receiving`. */
   private ex: Exchange | null = null;
+  /** Pipelined exchanges, their requests written, their responses due after the current one's, in order. */
+  private readonly queue: Exchange[] = [];
+  /** No more pipelining, and close once the current response ended (a queued exchange was given up). */
+  private closeAfterCurrent = false;
+  /**
+   * True once the connection closed with pipelined requests unanswered (or gave one up): the
+   * pool stops pipelining to this origin.
+   */
+  pipelineBroken = false;
 
   // Reading, across exchanges.
   /** The body consumer asked for no more bytes for now. */
@@ -215,6 +237,28 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     socket.on('drain', this.onDrain);
   }
 
+  /** Exchanges on the connection now: the current one and the pipelined ones queued behind it. */
+  get pipelineDepth(): number {
+    return (this.ex === null ? 0 : 1) + this.queue.length;
+  }
+
+  /**
+   * True when `req` may be written now behind the exchange in progress (HTTP/1.1 pipelining): it
+   * is idempotent and has no body, no `Expect` and no `Connection: close`; the current request
+   * was written in full; and neither the current response (once its head is known) nor any
+   * request in the pipeline ends the connection.
+   */
+  canPipeline(req: PreparedRequest): boolean {
+    const ex = this.ex;
+    if (ex === null || !ex.sent || ex.closeAfter || this.closeAfterCurrent || this.socket.destroyed || !this.socket.writable) return false;
+    if (this.state === 'receiving') {
+      if (!ex.keepAlive || ex.closeDelimited) return false;
+    } else if (this.state !== 'waiting') {
+      return false;
+    }
+    return req.body === null && PIPELINE_METHODS.has(req.method) && !wantsClose(req.headers) && !req.headers.has('expect');
+  }
+
   /** True when the connection can take a request now. */
   get isIdle(): boolean {
     return this.state === 'idle' && !this.socket.destroyed && this.socket.readable && this.socket.writable;
@@ -226,6 +270,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
    */
   request(req: PreparedRequest, options: ExchangeOptions = {}): Promise<Response> {
     if (this.state !== 'idle') {
+      if (this.canPipeline(req)) return this.pipeline(req, options);
       return Promise.reject(new StrandError('STRAND_INVALID_STATE', `cannot start a request on a connection that is ${this.state}`));
     }
     const signal = options.signal;
@@ -264,6 +309,88 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     this.markBodyStarted(ex);
     writer.start(head);
     return promise;
+  }
+
+  /** Writes a pipelined request's head now and queues its exchange behind the current one. */
+  private pipeline(req: PreparedRequest, options: ExchangeOptions): Promise<Response> {
+    const signal = options.signal;
+    if (signal != null && signal.aborted) return Promise.reject(new CancelledError('request cancelled before it was sent', { url: req.url.href, cause: signal.reason }));
+    const ex = new Exchange(++this.exchanges, req, options, options.startedAt ?? this.clock.now());
+    ex.pipelined = true;
+    const promise = new Promise<Response>((resolve, reject) => {
+      ex.resolveHead = resolve;
+      ex.rejectHead = reject;
+    });
+    if (ex.signal !== null) {
+      const reason = ex.signal;
+      ex.onQueuedAbort = () => this.abandonQueued(ex, new CancelledError('request cancelled while pipelined', { url: ex.uri, cause: reason.reason }));
+      ex.signal.addEventListener('abort', ex.onQueuedAbort);
+    }
+    this.queue.push(ex);
+    if (ex.timed) sweeperFor(this.clock).add(this, ex.shortestTimeout());
+    const head = serializeHead(req, { connectionClose: false, ...(options.target === undefined ? {} : { target: options.target }) });
+    if (ex.diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: ex.diag, headers: head });
+    this.socket.write(head, 'latin1');
+    ex.sent = true;
+    if (ex.diag !== null && diagnostics.bodySent.hasSubscribers) diagnostics.bodySent.publish({ request: ex.diag });
+    if (ex.timings !== null) ex.timings.sent = this.clock.now();
+    return promise;
+  }
+
+  /**
+   * A queued pipelined exchange is given up (its total timeout, or its signal): its promise
+   * rejects now; its response will still come, so nothing more is pipelined here and the
+   * connection closes after the current response (the other queued requests are then refused
+   * with an error that lets them be sent again elsewhere).
+   */
+  private abandonQueued(ex: Exchange, reason: StrandError): void {
+    if (ex.abandoned || this.queue.indexOf(ex) === -1) return;
+    ex.abandoned = true;
+    this.closeAfterCurrent = true;
+    this.pipelineBroken = true;
+    this.releaseQueued(ex);
+    const reject = ex.rejectHead;
+    ex.resolveHead = null;
+    ex.rejectHead = null;
+    if (reject !== null) reject(reason);
+  }
+
+  /** Lets go of what a queued exchange held (its abort listener). */
+  private releaseQueued(ex: Exchange): void {
+    if (ex.onQueuedAbort !== null && ex.signal !== null) ex.signal.removeEventListener('abort', ex.onQueuedAbort);
+    ex.onQueuedAbort = null;
+  }
+
+  /** The current exchange ended cleanly and another is queued: it becomes the current one. */
+  private startQueued(next: Exchange, now: number): void {
+    this.releaseQueued(next);
+    this.ex = next;
+    this.state = 'waiting';
+    this.parser.reset(next.method);
+    next.headersDeadline = now + next.timeouts.headers;
+    if (next.signal !== null) next.signal.addEventListener('abort', this.onAbort);
+    // The sweeper also checks the total timeouts of the exchanges still queued.
+    if (next.timed || this.queue.some((queued) => queued.timed)) sweeperFor(this.clock).add(this, Math.min(next.shortestTimeout(), ...this.queue.map((queued) => queued.shortestTimeout())));
+  }
+
+  /** The connection is closing: every queued exchange not given up fails, having received nothing (safe to send again). */
+  private failQueued(): void {
+    if (this.queue.length === 0) return;
+    const queued = this.queue.splice(0);
+    for (const ex of queued) {
+      if (ex.abandoned) continue;
+      this.pipelineBroken = true;
+      this.releaseQueued(ex);
+      const reject = ex.rejectHead;
+      ex.resolveHead = null;
+      ex.rejectHead = null;
+      const error = new ResponseNeverReceivedError('the connection closed before the pipelined request was answered', 0, { url: ex.uri, cause: this.socketError ?? undefined });
+      if (ex.diag !== null && diagnostics.error.hasSubscribers) {
+        diagnostics.error.publish({ request: ex.diag, error });
+        reported.add(error);
+      }
+      if (reject !== null) reject(error);
+    }
   }
 
   /** Closes the connection now. An exchange in progress fails with `reason` (default: cancelled). */
@@ -417,6 +544,9 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   // ---- TimedExchange: the sweeper checks the deadlines of the phase the exchange is in ----
 
   checkTimeouts(now: number): void {
+    for (const queued of this.queue) {
+      if (!queued.abandoned && now >= queued.totalDeadline) this.abandonQueued(queued, new TimeoutError('total', queued.timeouts.total, true, { url: queued.uri }));
+    }
     const ex = this.ex;
     if (ex === null) return;
     const t = ex.timeouts;
@@ -499,28 +629,36 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
       case 'sending':
       case 'waiting':
       case 'receiving': {
-        const ex = this.ex as Exchange;
-        ex.bytesReceived += chunk.length;
         this.lastActivity = this.clock.now();
-        let consumed: number;
-        this.reading = true;
-        try {
-          consumed = this.parser.execute(chunk);
-        } catch (error) {
+        // One read may end one response and hold (the start of) the next pipelined one.
+        let bytes = chunk;
+        for (;;) {
+          const ex = this.ex as Exchange;
+          ex.bytesReceived += bytes.length;
+          let consumed: number;
+          this.reading = true;
+          try {
+            consumed = this.parser.execute(bytes);
+          } catch (error) {
+            this.reading = false;
+            this.fail(this.parseFailure(error));
+            return;
+          }
           this.reading = false;
-          this.fail(this.parseFailure(error));
+          if (ex.complete) {
+            ex.response = null;
+            const rest = bytes.length - consumed;
+            // Bytes after a response are stray, unless a pipelined response is due next.
+            this.completeExchange(ex, rest === 0 || this.queue.length > 0);
+            if (rest === 0 || this.state !== 'waiting') return;
+            bytes = bytes.subarray(consumed);
+            continue;
+          }
+          if (this.state !== 'receiving') return;
+          if (this.readPaused) this.pauseSocket();
+          if (!ex.watched && ex.response !== null) this.watchAbandonment(ex);
           return;
         }
-        this.reading = false;
-        if (ex.complete) {
-          ex.response = null;
-          this.completeExchange(ex, consumed === chunk.length);
-          return;
-        }
-        if (this.state !== 'receiving') return;
-        if (this.readPaused) this.pauseSocket();
-        if (!ex.watched && ex.response !== null) this.watchAbandonment(ex);
-        return;
       }
       case 'closed':
         return;
@@ -605,13 +743,18 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   /** The response message is complete; `clean` is false when stray bytes followed it. */
   private completeExchange(ex: Exchange, clean: boolean): void {
     const body = ex.body as BodySink;
-    const reusable = clean && ex.keepAlive && !ex.closeDelimited && !ex.closeAfter && ex.sent;
+    const reusable = clean && ex.keepAlive && !ex.closeDelimited && !ex.closeAfter && ex.sent && !this.closeAfterCurrent;
     // The server answered before the request body was written: stop sending; the connection's
     // framing is unknown now, so it is closed below.
     if (!ex.sent) ex.writer?.stop();
     // Only a read or the end of the stream completes an exchange, and both have just read the clock.
     this.endExchange(ex, this.lastActivity);
-    if (reusable) {
+    const next = reusable ? this.queue.shift() : undefined;
+    if (next !== undefined) {
+      this.startQueued(next, this.lastActivity);
+      this.readPaused = false;
+      this.resumeSocket();
+    } else if (reusable) {
       this.state = 'idle';
       this.idleSince = this.lastActivity;
       this.readPaused = false;
@@ -621,7 +764,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     }
     if (ex.diag !== null && diagnostics.trailers.hasSubscribers) diagnostics.trailers.publish({ request: ex.diag, trailers: body.trailers });
     body.end(ex.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
-    if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
+    if (next === undefined && reusable && this.state === 'idle') this.owner.connectionIdle(this);
   }
 
   /**
@@ -713,9 +856,13 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.socket.destroy();
+    this.failQueued();
     this.owner.connectionClosed(this);
   }
 }
+
+/** Methods whose requests may be pipelined: idempotent (RFC 9110 §9.2.2), so one a server never answered can be sent again. */
+const PIPELINE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** A body this close to its end is not worth a read of its own into the consumer's buffer. */
 const MIN_READ_WINDOW = 4096;

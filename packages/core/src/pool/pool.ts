@@ -5,6 +5,7 @@ import type { ConnectMilestones } from '../message/exchange.js';
 import { CancelledError, ClosedError, InvalidArgumentError, type StrandError, TimeoutError } from '../errors.js';
 import { type ConnectionOwner, HTTP11Connection } from '../http1/connection.js';
 import type { ParserLimits } from '../http1/parser.js';
+import type { PreparedRequest } from '../http1/serializer.js';
 import { rejectUnknownOptions } from '../validate.js';
 import { brand } from '../brand.js';
 import { diagnostics } from '../diagnostics.js';
@@ -31,6 +32,19 @@ export interface HTTPConnectionPoolOptions {
   retryAutomatically?: boolean;
   /** The clock for idle expiry and queue timeouts. Default: the system clock. */
   clock?: Clock;
+  /**
+   * HTTP/1.1 pipelining: how many requests a connection may carry at once (default 1, none, as
+   * undici's). Above 1, an idempotent request without a body that finds no idle connection and
+   * no room for a new one (`maxConnectionsPerHost`) is written on a busy connection behind the
+   * requests already there, up to this many, instead of waiting in the queue. Responses come in
+   * order, so a slow response (or a body nobody reads) holds up the ones behind it: that
+   * head-of-line blocking is the price. Requests with a body, non-idempotent ones and
+   * `Expect: 100-continue` are never pipelined; they wait for a connection of their own. When a
+   * connection closes with pipelined requests unanswered, those are sent again once (they were
+   * idempotent; `retryAutomatically` must be on, as it is by default) and this pool stops
+   * pipelining to that origin.
+   */
+  pipelining?: number;
 }
 
 /** Connection counts of one endpoint, from {@link HTTPConnectionPool.stats}. */
@@ -79,6 +93,10 @@ interface Waiter {
 class HostState {
   /** Idle connections, most recently used last (handed out LIFO so cold ones expire). */
   readonly idle: HTTP11Connection[] = [];
+  /** Open connections (idle or busy), for pipelining onto a busy one; only kept when the pool pipelines. */
+  readonly connections: HTTP11Connection[] = [];
+  /** A pipeline to this endpoint broke (a connection closed with requests unanswered): no more pipelining here. */
+  pipeliningOff = false;
   /** Connections open or connecting. */
   open = 0;
   /** FIFO of waiting requests; `head` is the index of the first live one. */
@@ -112,7 +130,8 @@ class HostState {
  * - Idle connections beyond `maxPersistentPerHost` are closed, and each is closed after
  *   `cachedConnectionTimeout` (or the server's shorter `Keep-Alive: timeout`).
  * - At most `maxConnectionsPerHost` connections per endpoint; later requests queue in order, and
- *   a request cancelled while queued leaves the queue at once.
+ *   a request cancelled while queued leaves the queue at once. With `pipelining` above 1, an
+ *   idempotent request without a body goes behind the requests of a busy connection instead.
  * - Idle connections never keep the process alive (as with Node's `http.Agent` and undici): a
  *   socket is `unref()`ed when it goes idle here and `ref()`ed again when it is taken for a
  *   request, so a script whose last request is done exits at once instead of after
@@ -134,6 +153,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
   readonly retryAutomatically: boolean;
   /** The clock of the pool's timers and of its connections' timeouts. */
   readonly clock: Clock;
+  /** Requests a connection may carry at once (1: no pipelining); see {@link HTTPConnectionPoolOptions.pipelining}. */
+  readonly pipelining: number;
   private readonly hosts = new Map<string, HostState>();
   private expiryTimer: TimerHandle | null = null;
   private idleCount = 0;
@@ -150,7 +171,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
   constructor(options: HTTPConnectionPoolOptions = {}) {
     rejectUnknownOptions(
       options,
-      ['persistent', 'maxPersistentPerHost', 'maxConnectionsPerHost', 'cachedConnectionTimeout', 'retryAutomatically', 'clock'],
+      ['persistent', 'maxPersistentPerHost', 'maxConnectionsPerHost', 'cachedConnectionTimeout', 'retryAutomatically', 'clock', 'pipelining'],
       'HTTPConnectionPool',
     );
     this.persistent = options.persistent ?? true;
@@ -159,6 +180,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
     this.cachedConnectionTimeout = checkCount(options.cachedConnectionTimeout, 30_000, 'cachedConnectionTimeout', 0);
     this.retryAutomatically = options.retryAutomatically ?? true;
     this.clock = options.clock ?? systemClock;
+    this.pipelining = checkCount(options.pipelining, 1, 'pipelining', 1);
+    if (this.pipelining === Infinity) throw new InvalidArgumentError('pipelining must be a finite number of requests per connection');
   }
 
   /**
@@ -194,6 +217,25 @@ export class HTTPConnectionPool implements ConnectionOwner {
     return host === undefined ? null : this.popIdle(host, now);
   }
 
+  /**
+   * A busy connection to `endpoint` on which `request` can be pipelined now, or null: only when
+   * the pool pipelines, no connection is idle, no new one may be opened (`maxConnectionsPerHost`),
+   * and a connection has room (fewest requests in flight first). The caller must start the
+   * request on it synchronously.
+   */
+  takePipelined(endpoint: Endpoint, request: PreparedRequest): HTTP11Connection | null {
+    if (this.pipelining <= 1 || !this.persistent || this.closing !== null) return null;
+    const host = this.hosts.get(endpoint.key);
+    if (host === undefined || host.pipeliningOff || host.idle.length > 0 || host.open < this.maxConnectionsPerHost) return null;
+    let best: HTTP11Connection | null = null;
+    for (const connection of host.connections) {
+      const depth = connection.pipelineDepth;
+      if (depth >= this.pipelining || (best !== null && depth >= best.pipelineDepth)) continue;
+      if (connection.canPipeline(request)) best = connection;
+    }
+    return best;
+  }
+
   /** @internal Called by a connection whose exchange ended cleanly. */
   connectionIdle(connection: HTTP11Connection): void {
     const host = this.hosts.get(connection.key);
@@ -224,6 +266,11 @@ export class HTTPConnectionPool implements ConnectionOwner {
     const host = this.hosts.get(connection.key);
     if (host === undefined) return;
     host.open--;
+    if (this.pipelining > 1) {
+      const at = host.connections.indexOf(connection);
+      if (at !== -1) host.connections.splice(at, 1);
+      if (connection.pipelineBroken) host.pipeliningOff = true;
+    }
     this.connectionGone();
     const index = host.idle.indexOf(connection);
     if (index !== -1) {
@@ -368,6 +415,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
         const connection = new HTTP11Connection(socket, endpoint.key, this, options.limits, clock);
         this.sockets.set(connection, socket);
         this.live.add(connection);
+        if (this.pipelining > 1) host.connections.push(connection);
         return connection;
       },
       (error: unknown) => {
