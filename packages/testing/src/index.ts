@@ -21,7 +21,7 @@ export { StubServer, type StubServerOptions } from './stub-server.js';
 export { DEFAULT_GARBAGE, type Fault, type FaultKind } from './transport/faults.js';
 export { CassetteError } from './errors.js';
 export { Cassette } from './record/cassette.js';
-export { CASSETTE_MODE_ENV, CassetteAgent, type CassetteMode, type CassetteOptions, cassetteMode, openCassette } from './record/cassette-agent.js';
+export { CASSETTE_MODE_ENV, CassetteAgent, type CassetteMode, type CassetteOptions, type ReplayAgentOptions, cassetteMode, createReplayAgent, openCassette } from './record/cassette-agent.js';
 export { type MatchOptions } from './record/match.js';
 export { RecordingAgent, type RecordingAgentOptions } from './record/replay.js';
 export { type MswAgentOptions, createMswAgent } from './msw.js';

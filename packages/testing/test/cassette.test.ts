@@ -7,7 +7,7 @@ import * as zlib from 'node:zlib';
 import Ajv from 'ajv';
 import { BytesProducer, HttpAgent, InvalidArgumentError, readBody } from '@strand/core';
 import { type HarEntry, HTTPClient } from '@strand/client';
-import { Cassette, type CassetteAgent, CassetteError, RecordingAgent, UnexpectedRequestError, cassetteMode, openCassette } from '@strand/testing';
+import { Cassette, type CassetteAgent, CassetteError, RecordingAgent, UnexpectedRequestError, cassetteMode, createReplayAgent, openCassette } from '@strand/testing';
 import { responseBytes } from '../src/record/cassette';
 
 // ---- a real loopback server: compression, chunked bodies with trailers, cookies, redirects ----
@@ -389,5 +389,28 @@ describe('cassette files', () => {
     const response = await replaying.request('GET', `${base}/count`);
     expect(response.code).toBe(500);
     expect((await readBody(response)).toString()).toContain('header "X-Bad" has a name or value that cannot be sent');
+  });
+});
+
+describe('createReplayAgent', () => {
+  test('serves an in-memory cassette filled by a RecordingAgent; a miss is a 599 that assertNoPending() throws', async () => {
+    const cassette = new Cassette();
+    const real = new HttpAgent();
+    agents.push(real);
+    await readBody(await new RecordingAgent(real, { cassette }).request('GET', `${base}/count`));
+    const fake = createReplayAgent(cassette);
+    agents.push(fake);
+    expect((await readBody(await fake.request('GET', `${base}/count`))).toString()).toBe('1');
+    fake.assertNoPending();
+    const miss = await fake.request('GET', `${base}/other`);
+    expect(miss.code).toBe(599);
+    await readBody(miss);
+    expect(() => fake.assertNoPending()).toThrow(/closest recording: #1 GET .*\/count \(already replayed\)\n\s+url:/);
+    expect(counter).toBe(1);
+  });
+
+  test('bad arguments are InvalidArgumentErrors naming them', () => {
+    expect(() => createReplayAgent({} as never)).toThrow(/cassette must be a Cassette/);
+    expect(() => createReplayAgent(new Cassette(), { unmatched: 'fail' } as never)).toThrow(/unknown option/);
   });
 });

@@ -8,7 +8,7 @@
 
 import { type HarRedaction, type RedactOptions, harRedaction } from '@strand/client';
 import { type Agent, type BodyProducer, type HeadersInit, HttpAgent, InvalidArgumentError, type RequestOptions, type Response, brand, closeAgent } from '@strand/core';
-import { type FakeAgent, createFakeAgent } from '../fake-agent.js';
+import { type FakeAgent, type FakeAgentOptions, createFakeAgent } from '../fake-agent.js';
 import { Cassette } from './cassette.js';
 import { type MatchOptions, matching } from './match.js';
 import { CassetteReplayer, RecordingAgent, recordLive } from './replay.js';
@@ -193,4 +193,36 @@ brand(CassetteAgent, 'testing.CassetteAgent');
  */
 export function openCassette(file: string, options: CassetteOptions = {}): CassetteAgent {
   return new CassetteAgent(file, options);
+}
+
+/** Options of {@link createReplayAgent}: the fake agent's, and how requests find their recordings. */
+export interface ReplayAgentOptions extends Omit<FakeAgentOptions, 'unmatched'> {
+  /** How a request finds its recording (default: method, URL with the query in any order, body bytes). */
+  match?: MatchOptions;
+  /** The redaction the cassette was recorded with (applied to live requests before matching): default on; `false` if it was recorded without. */
+  redact?: RedactOptions | false;
+}
+
+/**
+ * A {@link FakeAgent} that serves `cassette` (loaded from a file, or filled by a
+ * `RecordingAgent` in the same test) byte for byte. A request with no recording gets a `599`
+ * and an `UnexpectedRequestError` naming the closest recording, which `assertNoPending()`
+ * throws, as for a route table. {@link openCassette} in `replay` mode is the same with the
+ * error thrown at once.
+ *
+ * @example
+ * ```ts
+ * const fake = createReplayAgent(Cassette.load('test/cassettes/users.har'));
+ * const response = await fake.request('GET', 'https://api.example.com/users');
+ * fake.assertNoPending();
+ * ```
+ */
+export function createReplayAgent(cassette: Cassette, options: ReplayAgentOptions = {}): FakeAgent {
+  if (!(cassette instanceof Cassette)) throw new InvalidArgumentError(`createReplayAgent: cassette must be a Cassette, got ${describeValue(cassette)}`);
+  const checked = checkOptions(options, ['clock', 'pool', 'agentOptions', 'match', 'redact'], 'createReplayAgent');
+  const redact = checked['redact'] as RedactOptions | false | undefined;
+  const redaction = redact === false ? null : harRedaction(redact, 'createReplayAgent');
+  const match = matching(checked['match'] as MatchOptions | undefined, 'createReplayAgent');
+  const { match: _match, redact: _redact, ...fakeOptions } = options;
+  return createFakeAgent(new CassetteReplayer(cassette, { match, redaction, fallback: null }), fakeOptions);
 }
