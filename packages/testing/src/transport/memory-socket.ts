@@ -84,7 +84,7 @@ export class ServerSocket extends SocketLike {
   bytesRead = 0;
   private inbound: InboundControl | null = null;
   private inputEnded = false;
-  /** Raw response bytes given to {@link sendRawResponse}; everything else is dropped while `discarding`. */
+  /** Raw response bytes given to {@link sendRawResponse}; what is written after them is dropped while `discarding`. */
   private readonly rawChunks = new WeakSet<Buffer>();
   private discarding = false;
   /** @internal Bumped by every movement on this connection, for `flush()`. */
@@ -134,7 +134,6 @@ export class ServerSocket extends SocketLike {
   sendRawResponse(bytes: Buffer): void {
     this.rawChunks.add(bytes);
     this.write(bytes);
-    this.discarding = true;
   }
 
   /** The HTTP server finished the response a {@link sendRawResponse} answered: its writes pass again. */
@@ -143,7 +142,9 @@ export class ServerSocket extends SocketLike {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.discarding && !this.rawChunks.has(chunk)) {
+    // Writes reach here in order: what was written before the raw bytes passes, what follows them is dropped.
+    if (this.rawChunks.has(chunk)) this.discarding = true;
+    else if (this.discarding) {
       callback();
       return;
     }
@@ -152,7 +153,10 @@ export class ServerSocket extends SocketLike {
   }
 
   override _writev(chunks: Array<{ chunk: unknown; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
-    const kept = this.discarding ? chunks.filter((c) => this.rawChunks.has(c.chunk as Buffer)) : chunks;
+    const kept = chunks.filter((c) => {
+      if (this.rawChunks.has(c.chunk as Buffer)) return (this.discarding = true);
+      return !this.discarding;
+    });
     if (kept.length === 0) {
       callback();
       return;
