@@ -8,6 +8,8 @@ import Ajv from 'ajv';
 import { BytesProducer, HttpAgent, InvalidArgumentError, readBody } from '@strand/core';
 import { type HarEntry, HTTPClient } from '@strand/client';
 import { Cassette, type CassetteAgent, CassetteError, RecordingAgent, UnexpectedRequestError, cassetteMode, createReplayAgent, openCassette } from '@strand/testing';
+import { Readable, Writable } from 'node:stream';
+import { main as strandCommand } from '../../client/src/cli/main';
 import { responseBytes } from '../src/record/cassette';
 
 // ---- a real loopback server: compression, chunked bodies with trailers, cookies, redirects ----
@@ -412,5 +414,25 @@ describe('createReplayAgent', () => {
   test('bad arguments are InvalidArgumentErrors naming them', () => {
     expect(() => createReplayAgent({} as never)).toThrow(/cassette must be a Cassette/);
     expect(() => createReplayAgent(new Cassette(), { unmatched: 'fail' } as never)).toThrow(/unknown option/);
+  });
+});
+
+describe('a HAR written by the strand command', () => {
+  test('replays in a test: strand --har FILE, then openCassette(FILE)', async () => {
+    const file = path.join(dir, 'cli.har');
+    let output = '';
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        output += chunk.toString('utf8');
+        callback();
+      },
+    });
+    const stderr = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    expect(await strandCommand(['-L', '--har', file, `${base}/login`], { stdin: Readable.from([]), stdout, stderr, stderrIsTTY: false })).toBe(0);
+    const replaying = open(file);
+    const client = new HTTPClient({ agent: replaying });
+    const me = await client.get(`${base}/login`);
+    expect(await me.text()).toBe(output);
+    expect(me.history().map((h) => h.code)).toEqual([302]);
   });
 });
