@@ -109,6 +109,7 @@ export class HttpAgent extends PoolHolder implements Agent {
         queueTimeout: Math.min(timeouts.queue, remaining),
         connectTimeout: Math.min(timeouts.connect, remaining),
         milestones: timings,
+        pipelineRequest: this.pool.pipelining > 1 ? prepared : undefined,
         onConnect: (phase, now) => {
           if (phase === 'start') timings.connectStart = now;
           else timings.connectEnd = now;
@@ -137,7 +138,9 @@ export class HttpAgent extends PoolHolder implements Agent {
       bodyState,
     });
     const answered = bodyState === undefined ? sent : sent.then((response) => this.expectationFailed(req, response, bodyState));
-    if (req.retried || !reused || !this.pool.retryAutomatically) return answered;
+    // On a pipelining pool a first request is retried the same way: a server that closes
+    // mid-pipeline (a request limit) may reset the connection before its answer is read.
+    if (req.retried || !(reused || this.pool.pipelining > 1) || !this.pool.retryAutomatically) return answered;
     return answered.catch((error: unknown) => {
       if (isRetrySafe(prepared, error)) return this.exchange({ ...req, retried: true });
       throw error;

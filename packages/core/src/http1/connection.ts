@@ -65,6 +65,12 @@ export const DEFAULT_EXPECT_CONTINUE_TIMEOUT = 1000;
 export interface ConnectionOwner {
   /** The exchange finished cleanly and the connection may carry another request. */
   connectionIdle(connection: HTTP11Connection): void;
+  /**
+   * Optional: the current request was written in full, or a pipelined exchange became the
+   * current one; a pipelining owner may now start more requests on it (see
+   * {@link HTTP11Connection.reserve}).
+   */
+  connectionSent?(connection: HTTP11Connection): void;
   /** The connection is gone (closed by either side, or failed). Called once. */
   connectionClosed(connection: HTTP11Connection): void;
 }
@@ -210,6 +216,8 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
    * pool stops pipelining to this origin.
    */
   pipelineBroken = false;
+  /** Requests promised to this busy connection by its owner and not started yet ({@link reserve}). */
+  private reservations = 0;
 
   // Reading, across exchanges.
   /** The body consumer asked for no more bytes for now. */
@@ -239,7 +247,16 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
 
   /** Exchanges on the connection now: the current one and the pipelined ones queued behind it. */
   get pipelineDepth(): number {
-    return (this.ex === null ? 0 : 1) + this.queue.length;
+    return (this.ex === null ? 0 : 1) + this.queue.length + this.reservations;
+  }
+
+  /**
+   * Promises this busy connection one more pipelined request, to be started with
+   * {@link request} before any I/O can happen (in a microtask): it counts in
+   * {@link pipelineDepth} until then, so the owner does not hand out more room than there is.
+   */
+  reserve(): void {
+    this.reservations++;
   }
 
   /**
@@ -269,8 +286,13 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
    * typed error saying where the exchange failed. Only legal when the connection is idle.
    */
   request(req: PreparedRequest, options: ExchangeOptions = {}): Promise<Response> {
+    const reserved = this.reservations > 0;
+    if (reserved) this.reservations--;
     if (this.state !== 'idle') {
       if (this.canPipeline(req)) return this.pipeline(req, options);
+      // A request promised to this connection that it can no longer take (it closed, or its
+      // pipeline broke, in the meantime): nothing was written, so it may be sent elsewhere.
+      if (reserved) return Promise.reject(new RequestTransmissionFailedError(`the connection was ${this.state === 'closed' ? 'closed' : 'no longer open to pipelining'} before the request could be written`, { url: req.url.href }));
       return Promise.reject(new StrandError('STRAND_INVALID_STATE', `cannot start a request on a connection that is ${this.state}`));
     }
     const signal = options.signal;
@@ -724,13 +746,15 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
   /** The whole request was handed to the socket: `sending` -> `waiting` (or still `receiving` after an early answer). */
   private sent(ex: Exchange): void {
     ex.sent = true;
-    if (this.state === 'sending') this.state = 'waiting';
+    const nowWaiting = this.state === 'sending';
+    if (nowWaiting) this.state = 'waiting';
     if (ex.diag !== null && diagnostics.bodySent.hasSubscribers) diagnostics.bodySent.publish({ request: ex.diag });
     if (ex.timed || ex.timings !== null) {
       const now = this.clock.now();
       ex.headersDeadline = now + ex.timeouts.headers;
       if (ex.timings !== null) ex.timings.sent = now;
     }
+    if (nowWaiting) this.owner.connectionSent?.(this);
   }
 
   private parseFailure(error: unknown): StrandError {
@@ -764,7 +788,12 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     }
     if (ex.diag !== null && diagnostics.trailers.hasSubscribers) diagnostics.trailers.publish({ request: ex.diag, trailers: body.trailers });
     body.end(ex.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
-    if (next === undefined && reusable && this.state === 'idle') this.owner.connectionIdle(this);
+    if (next === undefined) {
+      if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
+    } else if (this.state === 'waiting') {
+      // The pipeline moved up: there may be room behind it now.
+      this.owner.connectionSent?.(this);
+    }
   }
 
   /**

@@ -42,7 +42,9 @@ export interface HTTPConnectionPoolOptions {
    * `Expect: 100-continue` are never pipelined; they wait for a connection of their own. When a
    * connection closes with pipelined requests unanswered, those are sent again once (they were
    * idempotent; `retryAutomatically` must be on, as it is by default) and this pool stops
-   * pipelining to that origin.
+   * pipelining to that origin. A server that closes mid-pipeline may reset the connection before
+   * the answers it did send are read, so on a pipelining pool the automatic retry also covers a
+   * connection's first request.
    */
   pipelining?: number;
 }
@@ -75,9 +77,17 @@ export interface AcquireOptions {
   onConnect?: ((phase: 'start' | 'end', now: number) => void) | undefined;
   /** Where the endpoint records DNS, TCP and TLS milestones of a new connection. */
   milestones?: ConnectMilestones | undefined;
+  /**
+   * The request the connection is for, when it could be pipelined: a queued request may then be
+   * given a busy connection with room (see {@link HTTPConnectionPoolOptions.pipelining}), on
+   * which the caller must start it at once (in the promise's reaction).
+   */
+  pipelineRequest?: PreparedRequest | undefined;
 }
 
 const MARGIN_MS = 1000;
+/** Most endpoints a pool remembers as not to be pipelined to (beyond that, a broken one is only retried per request). */
+const MAX_NO_PIPELINING = 4096;
 
 interface Waiter {
   readonly endpoint: Endpoint;
@@ -95,8 +105,6 @@ class HostState {
   readonly idle: HTTP11Connection[] = [];
   /** Open connections (idle or busy), for pipelining onto a busy one; only kept when the pool pipelines. */
   readonly connections: HTTP11Connection[] = [];
-  /** A pipeline to this endpoint broke (a connection closed with requests unanswered): no more pipelining here. */
-  pipeliningOff = false;
   /** Connections open or connecting. */
   open = 0;
   /** FIFO of waiting requests; `head` is the index of the first live one. */
@@ -166,6 +174,8 @@ export class HTTPConnectionPool implements ConnectionOwner {
   private openTotal = 0;
   /** Set by close() (or destroy()): no more requests; resolves once every connection is gone. */
   private closing: { promise: Promise<void>; resolve: () => void } | null = null;
+  /** Endpoints whose pipeline broke (a connection closed with requests unanswered): never pipelined to again by this pool. */
+  private readonly noPipelining = new Set<string>();
   private destroyed = false;
 
   constructor(options: HTTPConnectionPoolOptions = {}) {
@@ -226,7 +236,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
   takePipelined(endpoint: Endpoint, request: PreparedRequest): HTTP11Connection | null {
     if (this.pipelining <= 1 || !this.persistent || this.closing !== null) return null;
     const host = this.hosts.get(endpoint.key);
-    if (host === undefined || host.pipeliningOff || host.idle.length > 0 || host.open < this.maxConnectionsPerHost) return null;
+    if (host === undefined || host.idle.length > 0 || host.open < this.maxConnectionsPerHost || this.noPipelining.has(endpoint.key)) return null;
     let best: HTTP11Connection | null = null;
     for (const connection of host.connections) {
       const depth = connection.pipelineDepth;
@@ -234,6 +244,23 @@ export class HTTPConnectionPool implements ConnectionOwner {
       if (connection.canPipeline(request)) best = connection;
     }
     return best;
+  }
+
+  /** @internal A connection's current request was written in full: queued requests that can be pipelined go behind it. */
+  connectionSent(connection: HTTP11Connection): void {
+    if (this.pipelining <= 1 || this.closing !== null) return;
+    const host = this.hosts.get(connection.key);
+    if (host === undefined || host.head === host.waiters.length || this.noPipelining.has(connection.key)) return;
+    for (let i = host.head; i < host.waiters.length && connection.pipelineDepth < this.pipelining; i++) {
+      const waiter = host.waiters[i];
+      if (waiter == null || waiter.done) continue;
+      const request = waiter.options.pipelineRequest;
+      if (request === undefined || !connection.canPipeline(request)) continue;
+      host.waiters[i] = null;
+      this.settle(waiter);
+      connection.reserve();
+      waiter.resolve(connection);
+    }
   }
 
   /** @internal Called by a connection whose exchange ended cleanly. */
@@ -269,7 +296,7 @@ export class HTTPConnectionPool implements ConnectionOwner {
     if (this.pipelining > 1) {
       const at = host.connections.indexOf(connection);
       if (at !== -1) host.connections.splice(at, 1);
-      if (connection.pipelineBroken) host.pipeliningOff = true;
+      if (connection.pipelineBroken && this.noPipelining.size < MAX_NO_PIPELINING) this.noPipelining.add(connection.key);
     }
     this.connectionGone();
     const index = host.idle.indexOf(connection);
