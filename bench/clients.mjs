@@ -49,6 +49,8 @@ export function parseClientName(name) {
   }
   return { base, env };
 }
+/** Clients with a per-connection pipelining option (the pipeline-* scenarios). */
+const PIPELINING_CLIENTS = new Set(['strand-core', 'strand-client', 'undici-pool-dispatch', 'undici-pool-request', 'undici-request']);
 /** The clients that can run over @strand/testing's in-memory agent. */
 export const STRAND_CLIENTS = new Set(['strand-core', 'strand-client']);
 
@@ -102,6 +104,7 @@ export function unsupported(name, scenario) {
   const client = parseClientName(name)?.base ?? name;
   if (scenario.inMemory) return STRAND_CLIENTS.has(client) ? null : 'in-memory transport is Strand-only';
   if (client.startsWith('raw-') && scenario.chunked) return `${client} only parses Content-Length framing`;
+  if (scenario.pipelining !== undefined && !PIPELINING_CLIENTS.has(client)) return `${client} has no pipelining option`;
   return null;
 }
 
@@ -123,7 +126,12 @@ async function countStream(stream, status) {
 /** An @strand/core HttpAgent for the run: a pool keeping ≥ N connections, CA for https. */
 async function strandAgent(ctx) {
   const core = await import('@strand/core');
-  const pool = new core.HTTPConnectionPool({ maxPersistentPerHost: Math.max(1000, ctx.connections) });
+  // A pipelined run caps connections per host (pipelining starts where that cap is reached).
+  const pipelined = ctx.pipelining > 1 || ctx.scenario.startsWith('pipeline-');
+  const pool = new core.HTTPConnectionPool({
+    maxPersistentPerHost: Math.max(1000, ctx.connections),
+    ...(pipelined ? { maxConnectionsPerHost: ctx.connections, pipelining: ctx.pipelining } : {}),
+  });
   const options = { pool };
   if (ctx.https) {
     // Current API: a TLS policy trusting our CA. (An earlier core took `{ tls: { ca } }`.)
@@ -223,14 +231,14 @@ async function strandClient(ctx) {
 
 async function undiciAgent(ctx) {
   const undici = await import('undici');
-  const dispatcher = new undici.Agent({ connections: ctx.connections, ...(ctx.https ? { connect: { ca: ctx.ca } } : {}) });
+  const dispatcher = new undici.Agent({ connections: ctx.connections, pipelining: ctx.pipelining, ...(ctx.https ? { connect: { ca: ctx.ca } } : {}) });
   return { undici, dispatcher };
 }
 
 /** One `undici.Pool` for the run's origin, N connections: no Agent routing per request. */
 async function undiciPool(ctx) {
   const undici = await import('undici');
-  return new undici.Pool(ctx.origin, { connections: ctx.connections, ...(ctx.https ? { connect: { ca: ctx.ca } } : {}) });
+  return new undici.Pool(ctx.origin, { connections: ctx.connections, pipelining: ctx.pipelining, ...(ctx.https ? { connect: { ca: ctx.ca } } : {}) });
 }
 
 /** `undici.request(url, { dispatcher: Agent })`: URL parsing + Agent routing + request's body stream. */

@@ -15,6 +15,7 @@ export const MIB = 1024 * 1024;
 /**
  * name -> { path, method, connections, warmupRequests, https?, body?, contentType?, chunked?, stream?,
  *           nodeServer? (always served by bench/node-server.mjs), expectBytes, about, inMemory?,
+ *           concurrency? (requests in flight; default: connections), pipelining? (per connection),
  *           default? }
  * `default: false` scenarios run only when named in `--scenario`.
  */
@@ -30,6 +31,11 @@ export const SCENARIOS = {
   // subrequests, which capped it near 6k req/s here (server-bound, every client alike).
   chunked: { path: '/chunked', method: 'GET', connections: 50, warmupRequests: 2000, expectBytes: CHUNK_SIZE * CHUNK_COUNT, chunked: true, nodeServer: true, about: `GET a chunked body (${CHUNK_COUNT} chunks of ${CHUNK_SIZE} bytes, one res.write each, from the Node server), 50 connections` },
   'https-small-50': { path: '/small', method: 'GET', connections: 50, warmupRequests: 3000, https: true, expectBytes: SMALL_BODY.length, about: 'GET /small over TLS (self-signed cert passed as CA), 50 connections' },
+  // HTTP/1.1 pipelining: 40 requests in flight over 4 connections, with each client's pool set
+  // to pipelining 1 (requests queue for a free connection) or 10 (written behind busy ones).
+  // Only clients with a pipelining option run them (Strand, undici's Pool and Agent).
+  'pipeline-1': { path: '/small', method: 'GET', connections: 4, concurrency: 40, pipelining: 1, warmupRequests: 3000, expectBytes: SMALL_BODY.length, default: false, about: 'GET /small, 40 requests in flight on 4 connections, pipelining 1 (queued in the pool)' },
+  'pipeline-10': { path: '/small', method: 'GET', connections: 4, concurrency: 40, pipelining: 10, warmupRequests: 3000, expectBytes: SMALL_BODY.length, default: false, about: 'GET /small, 40 requests in flight on 4 connections, pipelining 10 (each connection carries up to 10)' },
   'fake-agent': { inMemory: true, path: '/small', method: 'GET', connections: 1, warmupRequests: 2000, expectBytes: SMALL_BODY.length, about: `@strand/testing's fake agent (createFakeAgent: real HttpAgent, parser and pool over in-memory connections to an http.Server in the same process) answering like /small, 1 loop; Strand clients only, and the client's CPU includes the in-process server` },
 };
 

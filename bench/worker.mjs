@@ -42,6 +42,8 @@ const ctx = {
   body: scenario.body ?? null,
   contentType: scenario.contentType ?? null,
   connections: config.connections,
+  /** Requests a connection carries at once (HTTP/1.1 pipelining); 1: none. The run keeps connections × pipelining requests going. */
+  pipelining: scenario.pipelining ?? 1,
   /** Read the body as a stream, counting bytes, keeping none (the raw sockets always do). */
   stream: scenario.stream === true,
   https: config.https === true,
@@ -118,7 +120,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const warmupStart = Date.now();
 const loops = [];
-for (let i = 0; i < config.connections; i++) loops.push(loop());
+// A pipelined scenario keeps `concurrency` requests going over `connections` connections.
+for (let i = 0; i < (scenario.concurrency ?? config.connections); i++) loops.push(loop());
 
 // Warm-up: at least warmupMinMs and warmupRequests requests (the JIT tiers up by count, not by
 // time), but never longer than warmupMs.
