@@ -214,12 +214,20 @@ export class HTTPClient extends PoolHolder {
     };
     try {
       let req = original;
+      // A beforeRequest hook may answer the call itself (ky's way): later hooks and the network are skipped.
+      let answered: ClientResponse | null = null;
       if (hooks !== null && hooks.beforeRequest.length > 0) {
-        for (const hook of hooks.beforeRequest) await hook(request);
-        req = applyHookRequest(original, request, this.convert);
+        for (const hook of hooks.beforeRequest) {
+          const result: unknown = await hook(request);
+          if (result === undefined) continue;
+          if (!(result instanceof ClientResponse)) throw new InvalidArgumentError(`beforeRequest: a hook may return nothing or a ClientResponse to answer the call, got ${describe(result)}`);
+          answered = result;
+          break;
+        }
+        if (answered === null) req = applyHookRequest(original, request, this.convert);
       }
       if (req.onUploadProgress !== null && req.body !== null) req = { ...req, body: new ProgressProducer(req.body, req.onUploadProgress) };
-      let response = await this.send(req, started, false);
+      let response = answered ?? (await this.send(req, started, false));
       if (hooks !== null && hooks.afterResponse.length > 0) {
         response = await runAfterResponse(hooks.afterResponse, response, request, retryCount, (changes) => this.retryFromHook(original, call, changes, retryCount));
       }

@@ -419,10 +419,12 @@ export interface RetryState {
 }
 
 /**
- * Called before the request is sent; may change it (see {@link HookRequest}). Throwing stops the
- * request (nothing is sent) and the call rejects with the error (through `beforeError`).
+ * Called before the request is sent; may change it (see {@link HookRequest}). Returning a
+ * `ClientResponse` answers the call with it (ky's way): the later `beforeRequest` hooks and the
+ * request itself are skipped, `afterResponse` hooks and `throwForStatus` still apply. Throwing
+ * stops the request (nothing is sent) and the call rejects with the error (through `beforeError`).
  */
-export type BeforeRequestHook = (request: HookRequest) => Awaitable<void>;
+export type BeforeRequestHook = (request: HookRequest) => Awaitable<ClientResponse | void>;
 /** Called with the response; may return another response (or the one `state.retry()` resolves with). */
 export type AfterResponseHook = (response: ClientResponse, state: AfterResponseState) => Awaitable<ClientResponse | void>;
 /** Called before each redirect is followed, with the 3xx response (its body discarded); throwing stops the chain. */

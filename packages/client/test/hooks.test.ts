@@ -103,6 +103,32 @@ describe('beforeRequest', () => {
     expect((await response.json<Echo>()).headers['authorization']).toBe('Bearer t0k');
   });
 
+  it('may answer the call with a ClientResponse: later beforeRequest hooks and the network are skipped, afterResponse and throwForStatus still apply', async () => {
+    const earlier = await client.get(`${server.url}/kept`);
+    const seen: string[] = [];
+    const call = client.get(`${server.url}/never`, {
+      throwForStatus: true,
+      hooks: {
+        beforeRequest: [() => earlier, () => void seen.push('later beforeRequest')],
+        afterResponse: [
+          (response) => {
+            seen.push(`afterResponse ${new URL(response.url).pathname}`);
+          },
+        ],
+      },
+    });
+    const response = await call;
+    expect(response).toBe(earlier);
+    expect(seen).toEqual(['afterResponse /kept']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/kept']);
+  });
+
+  it('refuses a beforeRequest return value that is neither nothing nor a ClientResponse, sending nothing', async () => {
+    const call = client.get(server.url, { hooks: { beforeRequest: [() => ({ status: 200 }) as unknown as void] } });
+    await expect(call).rejects.toThrow(/beforeRequest: a hook may return nothing or a ClientResponse/);
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('stops the request when a hook throws: nothing is sent and the call rejects with that error', async () => {
     const failure = new Error('no token');
     await expect(client.get(server.url, { hooks: { beforeRequest: [() => Promise.reject(failure)] } })).rejects.toBe(failure);
