@@ -28,7 +28,7 @@ import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } fro
 import { NetrcFiles } from './netrc.js';
 import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
 import { agentForPool, defaultPool, environmentAgent, getGlobalPool, routedAgent } from './pools.js';
-import { ProgressProducer } from './progress.js';
+import { progressProducer } from './progress.js';
 import { ProxyEnvironment } from './proxies.js';
 import { relayResponse } from './relay.js';
 import { ClientResponse, type Timings, emptyTimings } from './response.js';
@@ -226,7 +226,7 @@ export class HTTPClient extends PoolHolder {
         }
         if (answered === null) req = applyHookRequest(original, request, this.convert);
       }
-      if (req.onUploadProgress !== null && req.body !== null) req = { ...req, body: new ProgressProducer(req.body, req.onUploadProgress) };
+      if (req.onUploadProgress !== null && req.body !== null) req = { ...req, body: progressProducer(req.body, req.onUploadProgress) };
       let response = answered ?? (await this.send(req, started, false));
       if (hooks !== null && hooks.afterResponse.length > 0) {
         response = await runAfterResponse(hooks.afterResponse, response, request, retryCount, (changes) => this.retryFromHook(original, call, changes, retryCount));

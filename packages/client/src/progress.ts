@@ -5,9 +5,9 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import { WatchedProducer } from './watched-producer.js';
 import {
   type Agent,
-  type BodyConsumer,
   type BodyEndReason,
   type BodyLength,
   type BodyProducer,
@@ -78,41 +78,20 @@ function knownLength(length: BodyLength): number | undefined {
  * again after a 307/308 redirect or a retry) reports from 0 again. Length, replayability,
  * pause, resume and stop are the wrapped producer's.
  */
-export class ProgressProducer implements BodyProducer {
-  readonly length: BodyLength;
-  readonly replayable: boolean;
-
-  constructor(
-    private readonly inner: BodyProducer,
-    private readonly callback: ProgressCallback,
-  ) {
-    this.length = inner.length;
-    this.replayable = inner.replayable;
-  }
-
-  async startProducing(consumer: BodyConsumer): Promise<void> {
-    const reporter = new ProgressReporter(this.callback, knownLength(this.length));
-    reporter.start();
-    await this.inner.startProducing({
-      write(chunk) {
-        consumer.write(chunk);
-        reporter.add(chunk.byteLength);
-      },
-    });
-    reporter.finish();
-  }
-
-  pauseProducing(): void {
-    this.inner.pauseProducing();
-  }
-
-  resumeProducing(): void {
-    this.inner.resumeProducing();
-  }
-
-  stopProducing(): void {
-    this.inner.stopProducing();
-  }
+export function progressProducer(inner: BodyProducer, callback: ProgressCallback): BodyProducer {
+  let reporter: ProgressReporter | null = null;
+  return new WatchedProducer(inner, {
+    start() {
+      reporter = new ProgressReporter(callback, knownLength(inner.length));
+      reporter.start();
+    },
+    chunk(chunk) {
+      reporter?.add(chunk.byteLength);
+    },
+    finish() {
+      reporter?.finish();
+    },
+  });
 }
 
 /** `inner` with a count of the bytes given to it (in-place reads included: they arrive as chunks too). */

@@ -8,7 +8,6 @@
 
 import {
   type Agent,
-  type BodyConsumer,
   type BodyEndReason,
   type BodyProducer,
   type ExchangeTimings,
@@ -24,6 +23,7 @@ import {
   deriveResponse,
   systemClock,
 } from '@strand/core';
+import { WatchedProducer } from '../watched-producer.js';
 import type { HarCookie, HarEntry, HarInformational, HarNameValue, HarRequest, HarTimings, StrandEntryFields } from './model.js';
 import { type RedactOptions, type HarRedaction, redactEntry, harRedaction } from './redact.js';
 
@@ -221,40 +221,16 @@ export function harEntry(started: number, timings: ExchangeTimings | null, reque
   return entry;
 }
 
-/** A request body producer that keeps a copy of what it writes (the last run's, for a producer that is run again). */
-class TeeProducer implements BodyProducer {
+/** A copy of the bytes a request body hands to the connection, run by run (a body sent again starts over). */
+class BodyCopy {
   chunks: Buffer[] = [];
 
-  constructor(private readonly inner: BodyProducer) {}
-
-  get length(): BodyProducer['length'] {
-    return this.inner.length;
-  }
-
-  get replayable(): boolean {
-    return this.inner.replayable;
-  }
-
-  startProducing(consumer: BodyConsumer): Promise<void> {
+  start(): void {
     this.chunks = [];
-    return this.inner.startProducing({
-      write: (chunk) => {
-        this.chunks.push(Buffer.from(chunk));
-        consumer.write(chunk);
-      },
-    });
   }
 
-  pauseProducing(): void {
-    this.inner.pauseProducing();
-  }
-
-  resumeProducing(): void {
-    this.inner.resumeProducing();
-  }
-
-  stopProducing(): void {
-    this.inner.stopProducing();
+  chunk(chunk: Uint8Array): void {
+    this.chunks.push(Buffer.from(chunk));
   }
 }
 
@@ -317,7 +293,8 @@ export class HarRecorder extends WrapperAgent {
     const started = Date.now();
     const informational: HarInformational[] = [];
     const callerHook = options?.onInformational;
-    const tee = body === null || body === undefined ? null : new TeeProducer(body);
+    const copy = body === null || body === undefined ? null : new BodyCopy();
+    const tee = copy === null ? null : new WatchedProducer(body as BodyProducer, copy);
     const timings: ExchangeTimings = options?.timings ?? { start: systemClock.now() };
     const response = await this.agent.request(method, uri, headers, tee, {
       ...options,
@@ -331,7 +308,7 @@ export class HarRecorder extends WrapperAgent {
       method: response.request.method,
       url: response.request.uri,
       headers: harPairs(response.request.headers),
-      body: tee === null ? Buffer.alloc(0) : Buffer.concat(tee.chunks),
+      body: copy === null ? Buffer.alloc(0) : Buffer.concat(copy.chunks),
     };
     return teeResponse(response, (bytes, pieces, trailers, end) => {
       const entry = harEntry(started, response.timings ?? timings, sent, {
