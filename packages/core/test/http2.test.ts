@@ -1,0 +1,196 @@
+/**
+ * Http2Agent against Node's own http2 server on loopback (h2c with prior knowledge): responses,
+ * request bodies and headers, trailers, multiplexing and the session pool.
+ */
+import * as http from 'node:http';
+import type * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { BytesProducer, FileBodyProducer, Http2Agent, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { type H2TestServer, answer, requestBody, startH2cServer } from './support/h2-servers.js';
+
+const agents: Http2Agent[] = [];
+const servers: H2TestServer[] = [];
+
+function agent(options: ConstructorParameters<typeof Http2Agent>[0] = {}): Http2Agent {
+  const made = new Http2Agent({ h2c: true, ...options });
+  agents.push(made);
+  return made;
+}
+
+async function server(handler: Parameters<typeof startH2cServer>[0], settings?: http2.Settings): Promise<H2TestServer> {
+  const started = await startH2cServer(handler, settings);
+  servers.push(started);
+  return started;
+}
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.destroy()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe('Http2Agent over h2c', () => {
+  test('a GET is answered with a core Response of version 2.0 whose headers carry no pseudo-headers', async () => {
+    const srv = await server((stream, headers) => answer(stream, `hello ${String(headers[':path'])}`, { 'x-multi': ['a', 'b'], 'set-cookie': ['a=1', 'b=2'] }));
+    const response = await agent().request('GET', `${srv.origin}/greet?x=1`);
+    expect(response).toBeInstanceOf(Response);
+    expect(response.version).toEqual([2, 0]);
+    expect(response.code).toBe(200);
+    expect([...response.headers].map(([name]) => name).filter((name) => name.startsWith(':'))).toEqual([]);
+    expect(response.headers.get('content-type')).toBe('text/plain');
+    expect(response.headers.getAll('set-cookie')).toEqual(['a=1', 'b=2']);
+    expect(response.headers.getAll('x-multi')).toEqual(['a', 'b']);
+    expect((await readBody(response)).toString()).toBe('hello /greet?x=1');
+    expect(response.timings?.head).toBeDefined();
+    expect(response.timings?.end).toBeDefined();
+  });
+
+  test('a POST sends its body with content-length, and a body of unknown length without one', async () => {
+    const srv = await server((stream, headers) => {
+      void requestBody(stream).then((body) => answer(stream, `${String(headers['content-length'])}:${body.toString()}`));
+    });
+    const a = agent();
+    const known = await a.request('POST', `${srv.origin}/known`, null, new BytesProducer('posted bytes'));
+    expect((await readBody(known)).toString()).toBe('12:posted bytes');
+    const streamed = new FileBodyProducer(
+      (async function* () {
+        yield 'one,';
+        yield 'two';
+      })(),
+    );
+    expect(streamed.length).toBe(UNKNOWN_LENGTH);
+    const unknown = await a.request('POST', `${srv.origin}/unknown`, null, streamed);
+    expect((await readBody(unknown)).toString()).toBe('undefined:one,two');
+  });
+
+  test('request headers are sent in lower case, Host becomes :authority and connection-specific fields are dropped', async () => {
+    const srv = await server((stream) => answer(stream, 'ok'));
+    const response = await agent().request('GET', `${srv.origin}/h`, {
+      'X-Custom': 'Value',
+      Host: 'api.example:8443',
+      Connection: 'keep-alive, X-Hop',
+      'Keep-Alive': 'timeout=5',
+      'Proxy-Connection': 'keep-alive',
+      Upgrade: 'websocket',
+      'X-Hop': 'dropped because Connection names it',
+      TE: 'gzip',
+    });
+    await readBody(response);
+    const seen = srv.streams[0]?.headers as http2.IncomingHttpHeaders;
+    expect(seen[':authority']).toBe('api.example:8443');
+    expect(seen['x-custom']).toBe('Value');
+    for (const name of ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'x-hop', 'te', 'host']) expect(seen[name]).toBeUndefined();
+  });
+
+  test('TE: trailers is the one TE value sent', async () => {
+    const srv = await server((stream) => answer(stream, 'ok'));
+    await readBody(await agent().request('GET', `${srv.origin}/te`, { TE: 'trailers' }));
+    expect(srv.streams[0]?.headers.te).toBe('trailers');
+  });
+
+  test('a header value with CR or LF is refused before any stream is opened', async () => {
+    const srv = await server((stream) => answer(stream, 'ok'));
+    await expect(agent().request('GET', `${srv.origin}/`, { 'X-Bad': 'a\r\nInjected: 1' })).rejects.toBeInstanceOf(InvalidHeaderError);
+    expect(srv.sessions).toHaveLength(0);
+  });
+
+  test('trailers are on the response once its body has ended', async () => {
+    const srv = await server((stream) => {
+      stream.respond({ ':status': 200 }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': 'abc123' }));
+      stream.end('body with trailers');
+    });
+    const response = await agent().request('GET', `${srv.origin}/t`);
+    expect((await readBody(response)).toString()).toBe('body with trailers');
+    expect(response.trailers.get('x-checksum')).toBe('abc123');
+  });
+
+  test('a HEAD response and a 204 have no body and end at once', async () => {
+    const srv = await server((stream, headers) => {
+      if (headers[':path'] === '/empty') {
+        stream.respond({ ':status': 204 }, { endStream: true });
+        return;
+      }
+      stream.respond({ ':status': 200, 'content-length': '5' }, { endStream: true });
+    });
+    const a = agent();
+    const head = await a.request('HEAD', `${srv.origin}/h`);
+    expect(head.length).toBe(0);
+    expect(head.headers.get('content-length')).toBe('5');
+    expect(await readBody(head)).toHaveLength(0);
+    const empty = await a.request('GET', `${srv.origin}/empty`);
+    expect(empty.code).toBe(204);
+    expect(await readBody(empty)).toHaveLength(0);
+  });
+
+  test('fifty concurrent requests are multiplexed on one session', async () => {
+    const srv = await server((stream, headers) => answer(stream, String(headers[':path'])));
+    const a = agent();
+    const paths = Array.from({ length: 50 }, (_, i) => `/r${i}`);
+    const bodies = await Promise.all(paths.map(async (path) => (await readBody(await a.request('GET', `${srv.origin}${path}`))).toString()));
+    expect(bodies).toEqual(paths);
+    expect(srv.sessions).toHaveLength(1);
+    // A later request reuses the idle session.
+    await readBody(await a.request('GET', `${srv.origin}/again`));
+    expect(srv.sessions).toHaveLength(1);
+  });
+
+  test('a second session opens when the first carries the server’s SETTINGS_MAX_CONCURRENT_STREAMS', async () => {
+    const held: http2.ServerHttp2Stream[] = [];
+    const srv = await server(
+      (stream) => {
+        held.push(stream);
+        // Answer only once four streams are open at the same time: two sessions of two.
+        if (held.length === 4) for (const s of held) answer(s, 'ok');
+      },
+      { maxConcurrentStreams: 2 },
+    );
+    const a = agent();
+    const responses = await Promise.all([1, 2, 3, 4].map((i) => a.request('GET', `${srv.origin}/${i}`)));
+    await Promise.all(responses.map((r) => readBody(r)));
+    expect(srv.sessions).toHaveLength(2);
+    expect(srv.streams.map((s) => s.session).sort()).toEqual([0, 0, 1, 1]);
+  });
+
+  test('a body read with deliverBody ends with ResponseDone', async () => {
+    const srv = await server((stream) => answer(stream, 'x'.repeat(100_000)));
+    const response = await agent().request('GET', `${srv.origin}/big`);
+    const result = await new Promise<{ size: number; reason: unknown }>((resolve) => {
+      let size = 0;
+      response.deliverBody({
+        dataReceived: (chunk) => {
+          size += chunk.length;
+        },
+        connectionLost: (reason) => resolve({ size, reason }),
+      });
+    });
+    expect(result.size).toBe(100_000);
+    expect(result.reason).toBeInstanceOf(ResponseDone);
+  });
+
+  test('close() closes the idle sessions and later requests fail with STRAND_CLOSED', async () => {
+    const srv = await server((stream) => answer(stream, 'ok'));
+    const a = agent();
+    await readBody(await a.request('GET', `${srv.origin}/`));
+    const closed = new Promise<void>((resolve) => srv.sessions[0]?.once('close', () => resolve()));
+    await a.close();
+    await closed;
+    await expect(a.request('GET', `${srv.origin}/`)).rejects.toMatchObject({ code: 'STRAND_CLOSED' });
+    expect(a.sessionStats()).toEqual({});
+  });
+
+  test('http: without h2c goes over HTTP/1.1', async () => {
+    const plain = http.createServer((_req, res) => res.end(`HTTP/${_req.httpVersion}`));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const a = new Http2Agent();
+      agents.push(a);
+      const response = await a.request('GET', `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+      expect(response.version).toEqual([1, 1]);
+      expect((await readBody(response)).toString()).toBe('HTTP/1.1');
+      await a.close();
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+});
