@@ -84,7 +84,7 @@ describe('Http2Agent over h2c', () => {
   test('TE: trailers is the one TE value sent', async () => {
     const srv = await server((stream) => answer(stream, 'ok'));
     await readBody(await agent().request('GET', `${srv.origin}/te`, { TE: 'trailers' }));
-    expect(srv.streams[0]?.headers.te).toBe('trailers');
+    expect(srv.streams[0]?.headers['te']).toBe('trailers');
   });
 
   test('a header value with CR or LF is refused before any stream is opened', async () => {
