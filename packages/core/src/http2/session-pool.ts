@@ -124,6 +124,8 @@ export class H2SessionPool implements SessionOwner {
       origin.connecting = attempt;
       const clear = (): void => {
         if (origin.connecting === attempt) origin.connecting = null;
+        // An attempt that failed, or found HTTP/1.1, leaves no empty record behind.
+        if (origin.connecting === null && origin.sessions.length === 0 && this.origins.get(endpoint.key) === origin) this.origins.delete(endpoint.key);
       };
       attempt.then(clear, clear);
       try {
