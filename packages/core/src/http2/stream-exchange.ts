@@ -322,7 +322,11 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
   };
 
   private readonly onEnd = (): void => {
-    if (this.state === 'receiving') this.complete();
+    if (this.state !== 'receiving') return;
+    // Node ends the readable side of a reset stream too: a reset is a loss, not an end.
+    const rst = (this.stream as ClientHttp2Stream).rstCode;
+    if (rst !== undefined && rst !== 0) this.fail(this.lostReason());
+    else this.complete();
   };
 
   /** The body ended complete. */
