@@ -1,0 +1,138 @@
+/**
+ * Http2Agent's lifecycle and composition: an idle session never keeps the process alive (a
+ * child script exits by itself while the server keeps the session open), a stream in flight
+ * does; idle sessions close after `sessionIdleTimeout`; the wrapper agents work on top unchanged.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ContentDecoderAgent, Http2Agent, ManualClock, RedirectAgent, readBody } from '../src/index.js';
+import { bundleScript, runUntilExit } from './support/child-script.js';
+import { type H2TestServer, answer, startH2cServer, until } from './support/h2-servers.js';
+
+/** How long a child that is done may take to exit: far below any idle timeout, generous for a loaded machine. */
+const EXIT_WITHIN = 5000;
+const DELAY = 1000;
+
+const ONE_REQUEST = `
+import { Http2Agent, readBody } from '@strand/core';
+// The idle timeout is far longer than the wait below: only unref'd idle sessions let the child exit.
+const agent = new Http2Agent({ h2c: true, sessionIdleTimeout: 600_000 });
+void (async () => {
+  const response = await agent.request('GET', process.argv[2] as string);
+  const body = (await readBody(response)).toString();
+  process.stdout.write(JSON.stringify({ body, version: response.version, stats: Object.values(agent.sessionStats()) }));
+})();
+`;
+
+let srv: H2TestServer;
+let dir: string;
+let oneRequest: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'strand-h2-exit-'));
+  oneRequest = bundleScript(dir, 'h2-one-request', ONE_REQUEST);
+  srv = await startH2cServer((stream, headers) => {
+    const url = new URL(String(headers[':path']), 'http://x');
+    const wait = Number(url.searchParams.get('delay') ?? 0);
+    setTimeout(() => answer(stream, `hello ${url.pathname}`), wait);
+  });
+});
+
+afterAll(async () => {
+  await srv.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a script whose HTTP/2 requests are done exits by itself', () => {
+  it('exits at once after one request, its session left idle (and open on the server)', async () => {
+    const run = await runUntilExit(oneRequest, [`${srv.origin}/one`], EXIT_WITHIN);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ body: 'hello /one', version: [2, 0], stats: [{ sessions: 1 }] });
+  });
+
+  it('stays alive for a response the server delays, then exits', async () => {
+    const run = await runUntilExit(oneRequest, [`${srv.origin}/slow?delay=${DELAY}`], DELAY + EXIT_WITHIN);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ body: 'hello /slow' });
+  });
+});
+
+describe('idle sessions', () => {
+  it('closes a session that stayed idle for sessionIdleTimeout, and opens a new one for the next request', async () => {
+    const clock = new ManualClock();
+    const agent = new Http2Agent({ h2c: true, clock, sessionIdleTimeout: 10_000 });
+    try {
+      const before = srv.sessions.length;
+      await readBody(await agent.request('GET', `${srv.origin}/a`));
+      expect(srv.sessions.length).toBe(before + 1);
+      const session = srv.sessions[before] as http2.ServerHttp2Session;
+      const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+      // The stream closes just after its body ended: the session is idle from then on.
+      await until(() => Object.values(agent.sessionStats())[0]?.streams === 0, 'the stream closed');
+      clock.advance(9_999);
+      expect(session.closed || session.destroyed).toBe(false);
+      clock.advance(1);
+      await closed;
+      await until(() => Object.keys(agent.sessionStats()).length === 0, 'the agent forgot the session');
+      await readBody(await agent.request('GET', `${srv.origin}/b`));
+      expect(srv.sessions.length).toBe(before + 2);
+    } finally {
+      await agent.destroy();
+    }
+  });
+});
+
+describe('wrapper agents work on top of Http2Agent unchanged', () => {
+  let wrapped: H2TestServer;
+  const text = 'a body worth compressing '.repeat(200);
+
+  beforeAll(async () => {
+    wrapped = await startH2cServer((stream, headers) => {
+      switch (headers[':path']) {
+        case '/gzip':
+          stream.respond({ ':status': 200, 'content-encoding': 'gzip', 'content-type': 'text/plain' });
+          stream.end(gzipSync(text));
+          return;
+        case '/moved':
+          stream.respond({ ':status': 302, location: '/target' });
+          stream.end();
+          return;
+        default:
+          answer(stream, `at ${String(headers[':path'])}`);
+      }
+    });
+  });
+
+  afterAll(() => wrapped.close());
+
+  it('ContentDecoderAgent decodes a gzip body', async () => {
+    const agent = new ContentDecoderAgent(new Http2Agent({ h2c: true }));
+    try {
+      const response = await agent.request('GET', `${wrapped.origin}/gzip`);
+      expect(response.version).toEqual([2, 0]);
+      expect((await readBody(response)).toString()).toBe(text);
+      expect(wrapped.streams.find((s) => s.path === '/gzip')?.headers['accept-encoding']).toMatch(/gzip/);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('RedirectAgent follows a 302 on the same session', async () => {
+    const agent = new RedirectAgent(new Http2Agent({ h2c: true }));
+    const sessionsBefore = wrapped.sessions.length;
+    try {
+      const response = await agent.request('GET', `${wrapped.origin}/moved`);
+      expect(response.code).toBe(200);
+      expect((await readBody(response)).toString()).toBe('at /target');
+      expect(response.previousResponse?.code).toBe(302);
+      expect(wrapped.sessions.length).toBe(sessionsBefore + 1);
+    } finally {
+      await agent.close();
+    }
+  });
+});
