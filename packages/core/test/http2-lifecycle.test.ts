@@ -4,7 +4,7 @@
  * does; idle sessions close after `sessionIdleTimeout`; the wrapper agents work on top unchanged.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as http2 from 'node:http2';
+import type * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
