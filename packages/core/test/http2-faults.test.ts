@@ -7,6 +7,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
+  type BodyProducer,
   type BodyTransport,
   BytesProducer,
   CancelledError,
@@ -16,6 +17,7 @@ import {
   ResponseFailedError,
   ResponseNeverReceivedError,
   TimeoutError,
+  UNKNOWN_LENGTH,
   UnprocessedRequestError,
   readBody,
 } from '../src/index.js';
@@ -233,6 +235,35 @@ describe('timeouts on a ManualClock', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+
+  test('a request body that stops making progress fails with a sendIdle TimeoutError and the producer is stopped', async () => {
+    const srv = await server(() => {});
+    let stopped = false;
+    const stalling: BodyProducer = {
+      length: UNKNOWN_LENGTH,
+      replayable: false,
+      startProducing(consumer) {
+        consumer.write(Buffer.from('a first piece, then nothing'));
+        return new Promise<void>(() => {});
+      },
+      pauseProducing() {},
+      resumeProducing() {},
+      stopProducing() {
+        stopped = true;
+      },
+    };
+    const clock = new ManualClock();
+    const settled = agent({ clock, timeouts: { sendIdle: 1000 } })
+      .request('POST', `${srv.origin}/upload`, null, stalling)
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
+    await until(() => srv.streams.length === 1, 'the server has the stream');
+    for (let i = 0; i < 8; i++) clock.advance(250);
+    expect(await settled).toMatchObject({ phase: 'sendIdle', code: 'STRAND_SEND_TIMEOUT', sent: true });
+    expect(stopped).toBe(true);
   });
 
   test('timeouts.total covers the whole exchange, the body included', async () => {

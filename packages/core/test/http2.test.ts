@@ -3,10 +3,53 @@
  * request bodies and headers, trailers, multiplexing and the session pool.
  */
 import * as http from 'node:http';
-import type * as http2 from 'node:http2';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { BytesProducer, FileBodyProducer, Http2Agent, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
-import { type H2TestServer, answer, requestBody, startH2cServer } from './support/h2-servers.js';
+import { type BodyConsumer, type BodyProducer, BytesProducer, FileBodyProducer, Http2Agent, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { type H2TestServer, answer, requestBody, startH2cServer, until } from './support/h2-servers.js';
+
+/** A body of `total` bytes written in 16 KiB pieces, as fast as allowed; it records whether it is paused. */
+class CountingProducer implements BodyProducer {
+  readonly replayable = false;
+  written = 0;
+  paused = false;
+  private consumer: BodyConsumer | null = null;
+  private done: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(readonly length: number) {}
+
+  startProducing(consumer: BodyConsumer): Promise<void> {
+    this.consumer = consumer;
+    return new Promise((resolve) => {
+      this.done = resolve;
+      this.pump();
+    });
+  }
+
+  pauseProducing(): void {
+    this.paused = true;
+  }
+
+  resumeProducing(): void {
+    this.paused = false;
+    setImmediate(() => this.pump());
+  }
+
+  stopProducing(): void {
+    this.stopped = true;
+    this.done?.();
+  }
+
+  private pump(): void {
+    const piece = Buffer.alloc(16 * 1024, 0x62);
+    while (!this.paused && !this.stopped && this.written < this.length) {
+      this.written += piece.length;
+      this.consumer?.write(piece);
+    }
+    if (this.written >= this.length) this.done?.();
+  }
+}
 
 const agents: Http2Agent[] = [];
 const servers: H2TestServer[] = [];
@@ -149,6 +192,61 @@ describe('Http2Agent over h2c', () => {
     await Promise.all(responses.map((r) => readBody(r)));
     expect(srv.sessions).toHaveLength(2);
     expect(srv.streams.map((s) => s.session).sort()).toEqual([0, 0, 1, 1]);
+  });
+
+  test('interim 103 responses reach onInformational and the final head reaches onHead before the promise resolves', async () => {
+    const srv = await server((stream) => {
+      stream.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' });
+      answer(stream, 'final');
+    });
+    const seen: string[] = [];
+    const response = await agent().request('GET', `${srv.origin}/hints`, null, null, {
+      onInformational: (info) => seen.push(`${info.code} ${info.headers.get('link') ?? ''}`),
+      onHead: (head) => seen.push(`head ${head.code} ${head.version.join('.')}`),
+    });
+    seen.push('resolved');
+    expect(seen).toEqual(['103 </style.css>; rel=preload', 'head 200 2.0', 'resolved']);
+    expect((await readBody(response)).toString()).toBe('final');
+  });
+
+  test('an onHead callback that throws fails the request with ResponseFailedError and resets the stream', async () => {
+    let closedWith: number | undefined;
+    const srv = await server((stream) => {
+      stream.on('close', () => {
+        closedWith = stream.rstCode;
+      });
+      stream.respond({ ':status': 200 });
+      stream.write('more to come');
+    });
+    const failure = agent().request('GET', `${srv.origin}/`, null, null, {
+      onHead: () => {
+        throw new Error('rejected by the callback');
+      },
+    });
+    await expect(failure).rejects.toBeInstanceOf(ResponseFailedError);
+    await until(() => closedWith !== undefined, 'the server saw the stream close');
+    expect(closedWith).toBe(http2.constants.NGHTTP2_CANCEL);
+  });
+
+  test('a request body is written with back-pressure: the producer is paused while the server does not read', async () => {
+    let server2: http2.ServerHttp2Stream | null = null;
+    const srv = await server((stream) => {
+      server2 = stream;
+      // Do not read the body yet: the stream's flow-control window fills up.
+      stream.pause();
+    });
+    const total = 8 * 1024 * 1024;
+    const producer = new CountingProducer(total);
+    const pending = agent().request('PUT', `${srv.origin}/upload`, null, producer);
+    await until(() => producer.paused && server2 !== null, 'the producer is paused');
+    const pausedAt = producer.written;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(producer.written).toBe(pausedAt);
+    expect(producer.written).toBeLessThan(1024 * 1024);
+    const stream = server2 as unknown as http2.ServerHttp2Stream;
+    void requestBody(stream).then((body) => answer(stream, String(body.length)));
+    stream.resume();
+    expect((await readBody(await pending)).toString()).toBe(String(total));
   });
 
   test('a body read with deliverBody ends with ResponseDone', async () => {
