@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import {
   type Agent,
   type BodyEndReason,
+  type ByteRangeSpec,
   type Clock,
   Deadline,
   HTTPConnectionPool,
@@ -31,6 +32,7 @@ import { agentForPool, defaultPool, environmentAgent, getGlobalPool, routedAgent
 import { progressProducer } from './progress.js';
 import { ProxyEnvironment } from './proxies.js';
 import { relayResponse } from './relay.js';
+import { type ResponseRange, rangeOf } from './ranges.js';
 import { ClientResponse, type Timings, emptyTimings } from './response.js';
 import { type RequestStack, SharedStack, buildStack } from './stack.js';
 import type { ClientRequestOptions, DefaultRequestOptions, HookRequest } from './types.js';
@@ -296,8 +298,10 @@ export class HTTPClient extends PoolHolder {
       const coreOptions: RequestOptions = {};
       if (deadline.signal !== undefined) coreOptions.signal = deadline.signal;
       if (req.onInformational !== null) coreOptions.onInformational = req.onInformational;
+      if (req.onHead !== null) coreOptions.onHead = req.onHead;
       if (req.hasTimeout) coreOptions.timeout = req.timeout;
       const response = await stack.agent.request(req.method, req.url.href, req.headers, req.body, coreOptions);
+      const range = req.range === null ? null : checkedRange(response, req.range);
       const head = performance.now();
       timings.firstByte = head - dispatched;
       addCoreTimings(timings, response);
@@ -305,14 +309,14 @@ export class HTTPClient extends PoolHolder {
       if (req.unbuffered) {
         const slot = release;
         release = null;
-        return streamingResponse(req, response, stack, timings, deadline, slot, started, head, throwForStatus);
+        return streamingResponse(req, response, range, stack, timings, deadline, slot, started, head, throwForStatus);
       }
 
       const bytes = await readBody(response, { maxBytes: req.stack.maxBodySize });
       const end = performance.now();
       timings.body = end - head;
       timings.total = end - started;
-      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize });
+      const result = new ClientResponse({ original: response, body: { kind: 'buffered', bytes }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize, range });
       if (throwForStatus) result.raiseForStatus();
       return result;
     } catch (error) {
@@ -429,6 +433,7 @@ export class HTTPClient extends PoolHolder {
 function streamingResponse(
   req: NormalizedRequest,
   response: Response,
+  range: ResponseRange | null,
   stack: RequestStack,
   timings: Timings,
   deadline: Deadline,
@@ -445,7 +450,7 @@ function streamingResponse(
     slot();
   };
   const relayed = relayResponse(response, onEnd, (reason) => deadline.translate(reason) as BodyEndReason);
-  const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize });
+  const result = new ClientResponse({ original: response, body: { kind: 'streaming', response: relayed }, timings, jar: stack.jar, followedRedirects: req.stack.allowRedirects, maxBodySize: req.stack.maxBodySize, range });
   if (throwForStatus && !result.ok) {
     abandon(relayed);
     result.raiseForStatus();
@@ -469,6 +474,16 @@ function addCoreTimings(timings: Timings, response: Response): void {
   if (t.acquired !== undefined) {
     const waited = t.acquired - t.start - opening;
     if (waited > 0) timings.queue = (timings.queue ?? 0) + waited;
+  }
+}
+
+/** What `response` is for the request's ranges; a 206 that is not what was asked abandons the body and throws core's `RangeMismatchError`. */
+function checkedRange(response: Response, ranges: readonly ByteRangeSpec[]): ResponseRange {
+  try {
+    return rangeOf(response, ranges);
+  } catch (error) {
+    abandon(response);
+    throw error;
   }
 }
 

@@ -6,6 +6,7 @@
 import {
   type Agent,
   type BodyProducer,
+  type ByteRangeSpec,
   ContentDecoderAgent,
   HTTPConnectionPool,
   Headers,
@@ -19,6 +20,8 @@ import {
   checkRequestLine,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
+import { type NormalizedExpectContinue, addExpectContinue, normalizeExpectContinue } from './expect.js';
+import { addRangeHeaders, normalizeIfRange, normalizeRangeOption } from './ranges.js';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
 import { type NormalizedHooks, normalizeHooks } from './hooks.js';
@@ -64,6 +67,8 @@ export interface NormalizedDefaults {
   readonly netrc: NormalizedNetrc | null;
   /** null: no hooks. */
   readonly hooks: NormalizedHooks | null;
+  /** When a body gets `Expect: 100-continue`. */
+  readonly expectContinue: NormalizedExpectContinue;
 }
 
 /**
@@ -107,6 +112,9 @@ export interface NormalizedRequest extends RequestBehaviour {
   readonly pool: HTTPConnectionPool | null;
   readonly persistent: boolean | null;
   readonly onInformational: RequestOptions['onInformational'] | null;
+  readonly onHead: RequestOptions['onHead'] | null;
+  /** The `range` option's ranges (null: none); `Range` (and `If-Range`) are in `headers` already. */
+  readonly range: readonly ByteRangeSpec[] | null;
   readonly onUploadProgress: ProgressCallback | null;
   readonly onDownloadProgress: ProgressCallback | null;
   /** True when the request itself gave `proxy` or `tls`, which configure the default agent (an error with `agent`). */
@@ -138,6 +146,7 @@ const DEFAULT_KEYS = [
   'retry',
   'netrc',
   'hooks',
+  'expectContinue',
 ] as const;
 const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   ...DEFAULT_KEYS,
@@ -150,6 +159,9 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   'pool',
   'persistent',
   'onInformational',
+  'onHead',
+  'range',
+  'ifRange',
   'onUploadProgress',
   'onDownloadProgress',
 ]);
@@ -331,6 +343,7 @@ export function normalizeDefaults(options: DefaultRequestOptions): NormalizedDef
     tlsPolicy: normalizeTls(options.tls),
     netrc: normalizeNetrc(options.netrc),
     hooks: normalizeHooks(options.hooks, null),
+    expectContinue: normalizeExpectContinue(options.expectContinue),
   };
   return { ...defaults, hasTimeout: Object.keys(defaults.timeout).length > 0 };
 }
@@ -406,6 +419,15 @@ export function normalizeRequest(
   const { headers, removed } = requestHeaders(opts.headers, defaults, stack.decompress);
   const { cookies, jar } = requestCookies(opts.cookies);
   const { signal, agent, pool, persistent, onInformational } = checkCallOptions(opts);
+  const range = normalizeRangeOption(opts.range);
+  if (range !== null) {
+    // Identity unless the caller named an encoding (the decoder's default is not the caller's).
+    const callerEncoding = (opts.headers === undefined ? defaults.headers : headers).has('accept-encoding') || removed.has('accept-encoding');
+    addRangeHeaders(headers, range, normalizeIfRange(opts.ifRange, range), callerEncoding);
+  } else {
+    normalizeIfRange(opts.ifRange, null);
+  }
+  const expectContinue = normalizeExpectContinue(opts.expectContinue, defaults.expectContinue);
 
   const timeout = opts.timeout === undefined ? defaults.timeout : { ...defaults.timeout, ...normalizeTimeout(opts.timeout) };
   const result = {
@@ -433,6 +455,8 @@ export function normalizeRequest(
     pool,
     persistent,
     onInformational,
+    onHead: callback(opts.onHead, 'onHead'),
+    range,
     routeOptions: opts.proxy !== undefined || opts.tls !== undefined,
   };
   // The body last: every other mistake is reported before a stream is wrapped or a file opened.
@@ -440,6 +464,7 @@ export function normalizeRequest(
   if (body !== null) {
     result.body = body.producer;
     if (body.contentType !== null && !headers.has('content-type') && !removed.has('content-type')) headers.add('Content-Type', body.contentType);
+    addExpectContinue(headers, body.producer, expectContinue, removed);
   }
   return result;
 }

@@ -183,6 +183,15 @@ export class ClientResponse implements AsyncIterable<Buffer> {
     return this.original.trailers;
   }
 
+  /**
+   * The trailer fields once the body has ended (core's `Response.waitForTrailers`): at once for
+   * a buffered response; for an `unbuffered` one when its body has been read (or dumped) to the
+   * end, rejecting with the body's error if it failed.
+   */
+  waitForTrailers(): Promise<Headers> {
+    return this.original.waitForTrailers();
+  }
+
   /** True once the body is in memory (always, unless the request was `unbuffered`). */
   get buffered(): boolean {
     return this.#body.kind === 'buffered';

@@ -102,6 +102,8 @@ export class BodyPipe implements BodyTransport, BodySink {
   private delivering = false;
   private endReason: BodyEndReason | null = null;
   private finished = false;
+  /** Told the end reason once the protocol has been (see {@link whenDone}). */
+  private doneCallbacks: Array<(reason: BodyEndReason) => void> | null = null;
   private readonly source: BodySource;
 
   constructor(source: BodySource) {
@@ -117,6 +119,12 @@ export class BodyPipe implements BodyTransport, BodySink {
   /** True once the protocol has been told the body ended. */
   get done(): boolean {
     return this.finished;
+  }
+
+  /** Calls `callback` with the end reason once the protocol has been told it: at once when it has been already. */
+  whenDone(callback: (reason: BodyEndReason) => void): void {
+    if (this.finished) callback(this.endReason as BodyEndReason);
+    else (this.doneCallbacks ??= []).push(callback);
   }
 
   /**
@@ -211,7 +219,14 @@ export class BodyPipe implements BodyTransport, BodySink {
       this.queueHead = 0;
     }
     this.finished = true;
-    protocol.connectionLost(this.endReason);
+    const reason = this.endReason;
+    try {
+      protocol.connectionLost(reason);
+    } finally {
+      const callbacks = this.doneCallbacks;
+      this.doneCallbacks = null;
+      if (callbacks !== null) for (const callback of callbacks) callback(reason);
+    }
   }
 
   private deliverChunk(protocol: BodyProtocol, chunk: Buffer): void {

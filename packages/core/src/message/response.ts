@@ -88,6 +88,27 @@ export class Response implements AsyncIterable<Buffer> {
     return trailers;
   }
 
+  /**
+   * The trailer fields, when the body has ended: resolves once the body's consumer has been told
+   * it is complete (or close-delimited) with the trailers (an empty `Headers` when none came),
+   * and rejects with the body's error if it failed or was abandoned. It does not read the body:
+   * it settles when whoever reads it (or `dump()`) gets to its end. Trailers come with chunked
+   * bodies only (HTTP/1.1); {@link trailers} gives the same fields synchronously once the body
+   * has ended.
+   *
+   * @example
+   * ```ts
+   * const trailers = response.waitForTrailers();
+   * for await (const chunk of response) hash.update(chunk);
+   * console.log((await trailers).get('digest'));
+   * ```
+   */
+  waitForTrailers(): Promise<Headers> {
+    return new Promise((resolve, reject) => {
+      this.#pipe.whenDone((reason) => (reason instanceof StrandError ? reject(reason) : resolve(this.trailers)));
+    });
+  }
+
   /** True once a consumer has taken the body. The body can be consumed only once. */
   get bodyUsed(): boolean {
     return this.#pipe.attached;
