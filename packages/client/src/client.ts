@@ -8,11 +8,12 @@ import {
   type Agent,
   type BodyEndReason,
   type ByteRangeSpec,
+  type CacheRequestOptions,
+  type CacheStore,
   type Clock,
   Deadline,
   HTTPConnectionPool,
   InvalidArgumentError,
-  type RequestOptions,
   type Response,
   PoolHolder,
   readBody,
@@ -21,6 +22,7 @@ import {
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { DigestCache } from './auth.js';
+import { ClientCache, cacheStoreOption } from './cache.js';
 import { type HookedCall, applyHookRequest, mergeRetryOptions, runAfterResponse, runBeforeError } from './hook-runner.js';
 import type { DataToBodyProducer } from './body.js';
 import { createCookieJar } from './cookies.js';
@@ -69,9 +71,16 @@ export interface HTTPClientOptions extends DefaultRequestOptions {
    * read. Default: no limit.
    */
   maxConcurrentRequests?: number;
+  /**
+   * An HTTP cache (RFC 9111, core's private `CachingAgent`) for the client's requests: `true`
+   * keeps responses in a new `MemoryCacheStore` (64 MiB), a `CacheStore` keeps them there (a
+   * `FileCacheStore`, or a store several clients share). Default `false`: no cache. A request
+   * picks a Fetch cache mode with `cacheMode`.
+   */
+  cache?: boolean | CacheStore;
 }
 
-const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'baseUrl', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests']);
+const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'baseUrl', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests', 'cache']);
 
 /** A URL with a scheme (`http:`, `https:`, `mailto:`…): not relative to a base. */
 const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
@@ -125,6 +134,8 @@ export class HTTPClient extends PoolHolder {
   /** The proxy variables of the environment when the client was made; null when it set none. */
   private readonly environment: ProxyEnvironment | null;
   private readonly netrcFiles = new NetrcFiles();
+  /** The client's cache, or null without one. */
+  private readonly cache: ClientCache | null;
 
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
@@ -146,6 +157,7 @@ export class HTTPClient extends PoolHolder {
     if (options.dataToBodyProducer !== undefined && typeof options.dataToBodyProducer !== 'function') {
       throw new InvalidArgumentError(`dataToBodyProducer must be a function, got ${describe(options.dataToBodyProducer)}`);
     }
+    const cacheStore = cacheStoreOption(options.cache);
     // With `persistent: false` the client has a pool of its own, closed with it.
     const ownPool = options.pool === undefined && options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null;
     super(ownPool);
@@ -159,6 +171,7 @@ export class HTTPClient extends PoolHolder {
     this.cookieJar = jar;
     this.convert = options.dataToBodyProducer ?? null;
     this.limiter = new Semaphore(options.maxConcurrentRequests ?? Infinity);
+    this.cache = cacheStore === null ? null : new ClientCache(cacheStore);
     this.defaults = normalizeDefaults(options);
     this.stacks = new SharedStack(this.defaults.stack);
     // Read once, so a client without proxy variables pays nothing per request; a request may turn trustEnv on.
@@ -274,7 +287,7 @@ export class HTTPClient extends PoolHolder {
    */
   private async send(req: NormalizedRequest, started: number, throwForStatus: boolean): Promise<ClientResponse> {
     if (req.netrc !== null && req.auth === null) req = await this.withNetrc(req);
-    const base = this.baseAgent(req);
+    const base = this.cache === null ? this.baseAgent(req) : this.cache.over(this.baseAgent(req));
     const total = req.timeout.total;
     const deadline = new Deadline(total, req.signal, req.url.href, total === undefined ? systemClock : this.clockOf(req));
     let release: (() => void) | null = null;
@@ -295,8 +308,9 @@ export class HTTPClient extends PoolHolder {
       }
       deadline.markSent();
       const stack = this.cookieJar === null ? buildStack(base, req, req.jar ?? createCookieJar, this.digestCache) : this.stacks.stackFor(base, req, this.cookieJar, this.digestCache);
-      const coreOptions: RequestOptions = {};
+      const coreOptions: CacheRequestOptions = {};
       if (deadline.signal !== undefined) coreOptions.signal = deadline.signal;
+      if (req.cacheMode !== null) coreOptions.cache = req.cacheMode;
       if (req.onInformational !== null) coreOptions.onInformational = req.onInformational;
       if (req.onHead !== null) coreOptions.onHead = req.onHead;
       if (req.hasTimeout) coreOptions.timeout = req.timeout;

@@ -7,6 +7,7 @@ import {
   type Agent,
   type BodyProducer,
   type ByteRangeSpec,
+  type CacheMode,
   ContentDecoderAgent,
   HTTPConnectionPool,
   Headers,
@@ -23,6 +24,7 @@ import type { CookieJar } from 'tough-cookie';
 import { type NormalizedExpectContinue, addExpectContinue, normalizeExpectContinue } from './expect.js';
 import { addRangeHeaders, normalizeIfRange, normalizeRangeOption } from './ranges.js';
 import { type DataToBodyProducer, type PreparedBody, dataBody, jsonBody, multipartBody } from './body.js';
+import { cacheModeOption, ifModifiedSinceValue } from './cache.js';
 import { appendParams, describe, isObjectLiteral, isPlainObject, readFields } from './fields.js';
 import { type NormalizedHooks, normalizeHooks } from './hooks.js';
 import { type NormalizedNetrc, normalizeNetrc } from './netrc.js';
@@ -119,6 +121,8 @@ export interface NormalizedRequest extends RequestBehaviour {
   readonly onDownloadProgress: ProgressCallback | null;
   /** True when the request itself gave `proxy` or `tls`, which configure the default agent (an error with `agent`). */
   readonly routeOptions: boolean;
+  /** The Fetch cache mode for a client's cache, or null for the default. */
+  readonly cacheMode: CacheMode | null;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -164,6 +168,8 @@ const REQUEST_KEYS: ReadonlySet<string> = new Set<string>([
   'ifRange',
   'onUploadProgress',
   'onDownloadProgress',
+  'cacheMode',
+  'ifModifiedSince',
 ]);
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
@@ -458,7 +464,9 @@ export function normalizeRequest(
     onHead: callback(opts.onHead, 'onHead'),
     range,
     routeOptions: opts.proxy !== undefined || opts.tls !== undefined,
+    cacheMode: cacheModeOption(opts.cacheMode),
   };
+  if (opts.ifModifiedSince !== undefined) headers.set('If-Modified-Since', ifModifiedSinceValue(opts.ifModifiedSince));
   // The body last: every other mistake is reported before a stream is wrapped or a file opened.
   const body = prepareBody(opts, convert);
   if (body !== null) {

@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from 'node:stream';
-import type { Agent, BodyProducer, HTTPConnectionPool, Headers, HeadersInit, RangeInit, RequestOptions, TimeoutOptions } from '@strand/core';
+import type { Agent, BodyProducer, CacheMode, HTTPConnectionPool, Headers, HeadersInit, RangeInit, RequestOptions, TimeoutOptions } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import type { ClientResponse } from './response.js';
 
@@ -273,6 +273,15 @@ export interface DefaultRequestOptions {
 
 /** Options of one request (treq's keyword arguments). */
 export interface ClientRequestOptions extends DefaultRequestOptions {
+  /**
+   * The Fetch cache mode of this request, for a client with a `cache`: `default`, `no-store`
+   * (the cache is not used), `reload` (fetch, then store), `no-cache` (validate even a fresh
+   * response), `force-cache` (any stored response, however stale), `only-if-cached` (a stored
+   * response or a `504`, never a request). Ignored without a cache.
+   */
+  cacheMode?: CacheMode;
+  /** Sends `If-Modified-Since` with this time (a `Date` or ms since the epoch) as an HTTP-date: tornado's `if_modified_since`. */
+  ifModifiedSince?: Date | number;
   /** A body; see {@link DataInit}. Not with `json`. */
   data?: DataInit;
   /**
