@@ -1,4 +1,4 @@
-import { HttpAgent, HTTPConnectionPool, RedirectAgent, ResponseFailedError, type ResponseHeadInfo, readBody } from '../src/index.js';
+import { CancelledError, HttpAgent, HTTPConnectionPool, RedirectAgent, ResponseFailedError, type ResponseHeadInfo, deriveResponse, readBody } from '../src/index.js';
 import { type TestServer, onRequestHead, startRawServer } from './support/servers.js';
 
 /**
@@ -79,6 +79,37 @@ describe('onHead and onInformational', () => {
     await readBody(response);
     expect(heads).toEqual([301, 200]);
     expect(response.code).toBe(200);
+  });
+
+  it('resolves waitForTrailers with the trailers only once the body has been read, through a derived response too', async () => {
+    const promise = agent.request('GET', `${server.url}/slow`);
+    const sendBody = await serverHoldsBody();
+    const response = await promise;
+    const derived = deriveResponse(response, { code: 299 });
+    const trailers = derived.waitForTrailers();
+    const original = response.waitForTrailers();
+    let settled = false;
+    void trailers.then(() => (settled = true));
+    sendBody('hello');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The body arrived but nobody has read it: the trailers are not known yet.
+    expect(settled).toBe(false);
+    expect((await readBody(derived)).toString()).toBe('hello');
+    expect((await trailers).get('x-sum')).toBe('42');
+    expect((await original).get('x-sum')).toBe('42');
+    // Asked again after the end: at once.
+    expect((await derived.waitForTrailers()).get('x-sum')).toBe('42');
+  });
+
+  it('rejects waitForTrailers with the error of an abandoned body', async () => {
+    const promise = agent.request('GET', `${server.url}/slow`);
+    await serverHoldsBody();
+    const response = await promise;
+    const trailers = response.waitForTrailers();
+    // The consumer gives the body up before any of it came.
+    response.deliverBody({ makeConnection: (transport) => transport.stopProducing(), dataReceived() {}, connectionLost() {} });
+    await expect(trailers).rejects.toBeInstanceOf(CancelledError);
+    pending.length = 0;
   });
 
   it('fails the request with a ResponseFailedError when onHead throws, and closes the connection', async () => {
