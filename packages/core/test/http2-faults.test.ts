@@ -12,7 +12,6 @@ import {
   BytesProducer,
   CancelledError,
   FileBodyProducer,
-  Http2Agent,
   ManualClock,
   ResponseFailedError,
   ResponseNeverReceivedError,
@@ -21,29 +20,11 @@ import {
   UnprocessedRequestError,
   readBody,
 } from '../src/index.js';
-import { type H2TestServer, answer, requestBody, startH2cServer, until } from './support/h2-servers.js';
+import { answer, h2TestBench, requestBody, until, untilStalled } from './support/h2-servers.js';
 
 const { NGHTTP2_REFUSED_STREAM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
-const agents: Http2Agent[] = [];
-const servers: H2TestServer[] = [];
-
-function agent(options: ConstructorParameters<typeof Http2Agent>[0] = {}): Http2Agent {
-  const made = new Http2Agent({ h2c: true, ...options });
-  agents.push(made);
-  return made;
-}
-
-async function server(handler: Parameters<typeof startH2cServer>[0], settings?: http2.Settings): Promise<H2TestServer> {
-  const started = await startH2cServer(handler, settings);
-  servers.push(started);
-  return started;
-}
-
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.destroy()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { agent, server } = h2TestBench();
 
 describe('requests the server did not process are sent again', () => {
   test('a GOAWAY mid-flight: the streams above its last stream id are sent again on a new session, a POST included', async () => {
@@ -324,12 +305,9 @@ describe('flow control', () => {
         connectionLost: resolve,
       });
     });
-    await until(() => blocked && received > 0, 'the server is blocked on a full window');
-    const stalledAt = written;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stalledAt = await untilStalled(() => written, () => blocked && received > 0, 'the server stays blocked on a full window');
     expect(blocked).toBe(true);
-    expect(written).toBe(stalledAt);
-    expect(written).toBeLessThan(1024 * 1024);
+    expect(stalledAt).toBeLessThan(1024 * 1024);
     (transport as BodyTransport | null)?.resumeProducing();
     await ended;
     expect(received).toBe(total);

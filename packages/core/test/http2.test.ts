@@ -5,8 +5,8 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { type BodyConsumer, type BodyProducer, BytesProducer, FileBodyProducer, Http2Agent, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
-import { type H2TestServer, answer, requestBody, startH2cServer, until } from './support/h2-servers.js';
+import { type BodyConsumer, type BodyProducer, BytesProducer, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { answer, h2TestBench, requestBody, until, untilStalled } from './support/h2-servers.js';
 
 /** A body of `total` bytes written in 16 KiB pieces, as fast as allowed; it records whether it is paused. */
 class CountingProducer implements BodyProducer {
@@ -51,25 +51,7 @@ class CountingProducer implements BodyProducer {
   }
 }
 
-const agents: Http2Agent[] = [];
-const servers: H2TestServer[] = [];
-
-function agent(options: ConstructorParameters<typeof Http2Agent>[0] = {}): Http2Agent {
-  const made = new Http2Agent({ h2c: true, ...options });
-  agents.push(made);
-  return made;
-}
-
-async function server(handler: Parameters<typeof startH2cServer>[0], settings?: http2.Settings): Promise<H2TestServer> {
-  const started = await startH2cServer(handler, settings);
-  servers.push(started);
-  return started;
-}
-
-afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.destroy()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const { agent, server } = h2TestBench();
 
 describe('Http2Agent over h2c', () => {
   test('a GET is answered with a core Response of version 2.0 whose headers carry no pseudo-headers', async () => {
@@ -238,11 +220,10 @@ describe('Http2Agent over h2c', () => {
     const total = 8 * 1024 * 1024;
     const producer = new CountingProducer(total);
     const pending = agent().request('PUT', `${srv.origin}/upload`, null, producer);
-    await until(() => producer.paused && server2 !== null, 'the producer is paused');
-    const pausedAt = producer.written;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(producer.written).toBe(pausedAt);
-    expect(producer.written).toBeLessThan(1024 * 1024);
+    // The stream's flow-control window (64 KiB) and the session's buffers are all that goes out.
+    const stalledAt = await untilStalled(() => producer.written, () => producer.paused && server2 !== null, 'the producer stays paused');
+    expect(producer.paused).toBe(true);
+    expect(stalledAt).toBeLessThan(1024 * 1024);
     const stream = server2 as unknown as http2.ServerHttp2Stream;
     void requestBody(stream).then((body) => answer(stream, String(body.length)));
     stream.resume();
@@ -280,12 +261,10 @@ describe('Http2Agent over h2c', () => {
     const plain = http.createServer((_req, res) => res.end(`HTTP/${_req.httpVersion}`));
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
     try {
-      const a = new Http2Agent();
-      agents.push(a);
+      const a = agent({ h2c: false });
       const response = await a.request('GET', `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
       expect(response.version).toEqual([1, 1]);
       expect((await readBody(response)).toString()).toBe('HTTP/1.1');
-      await a.close();
     } finally {
       plain.closeAllConnections();
       await new Promise((resolve) => plain.close(resolve));

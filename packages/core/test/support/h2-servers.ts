@@ -4,6 +4,7 @@
  */
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { Http2Agent, type Http2AgentOptions } from '../../src/index.js';
 
 /** A stream handler: what the server does with each request stream. */
 export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.ServerHttp2Session) => void;
@@ -85,4 +86,56 @@ export async function until(check: () => boolean, what: string, within = 5000): 
     if (Date.now() > limit) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * Resolves with `value()` once it stayed the same, with `check()` true, for `quiet` ms in a row
+ * (a stall, as opposed to a pause between two writes); rejects after `within` ms.
+ */
+export async function untilStalled(value: () => number, check: () => boolean, what: string, quiet = 150, within = 5000): Promise<number> {
+  const limit = Date.now() + within;
+  let last = value();
+  let since = Date.now();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const now = Date.now();
+    const current = value();
+    if (current !== last || !check()) {
+      last = current;
+      since = now;
+    } else if (now - since >= quiet) {
+      return current;
+    }
+    if (now > limit) throw new Error(`timed out waiting until ${what}`);
+  }
+}
+
+/** Agents (h2c on) and h2c servers made by a test file, destroyed and closed after each test. */
+export interface H2TestBench {
+  /** A new `Http2Agent` with `h2c: true` (and `options`). */
+  agent(options?: Http2AgentOptions): Http2Agent;
+  /** A new h2c server. */
+  server(handler: StreamHandler, settings?: http2.Settings): Promise<H2TestServer>;
+}
+
+/** Registers an `afterEach` that destroys the agents and closes the servers made through the returned bench. */
+export function h2TestBench(): H2TestBench {
+  const agents: Http2Agent[] = [];
+  const servers: H2TestServer[] = [];
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.destroy()));
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return {
+    agent(options = {}) {
+      const made = new Http2Agent({ h2c: true, ...options });
+      agents.push(made);
+      return made;
+    },
+    async server(handler, settings) {
+      const started = await startH2cServer(handler, settings);
+      servers.push(started);
+      return started;
+    },
+  };
 }
