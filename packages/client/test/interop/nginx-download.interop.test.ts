@@ -90,6 +90,19 @@ describeNginx('interop: resumable downloads from nginx', () => {
     expect(readFileSync(target).equals(file)).toBe(true);
   });
 
+  it('the range option gets a checked 206 from a compressing location (identity asked), and multipart parts', async () => {
+    const one = await client.get(url('/gz/file.bin'), { range: { start: 10, end: 19 } });
+    expect(one.range).toMatchObject({ kind: 'partial', start: 10, end: 19, completeLength: SIZE });
+    expect((await one.content()).equals(file.subarray(10, 20))).toBe(true);
+    const several = await client.get(url('/file.bin'), { range: [{ start: 0, end: 4 }, { suffix: 5 }], ifRange: one, unbuffered: true });
+    const parts: Array<[number, number, boolean]> = [];
+    for await (const part of several.byteRanges()) parts.push([part.start, part.end, (await part.bytes()).equals(file.subarray(part.start, part.end + 1))]);
+    expect(parts).toEqual([
+      [0, 4, true],
+      [SIZE - 5, SIZE - 1, true],
+    ]);
+  });
+
   it('strand -C - continues the .part file from nginx and renames it', async () => {
     const cli = buildCli();
     const target = path.join(dir, 'file.bin');
