@@ -210,6 +210,18 @@ describe('Http2Agent over h2c', () => {
     expect(closedWith).toBe(http2.constants.NGHTTP2_CANCEL);
   });
 
+  test('a response head larger than maxHeaderBytes fails with ParseError HEADERS_TOO_LARGE and its stream is released', async () => {
+    const srv = await server((stream, headers) => {
+      if (headers[':path'] === '/big') stream.respond({ ':status': 200, 'x-big': 'a'.repeat(2000) });
+      else stream.respond({ ':status': 200 });
+      stream.end('the body');
+    });
+    const a = agent({ maxHeaderBytes: 1024 });
+    await expect(a.request('GET', `${srv.origin}/big`)).rejects.toMatchObject({ code: 'STRAND_PARSE_ERROR', kind: 'HEADERS_TOO_LARGE' });
+    // The session goes on serving; the bench checks no stream is left open.
+    expect((await readBody(await a.request('GET', `${srv.origin}/small`))).toString()).toBe('the body');
+  });
+
   test('a request body is written with back-pressure: the producer is paused while the server does not read', async () => {
     let server2: http2.ServerHttp2Stream | null = null;
     const srv = await server((stream) => {

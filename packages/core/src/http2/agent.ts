@@ -129,6 +129,7 @@ export class Http2Agent implements Agent {
   private readonly clock: Clock;
   private readonly allowH2: boolean;
   private readonly h2c: boolean;
+  private readonly maxHeaderBytes: number;
   private state: 'open' | 'closed' = 'open';
 
   constructor(options: Http2AgentOptions = {}) {
@@ -141,11 +142,12 @@ export class Http2Agent implements Agent {
     const tlsPolicy = options.tlsPolicy ?? defaultTLSPolicy();
     const connect: ConnectOptions = { ...options.connectOptions, clock: this.clock };
     this.h2Endpoints = new StandardEndpointFactory({ ...connect, tlsPolicy: new H2AlpnPolicy(tlsPolicy) });
+    this.maxHeaderBytes = checkNumber(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes', 1);
     this.sessions = new H2SessionPool({
       clock: this.clock,
       idleTimeout: checkNumber(options.sessionIdleTimeout, 30_000, 'sessionIdleTimeout', 0),
       maxSessionsPerOrigin: checkNumber(options.maxSessionsPerOrigin, 16, 'maxSessionsPerOrigin', 1),
-      maxHeaderListSize: checkNumber(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes', 1),
+      maxHeaderListSize: this.maxHeaderBytes,
       maxHeaderListPairs: checkNumber(options.maxHeaderCount, DEFAULT_MAX_HEADER_COUNT, 'maxHeaderCount', 1),
     });
     if (options.http1 !== undefined) {
@@ -224,7 +226,7 @@ export class Http2Agent implements Agent {
       timings.acquired = this.clock.now();
       const reused = session.opened > 0;
       req.diag ??= requestCreated(prepared.method, prepared.url.href, prepared.headers);
-      const exchange = new H2Exchange(session, { prepared, fields, options, timeouts, timings, diag: req.diag, clock: this.clock });
+      const exchange = new H2Exchange(session, { prepared, fields, options, timeouts, timings, diag: req.diag, clock: this.clock, maxHeaderBytes: this.maxHeaderBytes });
       try {
         return await exchange.start();
       } catch (error) {

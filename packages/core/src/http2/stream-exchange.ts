@@ -12,6 +12,7 @@ import type { ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from
 import type { RequestOptions } from '../agent.js';
 import {
   CancelledError,
+  ParseError,
   RequestGenerationFailedError,
   RequestNotSentError,
   RequestTransmissionFailedError,
@@ -84,6 +85,8 @@ export interface H2ExchangeInit {
   readonly timings: ExchangeTimings;
   readonly diag: DiagnosticsRequest | null;
   readonly clock: Clock;
+  /** Largest response head (and trailer section) accepted, in bytes as RFC 9113 §6.5.2 counts them. */
+  readonly maxHeaderBytes: number;
 }
 
 /** The response `length`: 0 when there is no body, the `content-length` when valid, else unknown. */
@@ -274,6 +277,10 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
     const { prepared, timings, diag, options } = this.init;
     const code = Number(headers[':status']);
     const fields = raw === undefined ? fieldsFromObject(headers) : fieldsFromRaw(raw);
+    if (fieldSectionSize(fields) > this.init.maxHeaderBytes) {
+      this.fail(new ParseError('HEADERS_TOO_LARGE', `the response head is larger than ${this.init.maxHeaderBytes} bytes (maxHeaderBytes)`, { url: this.url }));
+      return;
+    }
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     this.state = 'receiving';
     const response = new Response({
@@ -318,7 +325,13 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
 
   private readonly onTrailers = (headers: IncomingHttpHeaders): void => {
     const sink = this.sink;
-    if (sink !== null) sink.trailers = fieldsFromObject(headers);
+    if (sink === null || this.state !== 'receiving') return;
+    const trailers = fieldsFromObject(headers);
+    if (fieldSectionSize(trailers) > this.init.maxHeaderBytes) {
+      this.fail(new ParseError('HEADERS_TOO_LARGE', `the trailer section is larger than ${this.init.maxHeaderBytes} bytes (maxHeaderBytes)`, { url: this.url }));
+      return;
+    }
+    sink.trailers = trailers;
   };
 
   private readonly onEnd = (): void => {
@@ -460,7 +473,11 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
     this.state = 'failed';
     this.release();
     const stream = this.stream;
-    if (stream !== null && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    if (stream !== null && !stream.destroyed) {
+      stream.close(NGHTTP2_CANCEL);
+      // Node holds a closed stream open until its unread data is read: drop it now.
+      stream.destroy();
+    }
     const { diag } = this.init;
     if (diag !== null && diagnostics.error.hasSubscribers && !(reason instanceof UnprocessedRequestError)) {
       diagnostics.error.publish({ request: diag, error: reason });
@@ -492,6 +509,13 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
 }
 
 function noop(): void {}
+
+/** A field section's size as RFC 9113 §6.5.2 counts it: each field's name and value, plus 32. */
+function fieldSectionSize(fields: Headers): number {
+  let size = 0;
+  for (const [name, value] of fields) size += name.length + value.length + 32;
+  return size;
+}
 
 brand(UnprocessedRequestError, 'core.UnprocessedRequestError');
 

@@ -118,13 +118,22 @@ export interface H2TestBench {
   server(handler: StreamHandler, settings?: http2.Settings): Promise<H2TestServer>;
 }
 
-/** Registers an `afterEach` that destroys the agents and closes the servers made through the returned bench. */
+/**
+ * Registers an `afterEach` that checks no stream was left open, then destroys the agents and
+ * closes the servers made through the returned bench.
+ */
 export function h2TestBench(): H2TestBench {
   const agents: Http2Agent[] = [];
   const servers: H2TestServer[] = [];
   afterEach(async () => {
-    await Promise.all(agents.splice(0).map((a) => a.destroy()));
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    // Every request of the test has settled: no stream may be left open (a leak holds a session, and the process).
+    const open = (): number => agents.reduce((sum, a) => sum + Object.values(a.sessionStats()).reduce((n, s) => n + s.streams, 0), 0);
+    try {
+      await until(() => open() === 0, 'every stream of the test closed', 2000);
+    } finally {
+      await Promise.all(agents.splice(0).map((a) => a.destroy()));
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+    }
   });
   return {
     agent(options = {}) {
