@@ -9,6 +9,8 @@ export { del as delete, get, head, patch, post, put, request } from './api.js';
 export { AuthAgent, DigestCache, basicAuthorization } from './auth.js';
 export { type DataToBodyProducer, defaultDataToBodyProducer } from './body.js';
 export { DownloadError, type DownloadOptions, type DownloadResult, download } from './download.js';
+export { DEFAULT_EXPECT_CONTINUE_THRESHOLD } from './expect.js';
+export type { ResponseRange } from './ranges.js';
 export { HTTPClient, type HTTPClientOptions, type ManyOptions } from './client.js';
 export { type FetchInput, type StrandFetch, createFetch, strandFetch } from './fetch.js';
 export { CookieAgent, type ScopedCookies, createCookieJar } from './cookies.js';
