@@ -237,6 +237,16 @@ describe('CachingAgent: request directives and Fetch cache modes', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('rejects a bad URL with the agent\'s typed error before the store is asked', async () => {
+    let asked = 0;
+    const store = new MemoryCacheStore();
+    const counting = Object.assign(Object.create(store) as MemoryCacheStore, { get: (key: string) => (asked++, store.get(key)) });
+    const agent = cache({ store: counting });
+    await expect(agent.request('GET', 'http://exa mple.test/')).rejects.toMatchObject({ code: 'STRAND_INVALID_REQUEST' });
+    await expect(agent.request('GET', 'ftp://example.test/')).rejects.toMatchObject({ code: 'STRAND_INVALID_REQUEST' });
+    expect(asked).toBe(0);
+  });
+
   it('rejects an unknown cache mode with a typed error', async () => {
     const agent = cache();
     await expect(agent.request('GET', 'http://127.0.0.1:9/', null, null, { cache: 'sometimes' as never })).rejects.toMatchObject({ code: 'STRAND_INVALID_ARGUMENT' });

@@ -20,7 +20,7 @@ import { copyHeaders, discardBody } from '../shared.js';
 import { type CacheOutcome, addCacheStatus, cacheStatusMember } from './cache-status.js';
 import { currentAge } from './freshness.js';
 import { invalidatedKeys } from './invalidation.js';
-import { cacheKey, variantId, varyMatches, varyNames, varyValues } from './key.js';
+import { cacheKey, requestKey, variantId, varyMatches, varyNames, varyValues } from './key.js';
 import { CACHE_MODES, type CacheMode, type Reading, type RequestDirectives, type Standing, isStorable, readStored, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
 import { type CacheStore, type CacheStoreWriter, MemoryCacheStore, type StoredHead, type StoredResponse } from './store.js';
 import { responseFromStorage } from './stored-body.js';
@@ -178,9 +178,9 @@ export class CachingAgent extends WrapperAgent {
   async request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: CacheRequestOptions = {}): Promise<Response> {
     const mode = options.cache ?? 'default';
     if (!CACHE_MODES.has(mode)) throw new InvalidArgumentError(`CachingAgent: cache must be one of ${[...CACHE_MODES].join(', ')}, got ${String(mode)}`);
+    const key = requestKey(method, uri);
     const requestHeaders = copyHeaders(headers, uri);
-    if (method !== 'GET' && method !== 'HEAD') return this.forwardUnsafe(method, uri, requestHeaders, body, options);
-    const key = cacheKey(uri);
+    if (method !== 'GET' && method !== 'HEAD') return this.forwardUnsafe(method, uri, key, requestHeaders, body, options);
     const info: RequestInfo = { method, uri: String(uri), headers: requestHeaders };
     const bypass = mode === 'no-store' || requestHeaders.has('range') || requestHeaders.has('if-range') || requestHeaders.has('if-match') || requestHeaders.has('if-unmodified-since');
     if (bypass) {
@@ -495,7 +495,7 @@ export class CachingAgent extends WrapperAgent {
   }
 
   /** Forwards a request with another method; a non-error answer to an unsafe one invalidates (RFC 9111 §4.4). */
-  private async forwardUnsafe(method: string, uri: string | URL, headers: Headers, body: BodyProducer | null | undefined, options: RequestOptions): Promise<Response> {
+  private async forwardUnsafe(method: string, uri: string | URL, key: string, headers: Headers, body: BodyProducer | null | undefined, options: RequestOptions): Promise<Response> {
     const requestTime = this.now();
     const response = await this.agent.request(method, uri, headers, body, options);
     for (const key of invalidatedKeys(method, uri, response.code, response.headers)) {
@@ -505,7 +505,6 @@ export class CachingAgent extends WrapperAgent {
         // The store failed; the response is still the caller's.
       }
     }
-    const key = cacheKey(uri);
     const info: RequestInfo = { method, uri: String(uri), headers };
     if (method === 'POST' && this.answersLaterGets(key, response)) {
       // RFC 9111 §3 and RFC 9110 §9.3.3: a POST response with explicit freshness and a

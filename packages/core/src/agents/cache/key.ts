@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+import { checkRequestLine } from '../../http1/serializer.js';
 import type { Headers } from '../../message/headers.js';
 
 /** The primary cache key of a request: its absolute URL, normalised by WHATWG URL parsing, without the fragment. */
@@ -12,6 +13,16 @@ export function cacheKey(uri: string | URL): string {
   const url = new URL(String(uri));
   url.hash = '';
   return url.href;
+}
+
+/**
+ * The cache key of a request about to be sent: its URL checked as the agent will check it (a
+ * bad method or URL is the agent's `InvalidRequestError`, before anything is looked up), through
+ * the agent's cache of recently parsed URLs.
+ */
+export function requestKey(method: string, uri: string | URL): string {
+  const url = checkRequestLine(method, uri);
+  return url.hash === '' ? url.href : cacheKey(url);
 }
 
 /**
