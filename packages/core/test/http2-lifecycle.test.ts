@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ContentDecoderAgent, Http2Agent, ManualClock, RedirectAgent, readBody } from '../src/index.js';
 import { bundleScript, runUntilExit } from './support/child-script.js';
+import { gc } from './support/gc.js';
 import { type H2TestServer, answer, startH2cServer, until } from './support/h2-servers.js';
 
 /** How long a child that is done may take to exit: far below any idle timeout, generous for a loaded machine. */
@@ -81,6 +82,27 @@ describe('idle sessions', () => {
       await until(() => Object.keys(agent.sessionStats()).length === 0, 'the agent forgot the session');
       await readBody(await agent.request('GET', `${srv.origin}/b`));
       expect(srv.sessions.length).toBe(before + 2);
+    } finally {
+      await agent.destroy();
+    }
+  });
+});
+
+describe('a response dropped unread', () => {
+  it('frees its stream once it is garbage-collected, and the session serves the next request', async () => {
+    const agent = new Http2Agent({ h2c: true });
+    try {
+      await (async () => {
+        await agent.request('GET', `${srv.origin}/dropped`);
+      })();
+      // The stream stays open for a reader that never comes, until the response is collected.
+      const streams = (): number | undefined => Object.values(agent.sessionStats())[0]?.streams;
+      expect(streams()).toBe(1);
+      await until(() => {
+        gc();
+        return streams() === 0;
+      }, 'the dropped response is collected and its stream closed');
+      expect((await readBody(await agent.request('GET', `${srv.origin}/after`))).toString()).toBe('hello /after');
     } finally {
       await agent.destroy();
     }
