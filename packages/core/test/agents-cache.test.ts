@@ -228,6 +228,19 @@ describe('CachingAgent: request directives and Fetch cache modes', () => {
     expect((await get(agent, url)).body).toBe('body 2');
   });
 
+  it('does not keep the head of a 304 that answered a request with Cache-Control: no-store', async () => {
+    const { url } = await startOrigin((req, res, n) => {
+      if (req.headers['if-none-match'] === '"a"') res.writeHead(304, { ETag: '"a"', 'Cache-Control': 'max-age=1', 'X-Seen': String(n) }).end();
+      else res.writeHead(200, { ETag: '"a"', 'Cache-Control': 'max-age=1', 'X-Seen': String(n) }).end('body');
+    });
+    const agent = cache();
+    await get(agent, url);
+    clock.advance(5_000);
+    const answered = await get(agent, url, { 'Cache-Control': 'no-store' });
+    expect(answered.response.headers.get('x-seen')).toBe('2');
+    expect((await get(agent, url, {}, { cache: 'only-if-cached' })).response.headers.get('x-seen')).toBe('1');
+  });
+
   it("validates when the request's max-age is shorter than the response's age", async () => {
     const { url, seen } = await startOrigin((_req, res, n) => res.writeHead(200, { 'Cache-Control': 'max-age=600' }).end(`body ${n}`));
     const agent = cache();

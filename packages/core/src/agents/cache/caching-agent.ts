@@ -284,13 +284,13 @@ export class CachingAgent extends WrapperAgent {
     if (response.code === 304 && conditional !== null) {
       await discardBody(response);
       if (!notModifiedMatches(storedHeaders, response.headers)) return this.fetch(exchange, exchange.headers, { fwd: 'stale', fwdStatus: 304 });
-      const refreshed = await this.refresh(selected, response.headers, requestTime);
+      const refreshed = await this.refresh(selected, response.headers, requestTime, !exchange.directives.noStore);
       const ttl = standing(this.read(refreshed).reading, refreshed.requestTime, refreshed.responseTime, exchange.directives, this.shared, this.now()).ttl;
       return this.serve(exchange, refreshed, { fwd: 'stale', fwdStatus: 304, ttl });
     }
     if (exchange.method === 'HEAD' && response.code === 200 && headMatches(storedHeaders, response.headers)) {
       await discardBody(response);
-      const refreshed = await this.refresh(selected, response.headers, requestTime);
+      const refreshed = await this.refresh(selected, response.headers, requestTime, !exchange.directives.noStore);
       return this.serve(exchange, refreshed, { fwd: 'stale', fwdStatus: 200 });
     }
     if (response.code >= 500 && standingNow.staleIfError) {
@@ -300,11 +300,14 @@ export class CachingAgent extends WrapperAgent {
     return this.accept(exchange, response, requestTime, { fwd: 'stale', fwdStatus: response.code }, null);
   }
 
-  /** Stores the head `notModified` updates (RFC 9111 §4.3.4) and returns the refreshed response. */
-  private async refresh(selected: StoredResponse, notModified: Headers, requestTime: number): Promise<StoredResponse> {
+  /**
+   * The stored response with the head `notModified` updates (RFC 9111 §4.3.4), stored unless
+   * `store` is false (a request with `no-store`: nothing of its response may be kept).
+   */
+  private async refresh(selected: StoredResponse, notModified: Headers, requestTime: number, store = true): Promise<StoredResponse> {
     const head: StoredHead = { ...selected, headers: updatedFields(selected.headers, notModified), requestTime, responseTime: this.now() };
     try {
-      await this.store.update(head);
+      if (store) await this.store.update(head);
     } catch {
       // A store that cannot update keeps the old head; this answer is still right.
     }
