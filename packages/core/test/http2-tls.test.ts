@@ -62,6 +62,19 @@ describe('Http2Agent over TLS', () => {
     expect(a.sessionStats()).toEqual({});
   });
 
+  test('concurrent first requests to an HTTP/1.1-only server all go over HTTP/1.1, one connection each (the ALPN attempt’s handed over)', async () => {
+    const srv = await startHttpsServer(serverCert('localhost'), (req, res) => res.end(`h1 ${req.url ?? ''}`), '127.0.0.1');
+    closers.push(() => srv.close());
+    const a = agent();
+    const responses = await Promise.all([1, 2, 3, 4].map((n) => a.request('GET', `https://localhost:${srv.port}/${n}`)));
+    expect(responses.map((r) => r.version.join('.'))).toEqual(['1.1', '1.1', '1.1', '1.1']);
+    expect(await Promise.all(responses.map(async (r) => (await readBody(r)).toString()))).toEqual(['h1 /1', 'h1 /2', 'h1 /3', 'h1 /4']);
+    // The three that waited for the shared ALPN attempt open HTTP/1.1 connections; the first takes the attempt's.
+    expect(srv.requests.map((r) => r.alpnProtocol)).toEqual(['http/1.1', 'http/1.1', 'http/1.1', 'http/1.1']);
+    expect(srv.connections).toBe(4);
+    expect(srv.tlsErrors).toEqual([]);
+  });
+
   test('allowH2: false sends https: requests over HTTP/1.1 even to a server that speaks h2', async () => {
     const srv = await startHttpsServer({ ...serverCert('localhost'), ALPNProtocols: ['h2', 'http/1.1'] }, (req, res) => res.end(`h1 ${req.httpVersion}`), '127.0.0.1');
     closers.push(() => srv.close());

@@ -2,6 +2,7 @@
  * Http2Agent against Node's own http2 server on loopback (h2c with prior knowledge): responses,
  * request bodies and headers, trailers, multiplexing and the session pool.
  */
+import diagnosticsChannel from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -240,6 +241,28 @@ describe('Http2Agent over h2c', () => {
     void requestBody(stream).then((body) => answer(stream, String(body.length)));
     stream.resume();
     expect((await readBody(await pending)).toString()).toBe(String(total));
+  });
+
+  test('the diagnostics channels tell the life of an HTTP/2 request in order, with one request object throughout', async () => {
+    const srv = await server((stream) => {
+      void requestBody(stream).then(() => answer(stream, 'ok'));
+    });
+    const names = ['strand:request:create', 'strand:client:beforeConnect', 'strand:client:connected', 'strand:client:sendHeaders', 'strand:request:bodySent', 'strand:request:headers', 'strand:request:trailers', 'strand:request:error'];
+    const events: [string, Record<string, unknown>][] = [];
+    const listeners = names.map((name) => {
+      const listener = (message: unknown): void => void events.push([name, message as Record<string, unknown>]);
+      diagnosticsChannel.subscribe(name, listener);
+      return [name, listener] as const;
+    });
+    try {
+      await readBody(await agent().request('POST', `${srv.origin}/diag`, { 'X-Tag': 'a' }, new BytesProducer('body')));
+    } finally {
+      for (const [name, listener] of listeners) diagnosticsChannel.unsubscribe(name, listener);
+    }
+    expect(events.map(([name]) => name)).toEqual(names.slice(0, -1));
+    const requests = new Set(events.filter(([, message]) => 'request' in message).map(([, message]) => message['request']));
+    expect(requests.size).toBe(1);
+    expect(events.find(([name]) => name === 'strand:client:sendHeaders')?.[1]['headers']).toMatch(/^:method: POST\r\n.*x-tag: a\r\n/s);
   });
 
   test('a body read with deliverBody ends with ResponseDone', async () => {

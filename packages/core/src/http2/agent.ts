@@ -89,7 +89,8 @@ interface H2Request {
   readonly prepared: PreparedRequest;
   readonly timeouts: ResolvedTimeouts;
   readonly timings: ExchangeTimings;
-  diag: DiagnosticsRequest | null | undefined;
+  /** The request object of its diagnostics events, or null when nobody listens. */
+  readonly diag: DiagnosticsRequest | null;
 }
 
 /**
@@ -188,10 +189,11 @@ export class Http2Agent implements Agent {
     const protocol = prepared.url.protocol;
     if (!((protocol === 'https:' && this.allowH2) || (protocol === 'http:' && this.h2c))) return this.http1.request(method, uri, headers, body, options);
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    const req: H2Request = { method, uri, headers, body, options, prepared, timeouts, timings, diag: undefined };
+    // (A first request to an origin that turns out to choose HTTP/1.1 is then created again by the HTTP/1.1 agent.)
+    const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
+    const req: H2Request = { method, uri, headers, body, options, prepared, timeouts, timings, diag };
     return this.send(req).catch((error: unknown) => {
       // Failures before a stream (connect, a closed pool) are the request's errors too.
-      req.diag ??= requestCreated(prepared.method, prepared.url.href, prepared.headers);
       if (req.diag !== null && diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request: req.diag, error });
       throw error;
     });
@@ -225,7 +227,6 @@ export class Http2Agent implements Agent {
       }
       timings.acquired = this.clock.now();
       const reused = session.opened > 0;
-      req.diag ??= requestCreated(prepared.method, prepared.url.href, prepared.headers);
       const exchange = new H2Exchange(session, { prepared, fields, options, timeouts, timings, diag: req.diag, clock: this.clock, maxHeaderBytes: this.maxHeaderBytes });
       try {
         return await exchange.start();

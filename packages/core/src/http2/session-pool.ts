@@ -13,6 +13,7 @@ import { CancelledError, ClosedError, ConnectError, type StrandError, TimeoutErr
 import type { Endpoint } from '../net/endpoints.js';
 import type { ConnectMilestones } from '../message/exchange.js';
 import type { Clock, TimerHandle } from '../time/clock.js';
+import { diagnostics } from '../diagnostics.js';
 import { H2Session, type SessionOwner } from './session.js';
 
 /** What connecting to an origin gave: a session, or a TLS socket on which the server chose HTTP/1.1 (null for the requests that shared the attempt). */
@@ -155,6 +156,7 @@ export class H2SessionPool implements SessionOwner {
   }
 
   sessionRetired(session: H2Session): void {
+    if (diagnostics.connectionClosed.hasSubscribers) diagnostics.connectionClosed.publish({ key: session.key });
     const origin = this.origins.get(session.key);
     if (origin === undefined) return;
     const index = origin.sessions.indexOf(session);
@@ -180,6 +182,8 @@ export class H2SessionPool implements SessionOwner {
     });
     deadline.catch(ignore);
     req.onConnect?.('start', clock.now());
+    const connectParams = diagnostics.beforeConnect.hasSubscribers || diagnostics.connected.hasSubscribers || diagnostics.connectError.hasSubscribers ? { key: endpoint.key, url } : null;
+    if (connectParams !== null && diagnostics.beforeConnect.hasSubscribers) diagnostics.beforeConnect.publish({ connectParams });
     try {
       let socket: Duplex;
       try {
@@ -188,6 +192,7 @@ export class H2SessionPool implements SessionOwner {
         if (timedOut) throw new TimeoutError('connect', req.connectTimeout, false, { url });
         throw error;
       }
+      if (connectParams !== null && diagnostics.connected.hasSubscribers) diagnostics.connected.publish({ connectParams, socket });
       const alpn = (socket as Partial<TLSSocket>).alpnProtocol;
       if (typeof alpn === 'string' || alpn === false) {
         if (alpn !== 'h2') {
@@ -209,6 +214,9 @@ export class H2SessionPool implements SessionOwner {
       if (!this.origins.has(endpoint.key)) this.origins.set(endpoint.key, origin);
       req.onConnect?.('end', clock.now());
       return { kind: 'h2', session: pooled.reserve() };
+    } catch (error) {
+      if (connectParams !== null && diagnostics.connectError.hasSubscribers) diagnostics.connectError.publish({ connectParams, error });
+      throw error;
     } finally {
       if (timer !== null) clock.clearTimeout(timer);
     }
