@@ -13,6 +13,7 @@ import {
   CancelledError,
   FileBodyProducer,
   ManualClock,
+  ResponseDone,
   ResponseFailedError,
   ResponseNeverReceivedError,
   TimeoutError,
@@ -264,7 +265,11 @@ describe('timeouts on a ManualClock', () => {
 });
 
 describe('flow control', () => {
-  test('a paused body consumer stalls the server’s writes (HTTP/2 flow control), and the whole body arrives once it resumes', async () => {
+  /**
+   * Downloads 8 MiB with the consumer paused after its first chunk until the server stalls;
+   * returns how much the server had written by then, after checking the whole body arrives on resume.
+   */
+  async function pausedDownload(options: Parameters<typeof agent>[0] = {}): Promise<number> {
     const total = 8 * 1024 * 1024;
     const piece = Buffer.alloc(16 * 1024, 0x61);
     let written = 0;
@@ -289,7 +294,7 @@ describe('flow control', () => {
       };
       pump();
     });
-    const response = await agent().request('GET', `${srv.origin}/large`);
+    const response = await agent(options).request('GET', `${srv.origin}/large`);
     let transport: BodyTransport | null = null;
     let received = 0;
     const ended = new Promise<unknown>((resolve) => {
@@ -307,9 +312,22 @@ describe('flow control', () => {
     });
     const stalledAt = await untilStalled(() => written, () => blocked && received > 0, 'the server stays blocked on a full window');
     expect(blocked).toBe(true);
-    expect(stalledAt).toBeLessThan(1024 * 1024);
     (transport as BodyTransport | null)?.resumeProducing();
-    await ended;
+    expect(await ended).toBeInstanceOf(ResponseDone);
     expect(received).toBe(total);
+    return stalledAt;
+  }
+
+  test('a paused body consumer stalls the server’s writes (HTTP/2 flow control), and the whole body arrives once it resumes', async () => {
+    expect(await pausedDownload()).toBeLessThan(1024 * 1024);
+  });
+
+  test('streamWindowSize bounds what a paused body lets the server send', async () => {
+    const small = await pausedDownload({ streamWindowSize: 128 * 1024 });
+    const large = await pausedDownload({ streamWindowSize: 1024 * 1024, sessionWindowSize: 4 * 1024 * 1024 });
+    // The window, plus what the server's stream and the client's readable side buffer.
+    expect(small).toBeLessThanOrEqual(128 * 1024 + 128 * 1024);
+    expect(large).toBeGreaterThan(1024 * 1024 - 64 * 1024);
+    expect(large).toBeLessThanOrEqual(1024 * 1024 + 128 * 1024);
   });
 });

@@ -30,6 +30,10 @@ export interface H2SessionPoolOptions {
   readonly maxHeaderListSize: number;
   /** Most header fields accepted in a response head. */
   readonly maxHeaderListPairs: number;
+  /** Our `SETTINGS_INITIAL_WINDOW_SIZE`: body bytes a stream may receive ahead of its reader. */
+  readonly streamWindowSize: number;
+  /** The session's receive window: body bytes all its streams together may receive ahead of their readers. */
+  readonly sessionWindowSize: number;
 }
 
 /** What one request asks of {@link H2SessionPool.acquire}. */
@@ -227,7 +231,7 @@ export class H2SessionPool implements SessionOwner {
     return new Promise((resolve, reject) => {
       const session = http2.connect(url.origin, {
         createConnection: () => socket,
-        settings: { enablePush: false, maxHeaderListSize: this.options.maxHeaderListSize },
+        settings: { enablePush: false, maxHeaderListSize: this.options.maxHeaderListSize, initialWindowSize: this.options.streamWindowSize },
         maxHeaderListPairs: this.options.maxHeaderListPairs,
       });
       const settle = (error: StrandError | null): void => {
@@ -242,7 +246,11 @@ export class H2SessionPool implements SessionOwner {
         session.destroy();
         reject(error);
       };
-      const onSettings = (): void => settle(null);
+      const onSettings = (): void => {
+        // The session window starts at 64 KiB whatever the settings say (RFC 9113 §6.9.2): widen it once.
+        if (this.options.sessionWindowSize > 65_535) session.setLocalWindowSize(this.options.sessionWindowSize);
+        settle(null);
+      };
       const onError = (error: Error): void => settle(new ConnectError(`the HTTP/2 session could not be opened: ${error.message}`, { url: url.href, cause: error }));
       const onClose = (): void => settle(new ConnectError('the connection closed before the server sent its HTTP/2 settings', { url: url.href }));
       session.once('remoteSettings', onSettings);
