@@ -44,6 +44,7 @@ let stalledHttpsUrl: string;
 let dir: string;
 let oneRequest: string;
 let queued: string;
+let pipelined: string;
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
@@ -73,10 +74,21 @@ void (async () => {
 })();
 `;
 
+const PIPELINED = `
+import { HttpAgent, HTTPConnectionPool, readBody } from '@strand/core';
+const pool = new HTTPConnectionPool({ maxConnectionsPerHost: 2, pipelining: 8 });
+const agent = new HttpAgent({ pool });
+void (async () => {
+  const bodies = await Promise.all(process.argv.slice(2).map(async (url) => (await readBody(await agent.request('GET', url))).toString()));
+  process.stdout.write(JSON.stringify({ bodies, stats: Object.values(pool.stats()) }));
+})();
+`;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'strand-exit-'));
   oneRequest = bundleScript(dir, 'one-request', ONE_REQUEST);
   queued = bundleScript(dir, 'queued', QUEUED);
+  pipelined = bundleScript(dir, 'pipelined', PIPELINED);
   plain = http.createServer(KEEP_OPEN, handler);
   secure = https.createServer({ ...KEEP_OPEN, key: fixture('localhost.key'), cert: fixture('localhost.pem') }, handler);
   httpUrl = `http://127.0.0.1:${await listen(plain)}`;
@@ -125,6 +137,19 @@ describe('a script whose requests are done exits by itself, without waiting for 
 });
 
 describe('a request in flight keeps the script alive until it completes', () => {
+  it('keeps the script alive for every pipelined request, however the answers are split between reads', async () => {
+    // Twenty GETs on two connections, eight deep: answers to a pipelined request and to the one
+    // ahead of it often arrive in one read, while requests still wait to go behind them.
+    const urls = Array.from({ length: 20 }, (_, i) => `${httpUrl}/p${i}`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const run = await runUntilExit(pipelined, urls, EXIT_WITHIN);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const out = JSON.parse(run.stdout) as { bodies: string[] };
+      expect(out.bodies).toEqual(urls.map((_, i) => `hello /p${i}`));
+    }
+  });
+
   it('waits for a response the server delays', async () => {
     const run = await runUntilExit(oneRequest, [`${httpUrl}/slow?delay=${DELAY}`], DELAY + EXIT_WITHIN);
     expect(run.stderr).toBe('');

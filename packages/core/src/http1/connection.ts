@@ -789,7 +789,9 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (ex.diag !== null && diagnostics.trailers.hasSubscribers) diagnostics.trailers.publish({ request: ex.diag, trailers: body.trailers });
     body.end(ex.closeDelimited ? new PotentialDataLoss() : new ResponseDone());
     if (next === undefined) {
-      if (reusable && this.state === 'idle') this.owner.connectionIdle(this);
+      // A request the owner promised to this connection ({@link reserve}) starts on it in a
+      // moment: it is not idle for the owner to hand out (or to stop holding the process for).
+      if (reusable && this.state === 'idle' && this.reservations === 0) this.owner.connectionIdle(this);
     } else if (this.state === 'waiting') {
       // The pipeline moved up: there may be room behind it now.
       this.owner.connectionSent?.(this);
