@@ -13,9 +13,11 @@ import {
   type Clock,
   Deadline,
   HTTPConnectionPool,
+  Http2Agent,
   InvalidArgumentError,
   type Response,
   PoolHolder,
+  type StrandError,
   readBody,
   brand,
   systemClock,
@@ -78,9 +80,17 @@ export interface HTTPClientOptions extends DefaultRequestOptions {
    * picks a Fetch cache mode with `cacheMode`.
    */
   cache?: boolean | CacheStore;
+  /**
+   * HTTP/2 for the default agent (core's `Http2Agent`): `true` offers `h2` by ALPN on `https:`
+   * and speaks it where the server chooses it (HTTP/1.1 on the pool otherwise); `'h2c'` also
+   * speaks cleartext HTTP/2 with prior knowledge to every `http:` URL (only for services you
+   * know speak it). Requests with a `proxy`, `tls`, their own `pool` or `persistent`, or routed
+   * through an environment proxy go over HTTP/1.1. Not with `agent`. Default `false`.
+   */
+  http2?: boolean | 'h2c';
 }
 
-const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'baseUrl', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests', 'cache']);
+const CLIENT_KEYS: ReadonlySet<string> = new Set([...DEFAULT_OPTION_KEYS, 'agent', 'pool', 'persistent', 'baseUrl', 'cookieJar', 'dataToBodyProducer', 'maxConcurrentRequests', 'cache', 'http2']);
 
 /** A URL with a scheme (`http:`, `https:`, `mailto:`…): not relative to a base. */
 const ABSOLUTE_URL = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
@@ -136,6 +146,8 @@ export class HTTPClient extends PoolHolder {
   private readonly netrcFiles = new NetrcFiles();
   /** The client's cache, or null without one. */
   private readonly cache: ClientCache | null;
+  /** The HTTP/2 agent of the `http2` option (closed with the client), or null. */
+  private readonly http2: Http2Agent | null;
 
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
@@ -157,6 +169,12 @@ export class HTTPClient extends PoolHolder {
     if (options.dataToBodyProducer !== undefined && typeof options.dataToBodyProducer !== 'function') {
       throw new InvalidArgumentError(`dataToBodyProducer must be a function, got ${describe(options.dataToBodyProducer)}`);
     }
+    if (options.http2 !== undefined && options.http2 !== true && options.http2 !== false && options.http2 !== 'h2c') {
+      throw new InvalidArgumentError(`http2 must be true, false or 'h2c', got ${describe(options.http2)}`);
+    }
+    if (agent !== null && options.http2 !== undefined && options.http2 !== false) {
+      throw new InvalidArgumentError('http2 configures the default agent; it cannot be used together with agent (pass an Http2Agent as agent instead)');
+    }
     const cacheStore = cacheStoreOption(options.cache);
     // With `persistent: false` the client has a pool of its own, closed with it.
     const ownPool = options.pool === undefined && options.persistent === false ? new HTTPConnectionPool({ persistent: false }) : null;
@@ -174,8 +192,23 @@ export class HTTPClient extends PoolHolder {
     this.cache = cacheStore === null ? null : new ClientCache(cacheStore);
     this.defaults = normalizeDefaults(options);
     this.stacks = new SharedStack(this.defaults.stack);
+    // HTTP/1.1 (a server that does not choose h2, or http: without h2c) goes to the pool the rules pick.
+    const http1: Agent = { request: (...args) => agentForPool(defaultPool(this.pool, null)).request(...args) };
+    this.http2 = options.http2 === true || options.http2 === 'h2c' ? new Http2Agent({ h2c: options.http2 === 'h2c', http1, ...(this.pool === null ? {} : { clock: this.pool.clock }) }) : null;
     // Read once, so a client without proxy variables pays nothing per request; a request may turn trustEnv on.
     this.environment = agent === null ? ProxyEnvironment.read(process.env) : null;
+  }
+
+  /** Stops taking requests; closes the pool it made and its HTTP/2 sessions (see `PoolHolder.close`). */
+  override async close(): Promise<void> {
+    await this.http2?.close();
+    return super.close();
+  }
+
+  /** Like {@link close}, but requests in flight on its own pool and HTTP/2 sessions fail now. */
+  override async destroy(reason?: StrandError): Promise<void> {
+    await this.http2?.destroy(reason);
+    return super.destroy(reason);
   }
 
   /** Requests in flight now (holding a slot under `maxConcurrentRequests`). */
@@ -363,7 +396,10 @@ export class HTTPClient extends PoolHolder {
     const pool = defaultPool(req.pool ?? this.pool, req.persistent);
     const proxy = req.proxy;
     if (proxy === null && req.trustEnv && this.environment !== null) return environmentAgent(pool, this.environment, req.tlsPolicy);
-    if (proxy === false || proxy === null) return req.tlsPolicy === null ? agentForPool(pool) : routedAgent(pool, null, req.tlsPolicy);
+    if (proxy === false || proxy === null) {
+      if (req.tlsPolicy !== null) return routedAgent(pool, null, req.tlsPolicy);
+      return this.http2 !== null && req.pool === null && req.persistent === null ? this.http2 : agentForPool(pool);
+    }
     return routedAgent(pool, proxy, req.tlsPolicy);
   }
 
