@@ -19,6 +19,39 @@ export { HTTPStatusError, JSONDecodeError, ResponseDecodeError, SocksProxyError 
 export { PROGRESS_INTERVAL_MS } from './progress.js';
 export { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
 export { type Link, parseLinks } from '@strand/core';
+// The errors a client call can reject with, and the stores of its `cache` option, so a program
+// that uses only the client imports them from here (they are core's classes, one identity).
+export {
+  BodyTooLargeError,
+  CancelledError,
+  ClosedError,
+  ConnectError,
+  ConnectionRefusedError,
+  DNSLookupError,
+  DecodingError,
+  FileCacheStore,
+  InvalidArgumentError,
+  InvalidHeaderError,
+  InvalidRequestError,
+  MemoryCacheStore,
+  ParseError,
+  ProxyError,
+  RedirectError,
+  RequestGenerationFailedError,
+  RequestNotSentError,
+  RequestTransmissionFailedError,
+  ResponseFailedError,
+  ResponseNeverReceivedError,
+  StrandError,
+  TLSCertificateError,
+  TLSCertificateExpiredError,
+  TLSError,
+  TLSHandshakeError,
+  TLSHostnameMismatchError,
+  TLSUnknownCAError,
+  TimeoutError,
+  TooManyRedirectsError,
+} from '@strand/core';
 export { MultipartProducer, type MultipartPart, guessContentType } from './multipart.js';
 export { BlobProducer } from './web-bodies.js';
 export { type NetrcEntry, netrcCredentials, parseNetrc } from './netrc.js';
