@@ -79,6 +79,43 @@ describe('requests the server did not process are sent again', () => {
     expect(srv.streams).toHaveLength(4);
   });
 
+  test('a refused request whose replayable body does not settle after being stopped is not sent again: UnprocessedRequestError after sendIdle', async () => {
+    let serverClosed = false;
+    const srv = await server((stream) => {
+      stream.on('close', () => {
+        serverClosed = true;
+      });
+      stream.close(NGHTTP2_REFUSED_STREAM);
+    });
+    const stubborn: BodyProducer = {
+      length: UNKNOWN_LENGTH,
+      replayable: true,
+      startProducing(consumer) {
+        consumer.write(Buffer.from('some bytes'));
+        return new Promise<void>(() => {});
+      },
+      pauseProducing() {},
+      resumeProducing() {},
+      stopProducing() {},
+    };
+    const clock = new ManualClock();
+    let outcome: unknown;
+    void agent({ clock, timeouts: { sendIdle: 1000 } })
+      .request('POST', `${srv.origin}/`, null, stubborn)
+      .then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = error),
+      );
+    await until(() => serverClosed, 'the server refused the stream');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 50 && outcome === undefined; i++) {
+      clock.advance(100);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(outcome).toBeInstanceOf(UnprocessedRequestError);
+    expect(srv.streams).toHaveLength(1);
+  });
+
   test('a refused request whose one-shot body had started is not sent again: the caller gets UnprocessedRequestError', async () => {
     const srv = await server((stream) => stream.close(NGHTTP2_REFUSED_STREAM));
     const oneShot = new FileBodyProducer(

@@ -241,19 +241,32 @@ export class Http2Agent implements Agent {
       try {
         return await exchange.start();
       } catch (error) {
+        let again = false;
         if (this.state === 'open' && error instanceof UnprocessedRequestError && resends < MAX_RESENDS && canSendAgain(prepared.body, error.bodyStarted)) {
           resends++;
-          await exchange.bodySettled;
-          continue;
-        }
-        if (this.state === 'open' && !retried && reused && isRetrySafe(prepared, error)) {
+          again = true;
+        } else if (this.state === 'open' && !retried && reused && isRetrySafe(prepared, error)) {
           retried = true;
-          await exchange.bodySettled;
-          continue;
+          again = true;
         }
-        throw error;
+        // The body's previous run must settle before it starts again; one that does not, in time, is not sent again.
+        if (!again || !(await this.settled(exchange.bodySettled, req))) throw error;
       }
     }
+  }
+
+  /** Waits for `run` (a body producer's stopped run) to settle, at most `sendIdle` (and what is left of `total`); false when it did not. */
+  private settled(run: Promise<void>, req: H2Request): Promise<boolean> {
+    const { timeouts, timings } = req;
+    const limit = Math.min(timeouts.sendIdle, timeouts.total === Infinity ? Infinity : Math.max(0, timings.start + timeouts.total - this.clock.now()));
+    if (limit === Infinity) return run.then(() => true);
+    return new Promise((resolve) => {
+      const timer = this.clock.setTimeout(() => resolve(false), limit);
+      void run.then(() => {
+        this.clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   /** The request over HTTP/1.1: the server chose it; `socket` is the connection it was chosen on, if this request opened it. */
