@@ -25,6 +25,7 @@ import {
   InvalidRequestError,
   type StrandError,
   TCPEndpoint,
+  atProxy,
   type TLSPolicy,
   TimeoutError,
   brand,
@@ -248,7 +249,12 @@ class SocksEndpoint implements Endpoint {
       throw new InvalidRequestError(`SOCKS4 cannot carry IPv6 addresses: use a socks5:// or socks5h:// proxy for ${this.origin}`, { url: this.origin });
     }
     if (!proxy.remoteDns && net.isIP(destination) === 0) destination = await this.resolve(signal);
-    const socket = (await tcp.connect(signal, milestones)) as net.Socket;
+    let socket: net.Socket;
+    try {
+      socket = (await tcp.connect(signal, milestones)) as net.Socket;
+    } catch (error) {
+      throw atProxy(error, proxy.displayName);
+    }
     await this.handshake(socket, destination, signal);
     if (!this.secure) return socket;
     const secure = await startTLS(socket, this.host, this.port, tlsPolicy, this.origin, signal);

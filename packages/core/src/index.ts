@@ -57,7 +57,7 @@ export { type Clock, type TimerHandle, ManualClock, systemClock } from './time/c
 export { Deadline } from './time/deadline.js';
 export { type RedirectAgentOptions, type RedirectMethod, BrowserLikeRedirectAgent, RedirectAgent, RedirectError, TooManyRedirectsError } from './agents/redirect.js';
 export { type ProxyAgentOptions, ProxyAgent } from './agents/proxy.js';
-export { type ProxyConnectorOptions, type TunnelEndpointOptions, ProxyConnector, ProxyError, TunnelEndpoint, parseProxyUrl, proxyAuthorization } from './agents/proxy-tunnel.js';
+export { type ProxyConnectorOptions, type TunnelEndpointOptions, ProxyConnector, ProxyError, TunnelEndpoint, atProxy, parseProxyUrl, proxyAuthorization } from './agents/proxy-tunnel.js';
 export { type EnvProxyAgentOptions, type ProxyEnvironment, EnvProxyAgent, bypassesProxy, proxyForUrl } from './agents/proxy-env.js';
 export { type ContentDecoderOptions, ContentDecoderAgent, DEFAULT_MAX_DECODED_BYTES } from './agents/decode.js';
 export { type ContentDecoder, brotliDecoder, defaultDecoders, deflateDecoder, gzipDecoder, zstdDecoder } from './agents/decoders.js';

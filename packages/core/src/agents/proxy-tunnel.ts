@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Clock, systemClock } from '../time/clock.js';
 import { type ConnectOptions, type Endpoint, TCPEndpoint, connectError } from '../net/endpoints.js';
-import { CancelledError, ConnectError, InvalidArgumentError, StrandError, type StrandErrorOptions, TimeoutError, redactUrl } from '../errors.js';
+import { CancelledError, ConnectError, ConnectionRefusedError, DNSLookupError, InvalidArgumentError, StrandError, type StrandErrorOptions, TimeoutError, redactUrl } from '../errors.js';
 import { Headers } from '../message/headers.js';
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from '../http1/parser.js';
 import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
@@ -212,7 +212,12 @@ export class ProxyConnector {
 
   /** @internal {@link connect} without the connect timeout: for a caller that bounds a longer run. */
   async open(signal: AbortSignal | undefined): Promise<net.Socket> {
-    const socket = (await this.tcp.connect(signal)) as net.Socket;
+    let socket: net.Socket;
+    try {
+      socket = (await this.tcp.connect(signal)) as net.Socket;
+    } catch (error) {
+      throw atProxy(error, this.displayName);
+    }
     if (this.proxy.protocol !== 'https:') return socket;
     return startTLS(socket, socketHost(this.proxy), urlPort(this.proxy), this.tlsPolicy, this.displayName, signal);
   }
@@ -251,6 +256,23 @@ export interface TunnelEndpointOptions {
   tlsPolicy?: TLSPolicy;
   /** Limits for the proxy's answer to CONNECT. Default 16 KiB / 128 fields. */
   limits?: ParserLimits;
+}
+
+/**
+ * A failure to reach a proxy itself, said so: the same class and `code` (so retries and exit
+ * codes are unchanged), with a message that names the proxy, since a refused or unresolvable
+ * proxy (a stale `ALL_PROXY`, say) otherwise reads like the target server's fault. Other errors
+ * (timeouts, cancellation, TLS) are returned as they are. `proxy` is the proxy's display name,
+ * without credentials.
+ */
+export function atProxy(error: unknown, proxy: string): unknown {
+  if (!(error instanceof ConnectError)) return error;
+  const cause = error.cause instanceof Error ? error.cause.message : error.message;
+  const options = { url: proxy, cause: error };
+  if (error instanceof ConnectionRefusedError) return new ConnectionRefusedError(`the proxy ${proxy} refused the connection (is it running, and is that its port?): ${cause}`, options);
+  if (error instanceof DNSLookupError) return new DNSLookupError(`could not resolve the proxy's host name (${proxy}): ${cause}`, options);
+  if (error.constructor !== ConnectError) return error;
+  return new ConnectError(`could not connect to the proxy ${proxy}: ${cause}`, options, error.code);
 }
 
 /**
