@@ -207,6 +207,20 @@ function runNode(file, cwd, within = 20_000) {
 const TSCONFIG = (options, include) => JSON.stringify({ compilerOptions: { target: 'ES2022', strict: true, skipLibCheck: false, types: ['node'], ...options }, include }, null, 2);
 
 /** The toolchain versions the repository itself uses, so the projects test the same ones. */
+/** A jest test of @strand/testing's msw adapter as the README shows it. */
+const MSW_JEST_TEST = `import { http, HttpResponse } from 'msw';
+import { HTTPClient } from '@strand/client';
+import { createMswAgent } from '@strand/testing';
+
+test('msw handlers answer through the real stack under jest', async () => {
+  const fake = createMswAgent([http.get('https://api.example.test/users/:id', ({ params }) => HttpResponse.json({ id: params['id'] }))]);
+  const client = new HTTPClient({ agent: fake });
+  expect(await (await client.get('https://api.example.test/users/7')).json()).toEqual({ id: '7' });
+  fake.assertNoPending();
+  await fake.close();
+});
+`;
+
 function toolVersion(name) {
   return require(join(ROOT, 'node_modules', name, 'package.json')).version;
 }
@@ -224,6 +238,8 @@ export async function tryInProjects(tarballs, { keep = false, log = console.log 
       jest: toolVersion('jest'),
       'ts-jest': toolVersion('ts-jest'),
       '@types/jest': toolVersion('@types/jest'),
+      // @strand/testing's optional peer, for createMswAgent under jest (the version its tests use).
+      msw: require(join(ROOT, 'packages', 'testing', 'node_modules', 'msw', 'package.json')).version,
     };
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'strand-packed-check', private: true }, null, 2));
     const started = Date.now();
@@ -322,10 +338,12 @@ get(process.argv[2] + '/health').then(async (response) => {
     writeFileSync(join(jest, 'jest.config.js'), `module.exports = { preset: 'ts-jest', testEnvironment: 'node', rootDir: __dirname };\n`);
     writeFileSync(join(jest, 'tsconfig.json'), TSCONFIG({ module: 'commonjs', esModuleInterop: true, types: ['node', 'jest'], noEmit: true }, ['*.ts']));
     const jestExamples = writeExamples(jest, { url: server.url, kinds: ['jest', 'dts'], scriptExt: '.ts' });
+    // createMswAgent loads msw on first use: under jest's CommonJS runtime that must be a require.
+    writeFileSync(join(jest, 'msw-agent.test.ts'), MSW_JEST_TEST);
     await sh(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: jest });
-    const tests = jestExamples.filter((e) => e.kind === 'jest').length;
+    const tests = jestExamples.filter((e) => e.kind === 'jest').length + 1;
     await sh(process.execPath, [join(dir, 'node_modules', 'jest', 'bin', 'jest.js'), '--ci', '--colors=false'], { cwd: jest, timeout: 300_000 });
-    log(`jest: ${tests} README test files type-check and pass under jest + ts-jest`);
+    log(`jest: ${tests} test files (the README examples and the msw adapter) type-check and pass under jest + ts-jest`);
   } finally {
     await server.close();
     if (keep) log(`kept ${dir}`);

@@ -31,16 +31,36 @@ export interface MswAgentOptions extends Omit<FakeAgentOptions, 'unmatched'> {
 
 let loaded: Promise<GetResponse> | null = null;
 
-/** Loads msw's `getResponse` once; a clear error when msw is not installed or too old. */
+/**
+ * msw's module: `require` in the CommonJS build (jest's CommonJS runtime refuses a dynamic
+ * `import()` unless started with `--experimental-vm-modules`), `import()` in the ES module build.
+ */
+function importMsw(): Promise<{ getResponse?: unknown }> {
+  if (typeof require === 'function') {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded on first use
+      return Promise.resolve(require('msw') as { getResponse?: unknown });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+  return import('msw') as Promise<{ getResponse?: unknown }>;
+}
+
+/** Loads msw's `getResponse` once; a clear error when msw is not installed, too old, or fails to load. */
 function loadGetResponse(): Promise<GetResponse> {
-  loaded ??= import('msw').then(
-    (msw: { getResponse?: unknown }) => {
+  loaded ??= importMsw().then(
+    (msw) => {
       if (typeof msw.getResponse !== 'function') throw new InvalidArgumentError('createMswAgent: the installed msw has no getResponse export; install msw 2.4 or later');
       return msw.getResponse as GetResponse;
     },
     (error: unknown) => {
       loaded = null;
-      throw new InvalidArgumentError('createMswAgent: msw is not installed; add it as a devDependency (npm install -D msw)', { cause: error });
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+        throw new InvalidArgumentError('createMswAgent: msw is not installed; add it as a devDependency (npm install -D msw)', { cause: error });
+      }
+      throw new InvalidArgumentError(`createMswAgent: msw could not be loaded: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     },
   );
   return loaded;
