@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { ContentDecoderAgent, Http2Agent, ManualClock, RedirectAgent, readBody } from '../src/index.js';
 import { bundleScript, runUntilExit } from './support/child-script.js';
 import { gc } from './support/gc.js';
-import { type H2TestServer, answer, startH2cServer, until } from './support/h2-servers.js';
+import { serverCert } from './fixtures/tls/servers.js';
+import { type H2TestServer, answer, startH2TlsServer, startH2cServer, until } from './support/h2-servers.js';
 
 /** How long a child that is done may take to exit: far below any idle timeout, generous for a loaded machine. */
 const EXIT_WITHIN = 5000;
@@ -20,6 +21,7 @@ const DELAY = 1000;
 const ONE_REQUEST = `
 import { Http2Agent, readBody } from '@strand/core';
 // The idle timeout is far longer than the wait below: only unref'd idle sessions let the child exit.
+// https: URLs go over h2 by ALPN (the test CA is trusted through NODE_EXTRA_CA_CERTS).
 const agent = new Http2Agent({ h2c: true, sessionIdleTimeout: 600_000 });
 void (async () => {
   const response = await agent.request('GET', process.argv[2] as string);
@@ -29,6 +31,7 @@ void (async () => {
 `;
 
 let srv: H2TestServer;
+let tlsSrv: H2TestServer;
 let dir: string;
 let oneRequest: string;
 
@@ -40,10 +43,12 @@ beforeAll(async () => {
     const wait = Number(url.searchParams.get('delay') ?? 0);
     setTimeout(() => answer(stream, `hello ${url.pathname}`), wait);
   });
+  tlsSrv = await startH2TlsServer(serverCert('localhost'), (stream, headers) => answer(stream, `hello tls ${String(headers[':path'])}`));
 });
 
 afterAll(async () => {
   await srv.close();
+  await tlsSrv.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -53,6 +58,13 @@ describe('a script whose HTTP/2 requests are done exits by itself', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ body: 'hello /one', version: [2, 0], stats: [{ sessions: 1 }] });
+  });
+
+  it('exits at once after one request over h2 on TLS', async () => {
+    const run = await runUntilExit(oneRequest, [`${tlsSrv.origin}/tls`], EXIT_WITHIN, { NODE_EXTRA_CA_CERTS: join(__dirname, 'fixtures', 'tls', 'ca.pem') });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ body: 'hello tls /tls', version: [2, 0], stats: [{ sessions: 1 }] });
   });
 
   it('stays alive for a response the server delays, then exits', async () => {
