@@ -265,6 +265,26 @@ describe('Http2Agent over h2c', () => {
     expect(events.find(([name]) => name === 'strand:client:sendHeaders')?.[1]['headers']).toMatch(/^:method: POST\r\n.*x-tag: a\r\n/s);
   });
 
+  test('a SETTINGS frame that lowers the stream limit mid-session sends the next concurrent requests to a second session', async () => {
+    const held: http2.ServerHttp2Stream[] = [];
+    const srv = await server((stream, headers, session) => {
+      if (headers[':path'] === '/first') {
+        // From now on this session takes one stream at a time.
+        session.settings({ maxConcurrentStreams: 1 }, () => answer(stream, 'first'));
+        return;
+      }
+      held.push(stream);
+      if (held.length === 2) for (const s of held) answer(s, 'ok');
+    });
+    const a = agent();
+    await readBody(await a.request('GET', `${srv.origin}/first`));
+    await until(() => Object.values(a.sessionStats())[0]?.streams === 0, 'the first stream closed');
+    const responses = await Promise.all([a.request('GET', `${srv.origin}/a`), a.request('GET', `${srv.origin}/b`)]);
+    await Promise.all(responses.map((r) => readBody(r)));
+    expect(srv.sessions).toHaveLength(2);
+    expect(srv.streams.slice(1).map((s) => s.session).sort()).toEqual([0, 1]);
+  });
+
   test('a body read with deliverBody ends with ResponseDone', async () => {
     const srv = await server((stream) => answer(stream, 'x'.repeat(100_000)));
     const response = await agent().request('GET', `${srv.origin}/big`);
