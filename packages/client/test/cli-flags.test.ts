@@ -576,7 +576,7 @@ describe('-x / --proxy', () => {
   });
 
   it('refuses a proxy scheme it cannot speak', async () => {
-    const result = await runCli(cli, ['-x', 'socks5://127.0.0.1:1080', 'http://origin.test/']);
+    const result = await runCli(cli, ['-x', 'gopher://127.0.0.1:1080', 'http://origin.test/']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^strand: --proxy: /);
   });

@@ -16,7 +16,6 @@ import {
   HTTPConnectionPool,
   HttpAgent,
   InsecurePolicyForHTTPS,
-  ProxyAgent,
   RetryAgent,
   StandardEndpointFactory,
   StrandError,
@@ -34,6 +33,8 @@ import { formatCookieFile, loadCookieFile } from './cookie-file.js';
 import { CommandError, EXIT, type ExitContext } from './exit-codes.js';
 import { type NetrcEntry, netrcCredentials, parseNetrc } from '../netrc.js';
 import { withScheme } from './urls.js';
+import { ProxyEnvironment, normalizeProxy } from '../proxies.js';
+import { environmentAgent, routedAgent } from '../pools.js';
 
 /** The options both sub-commands take, with curl's letters. */
 export const TRANSFER_OPTIONS = {
@@ -76,7 +77,8 @@ export const TRANSFER_USAGE = `  -H, --header "N: V"     add a request header (r
       --netrc-file FILE   ... from FILE instead
   -b, --cookie DATA|FILE  send "n=v; n2=v2", or load a Netscape cookie file (repeatable)
   -c, --cookie-jar FILE   write every cookie to FILE (Netscape format; "-": stdout) at the end
-  -x, --proxy URL         through an HTTP(S) proxy (no scheme: http://; user:pass@ allowed)
+  -x, --proxy URL         through a proxy: http(s)://, socks5h://, socks5://, socks4a://, socks4:// (no scheme:
+                          http://; user:pass@ allowed); "" for none; default: http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY
   -m, --max-time SECONDS  give up on a transfer after this long in all (also --timeout)
       --connect-timeout S give up connecting after this long
       --retry N           retry a transient failure (timeout, connect error but refused, 408/429/5xx) N times
@@ -222,13 +224,21 @@ export async function openSession(values: TransferValues, io: CommandIO, default
   const pool = new HTTPConnectionPool({ persistent: true });
   let agent: Agent;
   let proxied = false;
+  // As curl: -x names the proxy (http, https, or SOCKS: socks4, socks4a, socks5, socks5h); -x ""
+  // turns proxies off; without -x the environment's (http_proxy, HTTPS_PROXY, ALL_PROXY,
+  // NO_PROXY) are used, as the library does with trustEnv.
+  const environment = values.proxy === undefined ? ProxyEnvironment.read(io.env) : null;
   if (values.proxy !== undefined && values.proxy !== '') {
+    let route: ReturnType<typeof normalizeProxy>;
     try {
-      agent = new ProxyAgent(withScheme(values.proxy), { pool, ...(tlsPolicy === undefined ? {} : { tlsPolicy }) });
+      route = normalizeProxy(withScheme(values.proxy), '--proxy');
     } catch (error) {
       throw new UsageError(`--proxy: ${error instanceof StrandError ? error.message : String(error)}`);
     }
+    agent = routedAgent(pool, route === false ? null : route, tlsPolicy ?? null);
     proxied = true;
+  } else if (environment !== null) {
+    agent = environmentAgent(pool, environment, tlsPolicy ?? null);
   } else {
     agent = new HttpAgent({ pool, endpointFactory: new StandardEndpointFactory(tlsPolicy === undefined ? {} : { tlsPolicy }) });
   }
