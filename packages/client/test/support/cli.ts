@@ -52,7 +52,7 @@ export interface RunOptions {
 export function runCli(cli: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const preloads = [dnsPreload, ...(options.require ?? [])].flatMap((file) => ['--require', file]);
-    const child = spawn(process.execPath, [...preloads, cli, ...args], { cwd: options.cwd ?? root, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...preloads, cli, ...args], { cwd: options.cwd ?? root, env: { ...withoutProxies(process.env), ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -65,4 +65,11 @@ export function runCli(cli: string, args: string[], options: RunOptions = {}): P
     });
     child.stdin.end(options.stdin ?? '');
   });
+}
+
+/** The test process's environment without proxy variables: a child strand sees only the proxies a test gives it. */
+function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) if (!/^(?:http|https|all|no)_proxy$/i.test(name)) kept[name] = value;
+  return kept;
 }
