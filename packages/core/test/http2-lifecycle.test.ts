@@ -5,6 +5,8 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type * as http2 from 'node:http2';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -96,6 +98,67 @@ describe('idle sessions', () => {
       expect(srv.sessions.length).toBe(before + 2);
     } finally {
       await agent.destroy();
+    }
+  });
+});
+
+describe('liveness after idle periods', () => {
+  it('checks a session idle for pingAfterIdle with a PING before the next request, and keeps it when it answers', async () => {
+    const clock = new ManualClock();
+    const agent = new Http2Agent({ h2c: true, clock, pingAfterIdle: 5_000, sessionIdleTimeout: 60_000 });
+    try {
+      const before = srv.sessions.length;
+      await readBody(await agent.request('GET', `${srv.origin}/before`));
+      const session = srv.sessions[before] as http2.ServerHttp2Session;
+      let pings = 0;
+      session.on('ping', () => pings++);
+      await until(() => Object.values(agent.sessionStats())[0]?.streams === 0, 'the stream closed');
+      await readBody(await agent.request('GET', `${srv.origin}/soon`));
+      expect(pings).toBe(0);
+      await until(() => Object.values(agent.sessionStats())[0]?.streams === 0, 'the stream closed');
+      clock.advance(5_000);
+      expect((await readBody(await agent.request('GET', `${srv.origin}/after`))).toString()).toBe('hello /after');
+      expect(pings).toBe(1);
+      expect(srv.sessions.length).toBe(before + 1);
+    } finally {
+      await agent.destroy();
+    }
+  });
+
+  it('drops a session whose peer does not answer the PING and sends the request on a new one', async () => {
+    // A TCP relay to the h2c server that can stop relaying: a peer gone without a word.
+    const relayed: { client: net.Socket; upstream: net.Socket }[] = [];
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(Number(new URL(srv.origin).port), '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      relayed.push({ client, upstream });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', () => resolve()));
+    const origin = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const clock = new ManualClock();
+    const agent = new Http2Agent({ h2c: true, clock, pingAfterIdle: 5_000, sessionIdleTimeout: 60_000, timeouts: { connect: 2_000 } });
+    try {
+      await readBody(await agent.request('GET', `${origin}/first`));
+      await until(() => Object.values(agent.sessionStats())[0]?.streams === 0, 'the stream closed');
+      const frozen = relayed[0] as { client: net.Socket; upstream: net.Socket };
+      frozen.client.unpipe(frozen.upstream);
+      clock.advance(5_000);
+      const pending = agent.request('GET', `${origin}/second`);
+      // The PING goes nowhere; its wait is the connect timeout.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      clock.advance(2_000);
+      expect((await readBody(await pending)).toString()).toBe('hello /second');
+      expect(relayed).toHaveLength(2);
+      expect(Object.values(agent.sessionStats())).toMatchObject([{ sessions: 1 }]);
+    } finally {
+      await agent.destroy();
+      for (const { client, upstream } of relayed) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((resolve) => relay.close(resolve));
     }
   });
 });

@@ -54,6 +54,12 @@ export interface Http2AgentOptions {
   /** An idle session (no stream open) is closed after this many ms. Default 30000 (as idle HTTP/1.1 connections). */
   sessionIdleTimeout?: number;
   /**
+   * A session idle for this many ms is checked with a PING before it takes a request (the
+   * request waits one round trip); one that does not answer within the connect timeout is
+   * dropped and another opened. Default 10000; `Infinity` never pings.
+   */
+  pingAfterIdle?: number;
+  /**
    * Most sessions opened to one origin. A session carries up to the server's
    * `SETTINGS_MAX_CONCURRENT_STREAMS` streams; when all are full another is opened, up to
    * this; past it, new streams wait in the least busy session. Default 16.
@@ -79,7 +85,7 @@ export interface Http2AgentOptions {
   http1?: Agent;
 }
 
-const OPTION_KEYS = ['allowH2', 'h2c', 'tlsPolicy', 'connectOptions', 'timeouts', 'clock', 'sessionIdleTimeout', 'maxSessionsPerOrigin', 'maxHeaderBytes', 'maxHeaderCount', 'streamWindowSize', 'sessionWindowSize', 'http1'] as const;
+const OPTION_KEYS = ['allowH2', 'h2c', 'tlsPolicy', 'connectOptions', 'timeouts', 'clock', 'sessionIdleTimeout', 'pingAfterIdle', 'maxSessionsPerOrigin', 'maxHeaderBytes', 'maxHeaderCount', 'streamWindowSize', 'sessionWindowSize', 'http1'] as const;
 
 /**
  * Times a request the server certainly did not process (REFUSED_STREAM, or above a GOAWAY's
@@ -155,6 +161,7 @@ export class Http2Agent implements Agent {
     this.sessions = new H2SessionPool({
       clock: this.clock,
       idleTimeout: checkNumber(options.sessionIdleTimeout, 30_000, 'sessionIdleTimeout', 0),
+      pingAfterIdle: checkNumber(options.pingAfterIdle, 10_000, 'pingAfterIdle', 0),
       maxSessionsPerOrigin: checkNumber(options.maxSessionsPerOrigin, 16, 'maxSessionsPerOrigin', 1),
       maxHeaderListSize: this.maxHeaderBytes,
       maxHeaderListPairs: checkNumber(options.maxHeaderCount, DEFAULT_MAX_HEADER_COUNT, 'maxHeaderCount', 1),

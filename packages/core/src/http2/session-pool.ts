@@ -24,6 +24,8 @@ export interface H2SessionPoolOptions {
   readonly clock: Clock;
   /** Idle sessions are closed after this many ms (Infinity: never). */
   readonly idleTimeout: number;
+  /** A session idle this long (ms) is checked with a PING before it takes a stream (Infinity: never). */
+  readonly pingAfterIdle: number;
   /** Most sessions opened to one origin; past it, streams wait in the least busy session. */
   readonly maxSessionsPerOrigin: number;
   /** `SETTINGS_MAX_HEADER_LIST_SIZE` we announce (bounds response heads). */
@@ -84,7 +86,19 @@ export class H2SessionPool implements SessionOwner {
   take(key: string): H2Session | null {
     const origin = this.origins.get(key);
     if (origin === undefined) return null;
-    for (const session of origin.sessions) if (session.available) return session.reserve();
+    const { pingAfterIdle, clock } = this.options;
+    const now = pingAfterIdle === Infinity ? 0 : clock.now();
+    for (const session of origin.sessions) if (session.available && (pingAfterIdle === Infinity || !session.idleFor(pingAfterIdle, now))) return session.reserve();
+    return null;
+  }
+
+  /** A session of `key` with room, idle for `pingAfterIdle` or more: to be checked with a PING before use. */
+  private stale(key: string): H2Session | null {
+    const { pingAfterIdle, clock } = this.options;
+    const origin = this.origins.get(key);
+    if (origin === undefined || pingAfterIdle === Infinity) return null;
+    const now = clock.now();
+    for (const session of origin.sessions) if (session.available && session.idleFor(pingAfterIdle, now)) return session;
     return null;
   }
 
@@ -109,6 +123,13 @@ export class H2SessionPool implements SessionOwner {
       if (this.http1Origins.has(endpoint.key)) return { kind: 'http1', socket: null };
       const available = this.take(endpoint.key);
       if (available !== null) return { kind: 'h2', session: available };
+      const stale = this.stale(endpoint.key);
+      if (stale !== null) {
+        // Idle for a while: its peer may be gone without a word (a NAT, a restart). One PING tells;
+        // a session that does not answer within the connect timeout is destroyed, and we look again.
+        await raceSignal(stale.checkAlive(req.connectTimeout), req);
+        continue;
+      }
       let origin = this.origins.get(endpoint.key);
       if (origin === undefined) {
         origin = { sessions: [], connecting: null };

@@ -40,6 +40,10 @@ export class H2Session {
   goawayLastStreamId = -1;
   private state: 'open' | 'draining' | 'closed' = 'open';
   private idleTimer: TimerHandle | null = null;
+  /** When the session last had no stream open (or was last proven alive by a PING), clock ms; -1 while busy. */
+  private idleSince = -1;
+  /** A PING in flight, shared by the requests that wait for it. */
+  private probe: Promise<boolean> | null = null;
   private readonly owner: SessionOwner;
   private readonly clock: Clock;
   private readonly idleTimeout: number;
@@ -98,6 +102,7 @@ export class H2Session {
     const stream = this.session.request(fields, { endStream });
     this.opened++;
     if (this.active++ === 0) {
+      this.idleSince = -1;
       if (this.idleTimer !== null) this.clock.clearTimeout(this.idleTimer);
       this.idleTimer = null;
       this.session.ref();
@@ -113,6 +118,45 @@ export class H2Session {
   unprocessed(stream: ClientHttp2Stream): boolean {
     const id = stream.id;
     return id === undefined || (this.goawayLastStreamId >= 0 && id > this.goawayLastStreamId);
+  }
+
+  /** True when it has been idle (no stream, no PING answered) for `ms` or more: check it is alive before use. */
+  idleFor(ms: number, now: number): boolean {
+    return this.idleSince >= 0 && this.active === 0 && this.reserved === 0 && now - this.idleSince >= ms;
+  }
+
+  /**
+   * Sends a PING and resolves true when the peer answers within `timeout` ms (the session then
+   * counts as fresh), false otherwise (the session is then destroyed: its peer is gone).
+   * Concurrent callers share one PING.
+   */
+  checkAlive(timeout: number): Promise<boolean> {
+    this.probe ??= new Promise<boolean>((resolve) => {
+      let timer: TimerHandle | null = null;
+      let settled = false;
+      const done = (alive: boolean): void => {
+        if (settled) return;
+        settled = true;
+        if (timer !== null) this.clock.clearTimeout(timer);
+        timer = null;
+        this.probe = null;
+        if (this.active === 0 && this.state !== 'closed') this.session.unref();
+        if (!alive) this.destroy();
+        else if (this.idleSince >= 0) this.idleSince = this.clock.now();
+        resolve(alive);
+      };
+      if (timeout !== Infinity) timer = this.clock.setTimeout(() => done(false), timeout);
+      // The socket is referenced while we wait for the answer, as for a stream.
+      this.session.ref();
+      let sent = false;
+      try {
+        sent = this.session.ping((error) => done(error === null));
+      } catch {
+        // A session that is closing cannot ping: it is not alive for new streams.
+      }
+      if (!sent) done(false);
+    });
+    return this.probe;
   }
 
   /** Closes gracefully: streams in flight finish, then the socket closes. */
@@ -134,6 +178,7 @@ export class H2Session {
   /** No stream open: let the process exit, and close the session if it stays idle. */
   private becameIdle(): void {
     if (this.state === 'closed') return;
+    this.idleSince = this.clock.now();
     this.session.unref();
     if (this.state === 'draining') {
       // Nothing left to finish: go now rather than at the idle timeout.
