@@ -31,7 +31,7 @@ import { createCookieJar } from './cookies.js';
 import { describe, isObjectLiteral } from './fields.js';
 import { type MapConcurrentOptions, Semaphore, type Settled, mapConcurrent } from './limiter.js';
 import { NetrcFiles } from './netrc.js';
-import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeAuth, normalizeDefaults, normalizeRequest } from './options.js';
+import { DEFAULT_OPTION_KEYS, type NormalizedDefaults, type NormalizedRequest, normalizeAuth, normalizeDefaults, normalizeRequest, unknownOption } from './options.js';
 import { agentForPool, defaultPool, environmentAgent, getGlobalPool, routedAgent } from './pools.js';
 import { progressProducer } from './progress.js';
 import { ProxyEnvironment } from './proxies.js';
@@ -152,7 +152,7 @@ export class HTTPClient extends PoolHolder {
   /** @throws `InvalidArgumentError` naming the option, for any bad option. */
   constructor(options: HTTPClientOptions = {}) {
     if (!isObjectLiteral(options)) throw new InvalidArgumentError(`HTTPClient options must be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options)) if (!CLIENT_KEYS.has(key)) throw new InvalidArgumentError(`unknown HTTPClient option "${key}"`);
+    for (const key of Object.keys(options)) if (!CLIENT_KEYS.has(key)) throw unknownOption(key, CLIENT_KEYS, 'HTTPClient');
     const agent = options.agent ?? null;
     if (agent !== null && (typeof agent !== 'object' || typeof (agent as Partial<Agent>).request !== 'function')) {
       throw new InvalidArgumentError(`agent must be an Agent (an object with a request method), got ${describe(agent)}`);

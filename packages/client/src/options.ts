@@ -19,6 +19,7 @@ import {
   checkTimeoutOptions,
   type TLSPolicy,
   checkRequestLine,
+  closestName,
 } from '@strand/core';
 import type { CookieJar } from 'tough-cookie';
 import { type NormalizedExpectContinue, addExpectContinue, normalizeExpectContinue } from './expect.js';
@@ -320,8 +321,44 @@ function namesDistinct(headers: Headers): boolean {
 
 function checkKnown(options: object, known: ReadonlySet<string>, what: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw new InvalidArgumentError(`unknown ${what} option "${key}"`);
+    if (!known.has(key)) throw unknownOption(key, known, what);
   }
+}
+
+/**
+ * What the options of other clients (fetch, got, ky, axios, requests) are called here, for the
+ * message of an unknown option a newcomer brings along.
+ */
+const OTHER_CLIENTS_NAMES: Readonly<Record<string, string>> = {
+  body: 'give the body as data (bytes, text, a form, a stream) or json',
+  form: 'give a form as data (an object is sent as application/x-www-form-urlencoded)',
+  searchParams: 'use params',
+  query: 'use params',
+  qs: 'use params',
+  method: 'the method is the first argument of request(method, url), or use get/post/put…',
+  prefixUrl: 'use baseUrl on an HTTPClient',
+  baseURL: 'use baseUrl on an HTTPClient',
+  redirect: 'use allowRedirects (false: return the 3xx) and maxRedirects',
+  followRedirect: 'use allowRedirects',
+  followRedirects: 'use allowRedirects',
+  maxRedirections: 'use maxRedirects',
+  throwHttpErrors: 'use throwForStatus',
+  validateStatus: 'use throwForStatus (true: a failed status rejects with HTTPStatusError)',
+  responseType: 'read the body as you need it: response.json(), .text(), .content()',
+  username: 'use auth: [username, password]',
+  password: 'use auth: [username, password]',
+  proxies: 'use proxy (one proxy URL, or false)',
+  verify: 'use tls: { rejectUnauthorized: false } (or ca)',
+  dispatcher: 'use agent',
+  retries: 'use retry',
+};
+
+/** An unknown option's error: what it is called here (when it is another client's name), or the closest known name. */
+export function unknownOption(key: string, known: Iterable<string>, what: string): InvalidArgumentError {
+  const other = Object.hasOwn(OTHER_CLIENTS_NAMES, key) ? OTHER_CLIENTS_NAMES[key] : undefined;
+  if (other !== undefined) return new InvalidArgumentError(`unknown ${what} option "${key}": ${other}`);
+  const near = closestName(key, [...known]);
+  return new InvalidArgumentError(`unknown ${what} option "${key}"${near === null ? '' : `; did you mean "${near}"?`}`);
 }
 
 /** Checks a client's defaults. */

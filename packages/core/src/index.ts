@@ -68,7 +68,7 @@ export type { CacheMode } from './agents/cache/policy.js';
 export { type CacheStore, type CacheStoreWriter, type MemoryCacheStoreOptions, type StoredHead, type StoredResponse, MemoryCacheStore } from './agents/cache/store.js';
 export { type CacheOutcome, type ForwardReason, cacheStatusMember } from './agents/cache/cache-status.js';
 export { type FileCacheStoreOptions, FileCacheStore } from './agents/cache/file-store.js';
-export { describeType, isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';
+export { closestName, describeType, isToken, isValidFieldValue, rejectUnknownOptions } from './validate.js';
 export {
   type BareItem,
   type InnerList,

@@ -116,10 +116,47 @@ export function escapeForMessage(s: string, max = 100): string {
 export function rejectUnknownOptions(options: object, known: readonly string[], owner: string): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      throw new InvalidArgumentError(`${owner}: unknown option "${key}"; the options are ${known.join(', ')}`);
+      const near = closestName(key, known);
+      throw new InvalidArgumentError(`${owner}: unknown option "${key}"; the options are ${known.join(', ')}${near === null ? '' : ` (did you mean "${near}"?)`}`);
     }
   }
 }
+
+/** Edit distance (Levenshtein), for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] as number;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] as number;
+      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length] as number;
+}
+
+/**
+ * The name in `known` closest to `name`, for a "did you mean" hint: the one it is a unique prefix
+ * of, else the nearest by edit distance if within a third of its length (at least 1); null when
+ * none is that close.
+ */
+export function closestName(name: string, known: readonly string[]): string | null {
+  const prefixed = known.filter((k) => k.startsWith(name));
+  if (prefixed.length === 1) return prefixed[0] as string;
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 
 /**
  * What kind of value `value` is, for an error message that says what was given instead:

@@ -4,7 +4,7 @@
  * mean" for unknown options.
  */
 
-import { StrandError } from '@strand/core';
+import { StrandError, closestName } from '@strand/core';
 import type { Writable } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 
@@ -103,35 +103,9 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /** What {@link parseCommandLine} returns for `options`. */
 export type ParsedCommandLine<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true; tokens: true }>>;
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j] as number;
-      row[j] = Math.min(current + 1, (row[j - 1] as number) + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length] as number;
-}
-
-/** The known long option closest to `name` (edit distance up to a third of its length, or a unique prefix), or null. */
+/** The known long option closest to `name` (core's {@link closestName}), or null. */
 export function closestOption(name: string, known: readonly string[]): string | null {
-  const prefixed = known.filter((k) => k.startsWith(name));
-  if (prefixed.length === 1) return prefixed[0] as string;
-  let best: string | null = null;
-  let bestDistance = Math.max(1, Math.floor(name.length / 3)) + 1;
-  for (const candidate of known) {
-    const d = distance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
+  return closestName(name, known);
 }
 
 /**
