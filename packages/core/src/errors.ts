@@ -202,11 +202,20 @@ export class BodyTooLargeError extends StrandError {
   }
 }
 
-/** The request was cancelled through its `AbortSignal`. `cause` is the signal's reason. */
+/**
+ * The request was cancelled through its `AbortSignal`. `cause` is the signal's reason; a signal
+ * that timed out (`AbortSignal.timeout(ms)`, whose reason is a `TimeoutError` DOMException) is
+ * said so in the message.
+ */
 export class CancelledError extends StrandError {
   constructor(message = 'request cancelled', options?: StrandErrorOptions) {
-    super('STRAND_CANCELLED', message, options);
+    super('STRAND_CANCELLED', timedOutSignal(options?.cause) ? `${message}: its signal timed out (AbortSignal.timeout)` : message, options);
   }
+}
+
+/** Whether an abort reason is the one `AbortSignal.timeout()` gives. */
+function timedOutSignal(reason: unknown): boolean {
+  return typeof DOMException === 'function' && reason instanceof DOMException && reason.name === 'TimeoutError';
 }
 
 /**

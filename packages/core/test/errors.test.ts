@@ -1,4 +1,4 @@
-import { ConnectionRefusedError, ConnectError, RequestNotSentError, StrandError, redactUrl } from '../src/errors.js';
+import { CancelledError, ConnectionRefusedError, ConnectError, RequestNotSentError, StrandError, redactUrl } from '../src/errors.js';
 
 describe('errors', () => {
   it('removes credentials from the URL in the message and the url field', () => {
@@ -22,5 +22,21 @@ describe('errors', () => {
   it('redacts credentials from strings that are not valid URLs', () => {
     expect(redactUrl('http://bob:pw@[bad/x')).toBe('http://[bad/x');
     expect(redactUrl(new URL('https://u@h.test/'))).toBe('https://h.test/');
+  });
+});
+
+describe('CancelledError', () => {
+  it('says when the signal that cancelled the request timed out', async () => {
+    const signal = AbortSignal.timeout(1);
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const error = new CancelledError('request cancelled', { url: 'http://x.test/', cause: signal.reason });
+    expect(error.message).toContain('request cancelled: its signal timed out (AbortSignal.timeout)');
+    expect(error.code).toBe('STRAND_CANCELLED');
+  });
+
+  it('says nothing more for a signal aborted by hand', () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(new CancelledError('request cancelled', { cause: controller.signal.reason }).message).not.toContain('timed out');
   });
 });
