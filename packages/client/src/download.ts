@@ -16,6 +16,7 @@ import { request } from './api.js';
 import type { HTTPClient } from './client.js';
 import type { ClientResponse } from './response.js';
 import type { ClientRequestOptions, RequestHeadersInit } from './types.js';
+import { describeWriteError } from './file-errors.js';
 
 /**
  * A download could not be completed into its file. The code says why:
@@ -70,13 +71,8 @@ export interface FileWriter {
   abandon(): Promise<void>;
 }
 
-function describeError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-}
-
 function writeError(path: string, file: string, error: unknown): DownloadError {
-  return new DownloadError('STRAND_DOWNLOAD_WRITE_FAILED', `cannot write "${file}": ${describeError(error)}`, path, { cause: error });
+  return new DownloadError('STRAND_DOWNLOAD_WRITE_FAILED', `cannot write "${file}": ${describeWriteError(error)}`, path, { cause: error });
 }
 
 async function regularFileSize(path: string): Promise<number | null> {

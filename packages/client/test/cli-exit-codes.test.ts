@@ -214,14 +214,14 @@ describe('strand exits with curl\'s code for each cause', () => {
     it('23: a body that cannot be written (-o into a missing directory)', async () => {
       const result = await runCli(cli, [`${server.url}/x`, '-o', join(dir, 'missing', 'out.txt')]);
       expect(result.code).toBe(23);
-      expect(result.stderr).toMatch(/^strand: cannot write ".*out\.txt\.part": ENOENT\n$/);
+      expect(result.stderr).toMatch(/^strand: cannot write ".*out\.txt\.part": its directory does not exist \(ENOENT\)\n$/);
     });
 
     it('23: a cookie jar that cannot be written', async () => {
       const result = await runCli(cli, [`${server.url}/x`, '-c', join(dir, 'missing', 'jar.txt')]);
       expect(result.stdout.toString()).toBe('body\n');
       expect(result.code).toBe(23);
-      expect(result.stderr).toMatch(/^strand: cannot write the cookie jar ".*jar\.txt": ENOENT\n$/);
+      expect(result.stderr).toMatch(/^strand: cannot write the cookie jar ".*jar\.txt": its directory does not exist \(ENOENT\)\n$/);
     });
 
     it('28: a server that never answers, with -m 0.3', async () => {

@@ -40,6 +40,18 @@ async function flakyServer(served: () => Served, cut: number, seen: SeenRequest[
 }
 
 describe('download()', () => {
+  it('into a directory that does not exist fails with a DownloadError that says so', async () => {
+    const server = await startServer(rangeHandler(() => v1, []));
+    try {
+      const error: unknown = await download(`${server.url}/f.bin`, join(dir, 'no-such-dir', 'f.bin'), { client }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DownloadError);
+      expect((error as DownloadError).code).toBe('STRAND_DOWNLOAD_WRITE_FAILED');
+      expect((error as Error).message).toMatch(/cannot write ".*no-such-dir.*": its directory does not exist \(ENOENT\)/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('downloads a file whole under its name, with nothing left beside it', async () => {
     const seen: SeenRequest[] = [];
     const server = await startServer(rangeHandler(() => v1, seen));

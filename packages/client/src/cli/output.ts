@@ -8,6 +8,7 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { FileSink } from '../download.js';
 import { CommandError, EXIT } from './exit-codes.js';
+import { describeWriteError } from '../file-errors.js';
 
 /** A destination for body bytes. Every failure to write is exit 23 (a {@link CommandError}, or the library's `STRAND_DOWNLOAD_WRITE_FAILED`). */
 export interface Sink {
@@ -33,7 +34,7 @@ export class StreamSink implements Sink {
 
   write(chunk: Uint8Array | string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const fail = (error: Error): void => reject(new CommandError(`cannot write the output: ${describeError(error)}`, EXIT.WRITE_ERROR, { cause: error }));
+      const fail = (error: Error): void => reject(new CommandError(`cannot write the output: ${describeWriteError(error)}`, EXIT.WRITE_ERROR, { cause: error }));
       if (this.error !== null) {
         fail(this.error);
         return;
@@ -47,13 +48,8 @@ export class StreamSink implements Sink {
   async abandon(): Promise<void> {}
 }
 
-function describeError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
-}
-
 function writeError(path: string, error: unknown): CommandError {
-  return new CommandError(`cannot write "${path}": ${describeError(error)}`, EXIT.WRITE_ERROR, { cause: error });
+  return new CommandError(`cannot write "${path}": ${describeWriteError(error)}`, EXIT.WRITE_ERROR, { cause: error });
 }
 
 /** `-o` targets that are not regular files (`/dev/null`, a FIFO) are written in place. */

@@ -33,6 +33,7 @@ import { formatCookieFile, loadCookieFile } from './cookie-file.js';
 import { CommandError, EXIT, type ExitContext } from './exit-codes.js';
 import { type NetrcEntry, netrcCredentials, parseNetrc } from '../netrc.js';
 import { withScheme } from './urls.js';
+import { describeWriteError } from '../file-errors.js';
 import { ProxyEnvironment, normalizeProxy } from '../proxies.js';
 import { environmentAgent, routedAgent } from '../pools.js';
 
@@ -214,7 +215,7 @@ async function writeAtomically(file: string, text: string, what: string): Promis
     await writeFile(temporary, text, { mode: 0o600 });
     await rename(temporary, file);
   } catch (error) {
-    throw new CommandError(`cannot write the ${what} "${file}": ${(error as NodeJS.ErrnoException).code ?? String(error)}`, EXIT.WRITE_ERROR, { cause: error });
+    throw new CommandError(`cannot write the ${what} "${file}": ${describeWriteError(error)}`, EXIT.WRITE_ERROR, { cause: error });
   }
 }
 
