@@ -44,7 +44,7 @@ export type { ConnectMilestones, ExchangeTimings, InformationalResponse, Respons
 export { type BodyFraming, type ParserLimits, type ResponseHead, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_INTERIM_RESPONSES } from './http1/parser.js';
 export { type PreparedRequest, checkRequestLine, prepareRequest } from './http1/serializer.js';
 export { HttpAgent, type HttpAgentOptions } from './http-agent.js';
-export { Http2Agent, type Http2AgentOptions } from './http2/agent.js';
+export { Http2Agent, type Http2AgentOptions, type Http2OriginStats } from './http2/agent.js';
 export { UnprocessedRequestError } from './http2/stream-exchange.js';
 export { type AcquireOptions, HTTPConnectionPool, type HTTPConnectionPoolOptions, type PoolHostStats } from './pool/pool.js';
 export { PoolHolder } from './pool/pool-holder.js';

@@ -107,6 +107,14 @@ interface H2Request {
   readonly diag: DiagnosticsRequest | null;
 }
 
+/** What {@link Http2Agent.sessionStats} reports for one origin. */
+export interface Http2OriginStats {
+  /** HTTP/2 sessions open (or opening) to the origin. */
+  sessions: number;
+  /** Streams open on them now. */
+  streams: number;
+}
+
 /**
  * An {@link Agent} that speaks HTTP/2 (RFC 9113) on `node:http2`: `h2` chosen by ALPN on TLS,
  * or `h2c` with prior knowledge when asked, and HTTP/1.1 through an `HttpAgent` otherwise.
@@ -189,7 +197,7 @@ export class Http2Agent implements Agent {
   }
 
   /** HTTP/2 sessions per origin and the streams open on them (for tests and monitoring). */
-  sessionStats(): Record<string, { sessions: number; streams: number }> {
+  sessionStats(): Record<string, Http2OriginStats> {
     return this.sessions.stats();
   }
 
