@@ -78,6 +78,16 @@ const requestChannels = [diagnostics.create, diagnostics.sendHeaders, diagnostic
 export const reported = new WeakSet<object>();
 
 /**
+ * Publishes `error` on `strand:request:error` unless the connection already did (the failures
+ * an agent meets before any connection has the request: DNS, connect, queue, a closed pool),
+ * then rethrows it. For an agent's `.catch` on its request's promise.
+ */
+export function publishFailure(request: DiagnosticsRequest, error: unknown): never {
+  if (diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request, error });
+  throw error;
+}
+
+/**
  * The request object for this request's events when anyone listens to a request channel, else
  * null (and nothing is built). Publishes `strand:request:create`.
  */

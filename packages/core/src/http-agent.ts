@@ -14,7 +14,7 @@ import { describeType, rejectUnknownOptions } from './validate.js';
 import type { Response } from './message/response.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from './time/timeouts.js';
 import { brand } from './brand.js';
-import { type DiagnosticsRequest, diagnostics, reported, requestCreated } from './diagnostics.js';
+import { type DiagnosticsRequest, publishFailure, requestCreated } from './diagnostics.js';
 
 /** Options of {@link HttpAgent}; the {@link ParserLimits} bound every response head. */
 export interface HttpAgentOptions extends ParserLimits {
@@ -69,14 +69,13 @@ export class HttpAgent extends PoolHolder implements Agent {
 
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
     if (this.closed) return Promise.reject(this.closedError('this agent', uri));
-    let prepared: PreparedRequest;
-    let timeouts: ResolvedTimeouts;
+    let checked: CheckedRequest;
     try {
-      prepared = prepareRequest(method, uri, headers, body);
-      timeouts = options.timeout === undefined ? this.timeouts : resolveTimeouts(this.timeouts, options.timeout);
+      checked = checkRequest(method, uri, headers, body, options, this.timeouts);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { prepared, timeouts } = checked;
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
     const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
     const exchange = this.exchange({ prepared, options, timeouts, timings, retried: false, diag, expectation: prepared.body !== null && wantsContinue(prepared.headers) });
@@ -163,6 +162,22 @@ export class HttpAgent extends PoolHolder implements Agent {
   }
 }
 
+/** A request checked at the edge, with the timeouts it runs under. */
+export interface CheckedRequest {
+  readonly prepared: PreparedRequest;
+  readonly timeouts: ResolvedTimeouts;
+}
+
+/**
+ * @internal Where an agent's `request()` starts (HttpAgent's and Http2Agent's): the request
+ * validated by {@link prepareRequest}, and the request's `timeout` option merged phase by phase
+ * over the agent's `base` timeouts. Throws what those throw.
+ */
+export function checkRequest(method: string, uri: string | URL, headers: HeadersInit | null | undefined, body: BodyProducer | null | undefined, options: RequestOptions, base: ResolvedTimeouts): CheckedRequest {
+  const prepared = prepareRequest(method, uri, headers, body);
+  return { prepared, timeouts: options.timeout === undefined ? base : resolveTimeouts(base, options.timeout) };
+}
+
 /** One request through the agent, from the first connection attempt to its one automatic retry. */
 interface AgentRequest {
   readonly prepared: PreparedRequest;
@@ -177,14 +192,12 @@ interface AgentRequest {
   readonly expectation: boolean;
 }
 
-/** Publishes a failure the connection did not report (it never had the request), then rethrows it. */
-function publishFailure(request: DiagnosticsRequest, error: unknown): never {
-  if (diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request, error });
-  throw error;
-}
-
-/** A failure on a reused connection before any response byte, for a request that may be sent again. */
-function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
+/**
+ * @internal A failure on a reused connection (or HTTP/2 session) before any response byte, for a
+ * request that may be sent again: idempotent, and with no body or one that replays. The rule of
+ * both agents' automatic retry.
+ */
+export function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
   const beforeResponse = error instanceof RequestTransmissionFailedError || (error instanceof ResponseNeverReceivedError && error.bytesReceived === 0);
   if (!beforeResponse) return false;
   if (!IDEMPOTENT_METHODS.has(prepared.method)) return false;

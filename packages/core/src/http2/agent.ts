@@ -6,10 +6,10 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { type Agent, IDEMPOTENT_METHODS, type RequestOptions } from '../agent.js';
-import { ClosedError, InvalidArgumentError, RequestTransmissionFailedError, ResponseNeverReceivedError, type StrandError } from '../errors.js';
-import { HttpAgent } from '../http-agent.js';
-import { type PreparedRequest, prepareRequest } from '../http1/serializer.js';
+import { type Agent, type RequestOptions } from '../agent.js';
+import { ClosedError, InvalidArgumentError, type StrandError } from '../errors.js';
+import { type CheckedRequest, HttpAgent, checkRequest, isRetrySafe } from '../http-agent.js';
+import type { PreparedRequest } from '../http1/serializer.js';
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from '../http1/parser.js';
 import type { ExchangeTimings } from '../message/exchange.js';
 import type { HeadersInit } from '../message/headers.js';
@@ -20,7 +20,7 @@ import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
 import { HTTPConnectionPool } from '../pool/pool.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from '../time/timeouts.js';
-import { type DiagnosticsRequest, diagnostics, reported, requestCreated } from '../diagnostics.js';
+import { type DiagnosticsRequest, publishFailure, requestCreated } from '../diagnostics.js';
 import { describeType, rejectUnknownOptions } from '../validate.js';
 import { brand } from '../brand.js';
 import { H2AlpnPolicy, HandOverEndpointFactory } from './alpn.js';
@@ -203,25 +203,22 @@ export class Http2Agent implements Agent {
 
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options: RequestOptions = {}): Promise<Response> {
     if (this.state === 'closed') return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
-    let prepared: PreparedRequest;
-    let timeouts: ResolvedTimeouts;
+    let checked: CheckedRequest;
     try {
-      prepared = prepareRequest(method, uri, headers, body);
-      timeouts = options.timeout === undefined ? this.timeouts : resolveTimeouts(this.timeouts, options.timeout);
+      checked = checkRequest(method, uri, headers, body, options, this.timeouts);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { prepared, timeouts } = checked;
     const protocol = prepared.url.protocol;
     if (!((protocol === 'https:' && this.allowH2) || (protocol === 'http:' && this.h2c))) return this.http1.request(method, uri, headers, body, options);
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
     // (A first request to an origin that turns out to choose HTTP/1.1 is then created again by the HTTP/1.1 agent.)
     const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
     const req: H2Request = { method, uri, headers, body, options, prepared, timeouts, timings, diag };
-    return this.send(req).catch((error: unknown) => {
-      // Failures before a stream (connect, a closed pool) are the request's errors too.
-      if (req.diag !== null && diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request: req.diag, error });
-      throw error;
-    });
+    // Failures before a stream (connect, a closed pool) are the request's errors too.
+    const sent = this.send(req);
+    return diag === null ? sent : sent.catch((error: unknown) => publishFailure(diag, error));
   }
 
   /** Sends `req` on a session of its origin, again on another when the server did not process it; HTTP/1.1 when the server chose it. */
@@ -332,13 +329,6 @@ export class Http2Agent implements Agent {
 /** A request the server did not process can go again if it has no body, its body never started, or its body replays. */
 function canSendAgain(body: BodyProducer | null, bodyStarted: boolean): boolean {
   return body === null || !bodyStarted || body.replayable;
-}
-
-/** A failure on a reused session before any response, for a request that may be sent again (as HttpAgent's automatic retry). */
-function isRetrySafe(prepared: PreparedRequest, error: unknown): boolean {
-  const beforeResponse = error instanceof RequestTransmissionFailedError || (error instanceof ResponseNeverReceivedError && error.bytesReceived === 0);
-  if (!beforeResponse || !IDEMPOTENT_METHODS.has(prepared.method)) return false;
-  return prepared.body === null || prepared.body.replayable;
 }
 
 function checkBoolean(value: unknown, fallback: boolean, option: string): boolean {
