@@ -1,17 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { main } from '../src/cli/main';
+import { runMain } from './support/cli';
 import { type TestServer, startServer } from './support/servers';
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString('utf8');
-    callback();
-  }
-}
 
 let server: TestServer;
 let dir: string;
@@ -37,18 +28,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await main(argv, { stdin: Readable.from([]), stdout, stderr, stderrIsTTY: false });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 describe('strand --cache DIR', () => {
   test('a second run answers a fresh response from the cache directory without a request', async () => {
     const cache = join(dir, 'cache');
-    expect(await run(['--cache', cache, `${server.url}/fresh`])).toMatchObject({ code: 0, stdout: 'fresh 1' });
-    const second = await run(['-i', '--cache', cache, `${server.url}/fresh`]);
+    expect(await runMain(['--cache', cache, `${server.url}/fresh`])).toMatchObject({ code: 0, stdout: 'fresh 1' });
+    const second = await runMain(['-i', '--cache', cache, `${server.url}/fresh`]);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/cache-status: Strand;hit;ttl=\d+/i);
     expect(second.stdout.endsWith('fresh 1')).toBe(true);
@@ -57,13 +42,13 @@ describe('strand --cache DIR', () => {
 
   test('a later run validates a no-cache response with its ETag and prints the stored body on a 304', async () => {
     const cache = join(dir, 'cache');
-    expect(await run(['--cache', cache, `${server.url}/checked`])).toMatchObject({ code: 0, stdout: 'validated 1' });
-    expect(await run(['--cache', cache, `${server.url}/checked`])).toMatchObject({ code: 0, stdout: 'validated 1' });
+    expect(await runMain(['--cache', cache, `${server.url}/checked`])).toMatchObject({ code: 0, stdout: 'validated 1' });
+    expect(await runMain(['--cache', cache, `${server.url}/checked`])).toMatchObject({ code: 0, stdout: 'validated 1' });
     expect(seen.map((s) => s.inm)).toEqual([undefined, '"v1"']);
   });
 
   test('an empty --cache is a usage error', async () => {
-    const result = await run(['--cache', '', `${server.url}/fresh`]);
+    const result = await runMain(['--cache', '', `${server.url}/fresh`]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--cache needs a directory');
     expect(seen).toHaveLength(0);

@@ -1,19 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { parseHar } from '@strand/client';
-import { main } from '../src/cli/main';
+import { runMain } from './support/cli';
 import { type TestServer, startServer } from './support/servers';
-
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString('utf8');
-    callback();
-  }
-}
 
 let server: TestServer;
 let dir: string;
@@ -36,17 +27,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const code = await main(argv, { stdin: Readable.from([]), stdout, stderr, stderrIsTTY: false });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 describe('strand --har FILE', () => {
   test('writes each exchange of the run, redirect hops included, as a redacted HAR log', async () => {
     const file = join(dir, 'run.har');
-    const result = await run(['-L', '-H', 'Authorization: Bearer s3cret-token', '--har', file, `${server.url}/start`]);
+    const result = await runMain(['-L', '-H', 'Authorization: Bearer s3cret-token', '--har', file, `${server.url}/start`]);
     expect(result).toMatchObject({ code: 0, stdout: 'unzipped' });
     const text = readFileSync(file, 'utf8');
     expect(text).not.toContain('s3cret');
@@ -59,14 +44,14 @@ describe('strand --har FILE', () => {
   });
 
   test('a file that cannot be written is exit code 23, after the transfer', async () => {
-    const result = await run(['--har', join(dir, 'missing-dir', 'run.har'), `${server.url}/zipped`]);
+    const result = await runMain(['--har', join(dir, 'missing-dir', 'run.har'), `${server.url}/zipped`]);
     expect(result.stdout).toBe('unzipped');
     expect(result.code).toBe(23);
     expect(result.stderr).toMatch(/cannot write the --har file/);
   });
 
   test('an empty file name is a usage error', async () => {
-    const result = await run(['--har', '', `${server.url}/zipped`]);
+    const result = await runMain(['--har', '', `${server.url}/zipped`]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--har needs a file name/);
   });

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { buildSync } from 'esbuild';
+import { main } from '../../src/cli/main';
 
 const root = join(__dirname, '..', '..');
 const outdir = join(root, 'node_modules', '.cache', 'strand-cli-test');
@@ -72,4 +74,21 @@ function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const kept: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) if (!/^(?:http|https|all|no)_proxy$/i.test(name)) kept[name] = value;
   return kept;
+}
+
+/** Collects what the command writes to a stream, as text. */
+class TextSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString('utf8');
+    callback();
+  }
+}
+
+/** Runs the command's `main` in this process (no child, no bundle), with empty stdin: its exit code and what it wrote. */
+export async function runMain(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new TextSink();
+  const stderr = new TextSink();
+  const code = await main(argv, { stdin: Readable.from([]), stdout, stderr, stderrIsTTY: false });
+  return { code, stdout: stdout.text, stderr: stderr.text };
 }
