@@ -71,6 +71,26 @@ describe('requests the server did not process are sent again', () => {
     expect(srv.streams.map((s) => s.method)).toEqual(['POST', 'POST']);
   });
 
+  test('a server that serves 2 requests per connection, then GOAWAY and REFUSED_STREAM for the rest (as nginx at keepalive_requests), answers all 12 concurrent requests, round after round', async () => {
+    const served = new Map<http2.ServerHttp2Session, number>();
+    const srv = await server((stream, headers, session) => {
+      const count = (served.get(session) ?? 0) + 1;
+      served.set(session, count);
+      if (count > 2) {
+        stream.close(NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      answer(stream, `answered ${String(headers[':path'])}`);
+      if (count === 2) session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id);
+    });
+    const a = agent();
+    const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => a.request('GET', `${srv.origin}/r${i}`)));
+    const bodies = await Promise.all(responses.map(async (r) => (await readBody(r)).toString()));
+    expect(bodies).toEqual(Array.from({ length: 12 }, (_, i) => `answered /r${i}`));
+    // Six rounds: more than the resends allowed to a server that processes nothing.
+    expect(srv.sessions).toHaveLength(6);
+  });
+
   test('a server that refuses every stream fails the request with UnprocessedRequestError after a bounded number of attempts', async () => {
     const srv = await server((stream) => stream.close(NGHTTP2_REFUSED_STREAM));
     const failure = agent().request('GET', `${srv.origin}/never`);

@@ -89,9 +89,16 @@ const OPTION_KEYS = ['allowH2', 'h2c', 'tlsPolicy', 'connectOptions', 'timeouts'
 
 /**
  * Times a request the server certainly did not process (REFUSED_STREAM, or above a GOAWAY's
- * last stream id) is sent again on another session before its error is reported.
+ * last stream id) is sent again on another session before its error is reported, when the
+ * session that turned it away had processed nothing (a server refusing every stream).
  */
 const MAX_RESENDS = 3;
+/**
+ * Times it is sent again when the session that turned it away had processed streams before its
+ * GOAWAY: a server's limit of requests per connection (nginx's `keepalive_requests`) sends many
+ * concurrent requests round after round, each round making progress.
+ */
+const MAX_RESENDS_AFTER_PROGRESS = 100;
 
 /** One request through the agent, across the sessions it may be sent on. */
 interface H2Request {
@@ -226,6 +233,7 @@ export class Http2Agent implements Agent {
     const { prepared, options, timeouts, timings } = req;
     const fields = requestFields(prepared);
     let resends = 0;
+    let progressResends = 0;
     let retried = false;
     for (;;) {
       const endpoint = this.h2Endpoints.endpointForURI(prepared.url);
@@ -254,8 +262,9 @@ export class Http2Agent implements Agent {
         return await exchange.start();
       } catch (error) {
         let again = false;
-        if (this.state === 'open' && error instanceof UnprocessedRequestError && resends < MAX_RESENDS && canSendAgain(prepared.body, error.bodyStarted)) {
-          resends++;
+        const unprocessed = this.state === 'open' && error instanceof UnprocessedRequestError && canSendAgain(prepared.body, error.bodyStarted);
+        // A GOAWAY naming a processed stream is progress; a refusal from a session that processed nothing is not.
+        if (unprocessed && (session.goawayLastStreamId > 0 ? progressResends++ < MAX_RESENDS_AFTER_PROGRESS : resends++ < MAX_RESENDS)) {
           again = true;
         } else if (this.state === 'open' && !retried && reused && isRetrySafe(prepared, error)) {
           retried = true;
