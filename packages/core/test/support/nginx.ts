@@ -27,8 +27,11 @@ export function nginxAvailable(): boolean {
   return false;
 }
 
-/** Starts nginx with `serverBlock` (the inside of one `server { }`), listening on a free port. */
-export async function startNginx(serverBlock: (port: number, dir: string, tlsPort: number) => string, prepare?: (dir: string) => void): Promise<NginxServer> {
+/**
+ * Starts nginx with `serverBlock` (the inside of one `server { }`), listening on a free port.
+ * `httpDirectives` go in the `http { }` block (a `log_format`, say).
+ */
+export async function startNginx(serverBlock: (port: number, dir: string, tlsPort: number) => string, prepare?: (dir: string) => void, httpDirectives = ''): Promise<NginxServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strand-nginx-'));
   fs.mkdirSync(path.join(dir, 'www'));
   prepare?.(dir);
@@ -52,6 +55,7 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
+  ${httpDirectives}
   server {
     ${serverBlock(port, dir, tlsPort)}
   }
