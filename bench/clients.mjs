@@ -38,6 +38,7 @@ export const REFERENCE_CLIENTS = [...POOL_BASELINES, BASELINE];
  */
 export const VARIANTS = {
   dc: { about: "a no-op diagnostics_channel subscriber on 'strand:request:headers'", env: { STRAND_BENCH_SUBSCRIBE: 'strand:request:headers' } },
+  hdrs: { about: "strand-core sends the client's default head (its User-Agent and Accept-Encoding), to tell a longer head's cost from the client layer's", env: { STRAND_BENCH_CLIENT_HEADERS: '1' } },
 };
 export function parseClientName(name) {
   const [base, ...suffixes] = name.split('+');
@@ -159,11 +160,20 @@ async function strandAgentFor(ctx) {
   return { ...made, close: () => made.agent.pool.closeCachedConnections() };
 }
 
+/** The `+hdrs` variant's fields: the client's default User-Agent and the decoder's Accept-Encoding. */
+async function clientDefaultHead(core) {
+  if (process.env.STRAND_BENCH_CLIENT_HEADERS !== '1') return {};
+  const { VERSION } = await import('@strand/client');
+  return { 'User-Agent': `strand/${VERSION}`, 'Accept-Encoding': core.ContentDecoderAgent.defaultAcceptEncoding };
+}
+
 async function strandCore(ctx) {
   const { core, agent, close } = await strandAgentFor(ctx);
   const { readBody, BytesProducer } = core;
   const { url, method, body } = ctx;
-  const headers = body === null ? null : { 'content-type': ctx.contentType };
+  const extra = await clientDefaultHead(core);
+  const fields = { ...(body === null ? {} : { 'content-type': ctx.contentType }), ...extra };
+  const headers = Object.keys(fields).length === 0 ? null : fields;
   if (ctx.stream) {
     return {
       async once() {

@@ -13,7 +13,8 @@
 //                         undici-request are kept for the ratios); also enables the extra ones
 //                         (undici-agent-dispatch) and variants: `strand-core+dc` runs strand-core
 //                         with a no-op diagnostics_channel subscriber (see worker.mjs), in the
-//                         same rounds as strand-core
+//                         same rounds as strand-core; `strand-core+hdrs` sends the client's default
+//                         head (User-Agent, Accept-Encoding) from core
 //   --server nginx|node   force the origin server (default: nginx when installed)
 //   --no-memory           skip bench/memory.mjs at the end
 //   --memory              run only the memory checks

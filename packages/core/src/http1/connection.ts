@@ -25,6 +25,7 @@ import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimedExchange, sweeperFor
 import { type ParserLimits, type ResponseHead, type ResponseParserHandler, ResponseParser } from './parser.js';
 import { RequestWriter, type RequestWriterOwner } from './request-writer.js';
 import { type PreparedRequest, serializeHead } from './serializer.js';
+import { writeInTurn } from './write-turn.js';
 
 /** Per-exchange options of {@link HTTP11Connection.request}. */
 export interface ExchangeOptions {
@@ -316,7 +317,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (ex.diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: ex.diag, headers: head });
     const body = req.body;
     if (body === null) {
-      this.socket.write(head, 'latin1');
+      writeInTurn(this.socket, head);
       this.sent(ex);
       return promise;
     }
@@ -352,7 +353,7 @@ export class HTTP11Connection implements ResponseParserHandler, BodySource, Time
     if (ex.timed) sweeperFor(this.clock).add(this, ex.shortestTimeout());
     const head = serializeHead(req, { connectionClose: false, ...(options.target === undefined ? {} : { target: options.target }) });
     if (ex.diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: ex.diag, headers: head });
-    this.socket.write(head, 'latin1');
+    writeInTurn(this.socket, head);
     ex.sent = true;
     if (ex.diag !== null && diagnostics.bodySent.hasSubscribers) diagnostics.bodySent.publish({ request: ex.diag });
     if (ex.timings !== null) ex.timings.sent = this.clock.now();
