@@ -228,6 +228,23 @@ describe('CachingAgent: request directives and Fetch cache modes', () => {
     expect((await get(agent, url)).body).toBe('body 2');
   });
 
+  it('sends the fields Fetch adds for a mode (max-age=0 for no-cache, no-cache for reload and no-store) unless the request has its own', async () => {
+    const { url, seen } = await startOrigin((_req, res, n) => res.writeHead(200, { 'Cache-Control': 'max-age=60', ETag: '"a"' }).end(`body ${n}`));
+    const agent = cache();
+    await get(agent, url);
+    await get(agent, url, {}, { cache: 'no-cache' });
+    await get(agent, url, {}, { cache: 'reload' });
+    await get(agent, url, {}, { cache: 'no-store' });
+    await get(agent, url, { 'Cache-Control': 'max-age=5', Pragma: 'x' }, { cache: 'reload' });
+    expect(seen.map((req) => [req.headers['cache-control'], req.headers['pragma']])).toEqual([
+      [undefined, undefined],
+      ['max-age=0', undefined],
+      ['no-cache', 'no-cache'],
+      ['no-cache', 'no-cache'],
+      ['max-age=5', 'x'],
+    ]);
+  });
+
   it('does not keep the head of a 304 that answered a request with Cache-Control: no-store', async () => {
     const { url } = await startOrigin((req, res, n) => {
       if (req.headers['if-none-match'] === '"a"') res.writeHead(304, { ETag: '"a"', 'Cache-Control': 'max-age=1', 'X-Seen': String(n) }).end();

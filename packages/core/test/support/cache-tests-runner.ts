@@ -25,6 +25,8 @@ export interface RequestDef {
   request_method?: string;
   request_headers?: HeaderDef[];
   request_body?: string;
+  /** The Fetch cache mode of the request (the suite passes it to `fetch()`; only browser-cache tests have one). */
+  cache?: 'default' | 'no-store' | 'reload' | 'no-cache' | 'force-cache' | 'only-if-cached';
   query_arg?: string;
   filename?: string;
   response_status?: [number, string];
@@ -58,9 +60,22 @@ export interface TestDef {
   kind?: 'required' | 'optimal' | 'check';
   requests: RequestDef[];
   depends_on?: string[];
+  /** Run only against a browser (user agent) cache. */
   browser_only?: boolean;
+  /** Not run against a browser (user agent) cache. */
   browser_skip?: boolean;
+  /** Not run against a browser (user agent) cache; run against intermediaries (the suite runs them on any proxy). */
   cdn_only?: boolean;
+}
+
+/**
+ * The tests the suite's own runner (`test-engine/client/runner.mjs`) runs against a cache:
+ * against a browser's, that is a user agent's private cache, it skips `cdn_only` and
+ * `browser_skip` tests; against an intermediary (a proxy or a CDN), `browser_only` ones.
+ */
+export function selectTests(suites: readonly SuiteDef[], cache: 'browser' | 'intermediary'): TestDef[] {
+  const applies = (test: TestDef): boolean => (cache === 'browser' ? test.cdn_only !== true && test.browser_skip !== true : test.browser_only !== true);
+  return suites.flatMap((suite) => suite.tests.filter(applies));
 }
 
 /** A suite of tests (one definitions file). */
@@ -242,8 +257,41 @@ export class SuiteOrigin {
   }
 }
 
-/** Runs one test against `agent` (made fresh for it) and says how it went. */
-export async function runTest(test: TestDef, origin: SuiteOrigin, agent: Agent, clock: ManualClock): Promise<RawResult> {
+/** One request of a test, as a {@link SuiteClient} sends it. */
+export interface SuiteRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: string | null;
+  /** The Fetch cache mode the definition asks for, if any. */
+  readonly cache: RequestDef['cache'];
+}
+
+/** What a {@link SuiteClient} received: the final response, its body read whole, and the interim responses before it. */
+export interface SuiteResponse {
+  readonly code: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly interim: readonly { readonly code: number; readonly headers: Headers }[];
+}
+
+/** The cache under test, behind one function: Strand's agents, or another client through an adapter. */
+export type SuiteClient = (request: SuiteRequest) => Promise<SuiteResponse>;
+
+/** A {@link SuiteClient} sending through a Strand {@link Agent} (the Fetch cache mode goes to a `CachingAgent`'s `cache` option). */
+export function agentClient(agent: Agent): SuiteClient {
+  return async ({ method, url, headers, body, cache }) => {
+    const interim: InformationalResponse[] = [];
+    const producer = body === null ? null : new BytesProducer(Buffer.from(body));
+    const options = { timeout: 5000, onInformational: (info: InformationalResponse) => interim.push(info), ...(cache === undefined ? {} : { cache }) };
+    const response = await agent.request(method, url, headers, producer, options);
+    const text = (await readBody(response)).toString('utf8');
+    return { code: response.code, headers: response.headers, text, interim };
+  };
+}
+
+/** Runs one test through `client` (a cache made fresh for it) and says how it went. */
+export async function runTest(test: TestDef, origin: SuiteOrigin, client: SuiteClient, clock: ManualClock): Promise<RawResult> {
   const uuid = randomUUID();
   const requests = test.requests;
   const state: TestState = { requests, records: [], sent: new Map() };
@@ -268,13 +316,10 @@ export async function runTest(test: TestDef, origin: SuiteOrigin, agent: Agent, 
       headers.add('Test-Name', test.name);
       headers.add('Test-ID', test.id);
       headers.add('Req-Num', String(num));
-      const interim: InformationalResponse[] = [];
       const method = req.request_method ?? 'GET';
-      const body = req.request_body === undefined ? null : new BytesProducer(Buffer.from(req.request_body));
-      const response = await agent.request(method, origin.base + path, headers, body, { timeout: 5000, onInformational: (info) => interim.push(info) });
+      const response = await client({ method, url: origin.base + path, headers, body: req.request_body ?? null, cache: req.cache });
       received.push(response.headers);
-      const text = (await readBody(response)).toString('utf8');
-      checkResponse(req, num, uuid, response.code, response.headers, text, interim, method);
+      checkResponse(req, num, uuid, response.code, response.headers, response.text, response.interim, method);
       if (req.pause_after === true) clock.advance(3000);
     }
     checkOrigin(requests, received, state.records);
@@ -287,7 +332,7 @@ export async function runTest(test: TestDef, origin: SuiteOrigin, agent: Agent, 
   }
 }
 
-function checkResponse(req: RequestDef, num: number, uuid: string, code: number, headers: Headers, text: string, interim: InformationalResponse[], method: string): void {
+function checkResponse(req: RequestDef, num: number, uuid: string, code: number, headers: Headers, text: string, interim: SuiteResponse['interim'], method: string): void {
   const served = Number.parseInt(headers.get('server-request-count') ?? '', 10);
   const numbers = headers.get('request-numbers');
   if (numbers !== undefined) {

@@ -21,7 +21,7 @@ import { type CacheOutcome, addCacheStatus, cacheStatusMember } from './cache-st
 import { currentAge } from './freshness.js';
 import { invalidatedKeys } from './invalidation.js';
 import { cacheKey, requestKey, variantId, varyMatches, varyNames, varyValues } from './key.js';
-import { CACHE_MODES, type CacheMode, type Reading, type RequestDirectives, type Standing, isStorable, readStored, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
+import { CACHE_MODES, type CacheMode, addModeFields, type Reading, type RequestDirectives, type Standing, isStorable, readStored, requestDirectives, responseDirectives, standing, unreusableFields } from './policy.js';
 import { type CacheStore, type CacheStoreWriter, MemoryCacheStore, type StoredHead, type StoredResponse } from './store.js';
 import { responseFromStorage } from './stored-body.js';
 import { headMatches, isConditional, notModifiedFields, notModifiedMatches, satisfiesConditional, storedFields, updatedFields, validationHeaders } from './validation.js';
@@ -36,6 +36,9 @@ export interface CacheRequestOptions extends RequestOptions {
    * - `no-cache`: validate a stored response with the origin even if it is fresh;
    * - `force-cache`: use any stored response, however stale; the network only on a miss;
    * - `only-if-cached`: use any stored response, however stale; on a miss, a `504` and no request.
+   *
+   * As in Fetch, a request without its own `Cache-Control` sends `max-age=0` for `no-cache`, and
+   * `no-cache` (with `Pragma: no-cache`) for `reload` and `no-store`, so caches on the way obey.
    */
   cache?: CacheMode | undefined;
 }
@@ -180,6 +183,7 @@ export class CachingAgent extends WrapperAgent {
     if (!CACHE_MODES.has(mode)) throw new InvalidArgumentError(`CachingAgent: cache must be one of ${[...CACHE_MODES].join(', ')}, got ${String(mode)}`);
     const key = requestKey(method, uri);
     const requestHeaders = copyHeaders(headers, uri);
+    addModeFields(requestHeaders, mode);
     if (method !== 'GET' && method !== 'HEAD') return this.forwardUnsafe(method, uri, key, requestHeaders, body, options);
     const info: RequestInfo = { method, uri: String(uri), headers: requestHeaders };
     const bypass = mode === 'no-store' || requestHeaders.has('range') || requestHeaders.has('if-range') || requestHeaders.has('if-match') || requestHeaders.has('if-unmodified-since');

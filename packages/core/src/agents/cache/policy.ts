@@ -17,6 +17,20 @@ export type CacheMode = 'default' | 'no-store' | 'reload' | 'no-cache' | 'force-
 /** The cache modes, for validation. */
 export const CACHE_MODES: ReadonlySet<string> = new Set<CacheMode>(['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached']);
 
+/**
+ * Adds the request fields the Fetch standard sends for a cache mode (HTTP-network-or-cache
+ * fetch), unless the request has its own: `no-cache` asks caches on the way to validate with
+ * `Cache-Control: max-age=0`; `no-store` and `reload` ask them not to answer from storage with
+ * `Pragma: no-cache` and `Cache-Control: no-cache`.
+ */
+export function addModeFields(headers: Headers, mode: CacheMode): void {
+  if (mode === 'no-cache' && !headers.has('cache-control')) headers.add('Cache-Control', 'max-age=0');
+  if (mode === 'no-store' || mode === 'reload') {
+    if (!headers.has('pragma')) headers.add('Pragma', 'no-cache');
+    if (!headers.has('cache-control')) headers.add('Cache-Control', 'no-cache');
+  }
+}
+
 /** What the request's `Cache-Control` (or, without one, `Pragma: no-cache`) asks of the cache (RFC 9111 §5.2.1). */
 export interface RequestDirectives {
   /** `no-cache` (or `Pragma: no-cache`): a stored response must be validated first. */
