@@ -5,8 +5,9 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { type BodyConsumer, type BodyProducer, BytesProducer, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { type BodyConsumer, type BodyProducer, BytesProducer, type EndpointFactory, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
 import { answer, h2TestBench, requestBody, until, untilStalled } from './support/h2-servers.js';
 
 /** A body of `total` bytes written in 16 KiB pieces, as fast as allowed; it records whether it is paused. */
@@ -324,5 +325,29 @@ describe('Http2Agent over h2c', () => {
       plain.closeAllConnections();
       await new Promise((resolve) => plain.close(resolve));
     }
+  });
+
+  test('an endpointFactory gives the sessions their sockets: a plain one speaks h2 with prior knowledge even for an https: URL', async () => {
+    const srv = await server((stream, headers) => answer(stream, `${String(headers[':scheme'])} ${String(headers[':authority'])}`));
+    const port = Number(new URL(srv.origin).port);
+    const keys: string[] = [];
+    const endpointFactory: EndpointFactory = {
+      endpointForURI: (uri) => ({
+        key: `test+${uri.host}`,
+        connect: () => {
+          keys.push(uri.host);
+          return new Promise((resolve, reject) => {
+            const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+            socket.once('error', reject);
+          });
+        },
+      }),
+    };
+    const a = agent({ h2c: false, endpointFactory });
+    const responses = await Promise.all([1, 2, 3].map(() => a.request('GET', 'https://api.internal.test/')));
+    expect(responses.map((r) => r.version)).toEqual([[2, 0], [2, 0], [2, 0]]);
+    expect(await Promise.all(responses.map(async (r) => (await readBody(r)).toString()))).toEqual(Array(3).fill('https api.internal.test'));
+    expect(keys).toEqual(['api.internal.test']);
+    expect(() => agent({ endpointFactory: {} as EndpointFactory })).toThrow(/endpointFactory must be an EndpointFactory/);
   });
 });

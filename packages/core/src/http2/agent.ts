@@ -47,6 +47,14 @@ export interface Http2AgentOptions {
   tlsPolicy?: TLSPolicy;
   /** How sockets are opened (local address, family, resolver, keep-alive); `tlsPolicy` and `unixSockets` are not taken here. */
   connectOptions?: ConnectOptions;
+  /**
+   * Where HTTP/2 connections come from, instead of TCP and TLS from `tlsPolicy` and
+   * `connectOptions` (which then serve only the default HTTP/1.1 agent): a transport of your own,
+   * such as `@strand/testing`'s in-memory sockets. A TLS socket speaks what its ALPN chose; any
+   * other socket speaks HTTP/2 with prior knowledge, whatever the URL's scheme. Which requests
+   * go over HTTP/2 is still decided by `allowH2` (`https:`) and `h2c` (`http:`).
+   */
+  endpointFactory?: EndpointFactory;
   /** Default phase timeouts for every request ({@link DEFAULT_TIMEOUTS} otherwise); a request's `timeout` overrides them. */
   timeouts?: TimeoutOptions;
   /** The clock timeouts and idle expiry run on. Default: the system clock. */
@@ -85,7 +93,7 @@ export interface Http2AgentOptions {
   http1?: Agent;
 }
 
-const OPTION_KEYS = ['allowH2', 'h2c', 'tlsPolicy', 'connectOptions', 'timeouts', 'clock', 'sessionIdleTimeout', 'pingAfterIdle', 'maxSessionsPerOrigin', 'maxHeaderBytes', 'maxHeaderCount', 'streamWindowSize', 'sessionWindowSize', 'http1'] as const;
+const OPTION_KEYS = ['allowH2', 'h2c', 'tlsPolicy', 'connectOptions', 'endpointFactory', 'timeouts', 'clock', 'sessionIdleTimeout', 'pingAfterIdle', 'maxSessionsPerOrigin', 'maxHeaderBytes', 'maxHeaderCount', 'streamWindowSize', 'sessionWindowSize', 'http1'] as const;
 
 /**
  * Times a request the server certainly did not process (REFUSED_STREAM, or above a GOAWAY's
@@ -149,7 +157,7 @@ export interface Http2OriginStats {
 export class Http2Agent implements Agent {
   /** The HTTP/2 session pool. */
   private readonly sessions: H2SessionPool;
-  private readonly h2Endpoints: StandardEndpointFactory;
+  private readonly h2Endpoints: EndpointFactory;
   private readonly http1: Agent;
   /** The default HTTP/1.1 agent's endpoints (sockets handed over), or null for a given `http1` agent. */
   private readonly handOver: HandOverEndpointFactory | null;
@@ -171,7 +179,10 @@ export class Http2Agent implements Agent {
     this.timeouts = resolveTimeouts(DEFAULT_TIMEOUTS, options.timeouts, 'timeouts');
     const tlsPolicy = options.tlsPolicy ?? defaultTLSPolicy();
     const connect: ConnectOptions = { ...options.connectOptions, clock: this.clock };
-    this.h2Endpoints = new StandardEndpointFactory({ ...connect, tlsPolicy: new H2AlpnPolicy(tlsPolicy) });
+    if (options.endpointFactory !== undefined && (options.endpointFactory === null || typeof (options.endpointFactory as Partial<EndpointFactory>).endpointForURI !== 'function')) {
+      throw new InvalidArgumentError('Http2Agent: endpointFactory must be an EndpointFactory (an object with endpointForURI)');
+    }
+    this.h2Endpoints = options.endpointFactory ?? new StandardEndpointFactory({ ...connect, tlsPolicy: new H2AlpnPolicy(tlsPolicy) });
     this.maxHeaderBytes = checkNumber(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes', 1);
     this.sessions = new H2SessionPool({
       clock: this.clock,
