@@ -1,7 +1,8 @@
 /**
  * The in-memory fake agent: Strand's real `HttpAgent` (serializer, parser, connection state
  * machine, pool) whose connections are in-memory socket pairs to Node's own HTTP server running
- * the test's handler. No port is opened; faults can be injected on the transport.
+ * the test's handler. No port is opened; faults can be injected on the transport. With the
+ * `http2` option it is Strand's `Http2Agent` and Node's `http2` server on the same pairs.
  *
  * @packageDocumentation
  */
@@ -15,6 +16,8 @@ import {
   type Endpoint,
   type EndpointFactory,
   type HeadersInit,
+  Http2Agent,
+  type Http2AgentOptions,
   HttpAgent,
   type HttpAgentOptions,
   HTTPConnectionPool,
@@ -52,7 +55,19 @@ export interface FakeAgentOptions {
   agentOptions?: Omit<HttpAgentOptions, 'endpointFactory' | 'pool'>;
   /** For a route table: what an unmatched request gets (see `RouteTableOptions.unmatched`). Default `'fail'`. */
   unmatched?: 'fail' | 'not-found';
+  /**
+   * Speak HTTP/2: requests go through Strand's `Http2Agent` (its session pool, streams, flow
+   * control) to Node's `http2` server on the in-memory connections (HTTP/2 with prior knowledge,
+   * for `http:` and `https:` URLs alike), so code that runs on an `Http2Agent` is tested on one.
+   * `true`, or options for that agent (its timeouts, windows, session limits). Over HTTP/2 a
+   * reply has no `statusText` and cannot be `raw` bytes or carry a `fault` (use
+   * {@link FakeAgent.injectFault}: connection faults act on the session's bytes). Default false.
+   */
+  http2?: boolean | FakeHttp2Options;
 }
+
+/** `Http2Agent` options a fake agent over HTTP/2 takes (it provides the connections, the clock and the HTTP/1.1 agent). */
+export type FakeHttp2Options = Omit<Http2AgentOptions, 'endpointFactory' | 'clock' | 'http1' | 'h2c' | 'allowH2' | 'tlsPolicy' | 'connectOptions'>;
 
 /** Options of {@link FakeAgent.injectFault}. */
 export interface InjectFaultOptions {
@@ -62,7 +77,9 @@ export interface InjectFaultOptions {
   origin?: string;
 }
 
-const FAKE_AGENT_OPTIONS = ['clock', 'pool', 'agentOptions', 'unmatched'] as const;
+const FAKE_AGENT_OPTIONS = ['clock', 'pool', 'agentOptions', 'unmatched', 'http2'] as const;
+/** What a fake over HTTP/2 provides itself. */
+const PROVIDED_HTTP2_OPTIONS = ['endpointFactory', 'clock', 'http1', 'h2c', 'allowH2', 'tlsPolicy', 'connectOptions'] as const;
 
 /** Runs `make` (a core constructor that checks its own options), naming where the options came from in its errors. */
 function withOwner<T>(owner: string, make: () => T): T {
@@ -110,8 +127,10 @@ function normalizeOrigin(origin: string): string {
  * ```
  */
 export class FakeAgent extends ServerRecord implements Agent {
-  /** The real agent, on in-memory connections. Wrap it like any other agent. */
+  /** The real agent, on in-memory connections. Wrap it like any other agent. (With the `http2` option it answers only what {@link http2Agent} hands to HTTP/1.1, which is nothing.) */
   readonly agent: HttpAgent;
+  /** With the `http2` option: the real `Http2Agent` every request goes through. Null otherwise. */
+  readonly http2Agent: Http2Agent | null;
   /** The clock reply delays use. */
   readonly clock: Clock;
   /** The handler, as an object (a route table becomes a `RouteTable`). */
@@ -151,7 +170,18 @@ export class FakeAgent extends ServerRecord implements Agent {
     const factory: EndpointFactory = { endpointForURI: (uri) => this.endpointFor(uri) };
     // The agent checks the rest of its options (names and values).
     this.agent = withOwner('createFakeAgent: agentOptions', () => HttpAgent.usingEndpointFactory(factory, { ...agentOptions, pool }));
-    this.server = new FakeHttpServer(handler, this.clock);
+    const http2 = checked['http2'];
+    if (http2 !== undefined && typeof http2 !== 'boolean' && !isRecord(http2)) throw new InvalidArgumentError(`createFakeAgent: http2 must be a boolean or an object of Http2Agent options, got ${describeValue(http2)}`);
+    if (http2 === undefined || http2 === false) {
+      this.http2Agent = null;
+    } else {
+      const http2Options = (http2 === true ? {} : http2) as FakeHttp2Options;
+      const provided = PROVIDED_HTTP2_OPTIONS.find((key) => key in http2Options);
+      if (provided !== undefined) throw new InvalidArgumentError(`createFakeAgent: http2.${provided} is not an option here; the fake agent provides it (its in-memory connections and clock)`);
+      // Every request is HTTP/2 with prior knowledge on the in-memory connections; the agent checks the rest of its options.
+      this.http2Agent = withOwner('createFakeAgent: http2', () => new Http2Agent({ ...http2Options, endpointFactory: factory, h2c: true, clock: this.clock, http1: this.agent }));
+    }
+    this.server = new FakeHttpServer(handler, this.clock, this.http2Agent === null ? 'http/1.1' : 'h2');
     this.handler = this.server.handler;
   }
 
@@ -167,7 +197,7 @@ export class FakeAgent extends ServerRecord implements Agent {
 
   /** The `Agent` method: same as `agent.request(...)`. */
   request(method: string, uri: string | URL, headers?: HeadersInit | null, body?: BodyProducer | null, options?: RequestOptions): Promise<Response> {
-    return this.agent.request(method, uri, headers, body, options);
+    return (this.http2Agent ?? this.agent).request(method, uri, headers, body, options);
   }
 
   /**
@@ -183,7 +213,11 @@ export class FakeAgent extends ServerRecord implements Agent {
     }
     const origin = checked['origin'];
     if (origin !== undefined && typeof origin !== 'string') throw new InvalidArgumentError(`injectFault: origin must be a string like "http://host:port", got ${describeValue(origin)}`);
-    this.planned.push({ fault: normalizeFault(fault), left: times, origin: origin === undefined ? null : normalizeOrigin(origin) });
+    const normalized = normalizeFault(fault);
+    if (this.http2Agent !== null && 'fromBody' in normalized && normalized.fromBody) {
+      throw new InvalidArgumentError('injectFault: truncate and afterBodyBytes count the bytes after an HTTP/1.1 response head; over HTTP/2 (the http2 option) use afterBytes, counted from the start of the connection');
+    }
+    this.planned.push({ fault: normalized, left: times, origin: origin === undefined ? null : normalizeOrigin(origin) });
   }
 
   /**
@@ -231,9 +265,8 @@ export class FakeAgent extends ServerRecord implements Agent {
       return Promise.reject(new ConnectionRefusedError('connection refused (injected fault)', { url: origin, cause: socketError('ECONNREFUSED', 'injected fault') }));
     }
     const client = new MemoryClientSocket();
-    const server = this.server.accept(client.sink, { origin, remoteAddress: '127.0.0.1', remotePort: 40000 + this.server.connectionsOpened });
+    const server = this.server.accept(client.sink, { origin, remoteAddress: '127.0.0.1', remotePort: 40000 + this.server.connectionsOpened }, fault);
     client.attach(server);
-    if (fault !== null) server.wire.setFault(fault, 'connection');
     this.clients.add(client);
     client.once('close', () => this.clients.delete(client));
     return Promise.resolve(client);

@@ -8,7 +8,7 @@
  */
 export { AgentSpy, SpyBody, SpyCall, type SpyCallState } from './agent-spy.js';
 export { ExpectationsNotMetError, PendingRequestsError, StubHandlerError, TestDoubleFailuresError, UnexpectedRequestError } from './errors.js';
-export { FakeAgent, type FakeAgentOptions, type InjectFaultOptions, createFakeAgent } from './fake-agent.js';
+export { FakeAgent, type FakeAgentOptions, type FakeHttp2Options, type InjectFaultOptions, createFakeAgent } from './fake-agent.js';
 export { type MatcherContextLike, type MatcherResultLike, type StrandMatchers, strandMatchers } from './matchers.js';
 export { type Expectation, type ExpectationInit, RequestSequence, type RequestSequenceOptions } from './sequence.js';
 export { type AsymmetricMatcherLike, type MatchResult, type Mismatch, type RequestPattern, type TextMatcher, matchRequest } from './server/pattern.js';

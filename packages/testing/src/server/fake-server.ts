@@ -1,18 +1,21 @@
 /**
  * The server side shared by the fake agent and the stub server: Node's own `http.Server` (never
  * listening) that is handed each connection's server end, records every request and answers it
- * with the test's handler, route table or sequence.
+ * with the test's handler, route table or sequence. With the `h2` protocol it is Node's `http2`
+ * server instead (HTTP/2 with prior knowledge), answering through its compatibility API.
  *
  * @packageDocumentation
  */
 
 import * as http from 'node:http';
-import { type Clock } from '@strand/core';
+import * as http2 from 'node:http2';
+import { type Clock, InvalidArgumentError } from '@strand/core';
 import { StubHandlerError, PendingRequestsError, UnexpectedRequestError, throwFailures } from '../errors.js';
 import { ServerSocket, type ServerSocketInfo } from '../transport/memory-socket.js';
+import type { NormalizedFault } from '../transport/faults.js';
 import type { ActivityCounter, ByteSink } from '../transport/wire.js';
 import { RecordedRequest } from './recorded-request.js';
-import { type ReplyLike, normalizeReply, writeReply } from './reply.js';
+import { type ReplyLike, type ReplyResponse, isHttp2Response, normalizeReply, responseGone, writeReply } from './reply.js';
 import { type RequestHandlerObject, type ServerBehaviour, toHandlerObject } from './routes.js';
 
 interface InFlight {
@@ -27,9 +30,24 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function withoutPseudoHeaders(raw: string[]): string[] {
+  if (!raw.some((name, i) => i % 2 === 0 && name.startsWith(':'))) return raw;
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!(raw[i] as string).startsWith(':')) kept.push(raw[i] as string, raw[i + 1] as string);
+  return kept;
+}
+
+function ignore(): void {}
+
 const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
-function requestUrl(req: http.IncomingMessage, origin: string): URL {
+/** What the fake server speaks: HTTP/1.1 (Node's `http` server) or HTTP/2 with prior knowledge (Node's `http2` server). */
+export type FakeProtocol = 'http/1.1' | 'h2';
+
+/** A request as either of Node's servers gives it. */
+type ServerRequest = http.IncomingMessage | http2.Http2ServerRequest;
+
+function requestUrl(req: ServerRequest, origin: string): URL {
   const target = req.url ?? '/';
   if (ABSOLUTE.test(target)) {
     try {
@@ -39,7 +57,9 @@ function requestUrl(req: http.IncomingMessage, origin: string): URL {
     }
   }
   const scheme = origin.slice(0, origin.indexOf(':'));
-  const host = req.headers.host;
+  // HTTP/2 names the host in its :authority pseudo-header field.
+  const authority = req.headers[':authority'];
+  const host = req.headers.host ?? (typeof authority === 'string' ? authority : undefined);
   if (host !== undefined && host !== '') {
     try {
       return new URL(`${scheme}://${host}${target.startsWith('/') ? target : `/${target}`}`);
@@ -59,8 +79,12 @@ export class FakeHttpServer {
   /** Bumped by everything that happens, for `flush()`. */
   readonly activity: ActivityCounter = { value: 0 };
   readonly handler: RequestHandlerObject;
-  private readonly http: http.Server;
+  private readonly http: http.Server | http2.Http2Server;
   private readonly sockets = new Set<ServerSocket>();
+  /** HTTP/2: the server end each session runs on (Node wraps it, so a request cannot reach it otherwise). */
+  private readonly sessionSockets = new WeakMap<http2.Http2Session, ServerSocket>();
+  /** HTTP/2: the connection being handed to the server (its session is made while it is). */
+  private accepting: ServerSocket | null = null;
   private readonly inFlight = new Set<InFlight>();
   private nextConnectionId = 1;
   private closed = false;
@@ -68,13 +92,28 @@ export class FakeHttpServer {
   constructor(
     behaviour: ServerBehaviour,
     private readonly clock: Clock,
+    /** The protocol it speaks. */
+    readonly protocol: FakeProtocol = 'http/1.1',
   ) {
     this.handler = toHandlerObject(behaviour);
-    this.http = http.createServer({ requestTimeout: 0, headersTimeout: 0 }, this.onRequest);
+    if (protocol === 'h2') {
+      const server = http2.createServer(this.onRequest);
+      server.on('session', (session: http2.ServerHttp2Session) => {
+        if (this.accepting !== null) this.sessionSockets.set(session, this.accepting);
+        // A session's errors end its streams, which report them; nothing may crash the test.
+        session.on('error', ignore);
+      });
+      // No idle timeout: sessions stay open until the client closes them (no hidden timers).
+      server.setTimeout(0);
+      this.http = server;
+      return;
+    }
+    const server = http.createServer({ requestTimeout: 0, headersTimeout: 0 }, this.onRequest);
     // Idle connections stay open until the client closes them (no hidden timers), so no
     // `Keep-Alive: timeout` hint is sent either.
-    this.http.keepAliveTimeout = 0;
-    this.http.timeout = 0;
+    server.keepAliveTimeout = 0;
+    server.timeout = 0;
+    this.http = server;
   }
 
   /** Connections opened so far. */
@@ -93,18 +132,25 @@ export class FakeHttpServer {
   }
 
   /**
-   * Creates the server end of a new connection, whose response bytes go to `sink`, and gives it
-   * to the HTTP server.
+   * Creates the server end of a new connection, whose response bytes go to `sink` (through
+   * `fault`, if any), and gives it to the HTTP server.
    */
-  accept(sink: ByteSink, info: Omit<ServerSocketInfo, 'connectionId'>): ServerSocket {
+  accept(sink: ByteSink, info: Omit<ServerSocketInfo, 'connectionId'>, fault: NormalizedFault | null = null): ServerSocket {
     const socket = new ServerSocket(sink, this.activity, { ...info, connectionId: this.nextConnectionId++ });
+    // Before the server has the connection: an HTTP/2 server writes its SETTINGS at once, and they count.
+    if (fault !== null) socket.wire.setFault(fault, 'connection');
     this.sockets.add(socket);
     this.activity.value++;
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.activity.value++;
     });
-    this.http.emit('connection', socket);
+    this.accepting = socket;
+    try {
+      this.http.emit('connection', socket);
+    } finally {
+      this.accepting = null;
+    }
     return socket;
   }
 
@@ -130,9 +176,14 @@ export class FakeHttpServer {
     this.sockets.clear();
   }
 
-  private readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  private readonly onRequest = (req: ServerRequest, res: ReplyResponse): void => {
     res.sendDate = false;
-    const socket = req.socket as unknown as ServerSocket;
+    const socket = isHttp2Response(res) ? this.sessionSockets.get(res.stream.session as http2.Http2Session) : (req.socket as unknown as ServerSocket);
+    if (socket === undefined) {
+      // Not a session this server was handed (cannot happen): refuse rather than answer blind.
+      if (isHttp2Response(res)) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
     const entry: InFlight = { label: `${req.method ?? '?'} ${req.url ?? ''} (connection ${socket.connectionId})` };
     this.inFlight.add(entry);
     this.activity.value++;
@@ -153,7 +204,7 @@ export class FakeHttpServer {
     });
   };
 
-  private dispatch(req: http.IncomingMessage, res: http.ServerResponse, socket: ServerSocket, body: Buffer): void {
+  private dispatch(req: ServerRequest, res: ReplyResponse, socket: ServerSocket, body: Buffer): void {
     if (this.closed) return;
     const recorded = new RecordedRequest({
       index: this.requests.length,
@@ -161,7 +212,8 @@ export class FakeHttpServer {
       url: requestUrl(req, socket.origin),
       target: req.url ?? '',
       httpVersion: req.httpVersion,
-      rawHeaders: req.rawHeaders,
+      // HTTP/2's pseudo-header fields are the method, URL and authority above, not header fields.
+      rawHeaders: withoutPseudoHeaders(req.rawHeaders),
       body,
       connectionId: socket.connectionId,
     });
@@ -184,9 +236,9 @@ export class FakeHttpServer {
     }
   }
 
-  private reply(res: http.ServerResponse, socket: ServerSocket, recorded: RecordedRequest, reply: ReplyLike): void {
+  private reply(res: ReplyResponse, socket: ServerSocket, recorded: RecordedRequest, reply: ReplyLike): void {
     this.activity.value++;
-    if (res.destroyed || res.headersSent) return;
+    if (responseGone(res) || res.headersSent) return;
     let normalized;
     try {
       normalized = normalizeReply(reply);
@@ -194,20 +246,26 @@ export class FakeHttpServer {
       this.fail(res, recorded, error);
       return;
     }
-    if (normalized.fault !== null) socket.wire.setFault(normalized.fault, 'response');
+    if (normalized.fault !== null) {
+      if (this.protocol === 'h2') {
+        this.fail(res, recorded, new InvalidArgumentError('reply: fault acts on one HTTP/1.1 response; over HTTP/2 a fault is the connection’s (FakeAgent.injectFault)'));
+        return;
+      }
+      socket.wire.setFault(normalized.fault, 'response');
+    }
     writeReply(res, normalized, this.clock).catch((error: unknown) => {
       this.failures.push(new StubHandlerError(recorded, `the reply to ${recorded.toString()} failed: ${messageOf(error)}`, error));
     });
   }
 
-  private fail(res: http.ServerResponse, recorded: RecordedRequest, error: unknown): void {
+  private fail(res: ReplyResponse, recorded: RecordedRequest, error: unknown): void {
     this.activity.value++;
     const unexpected = error instanceof UnexpectedRequestError;
     const failure = unexpected ? error : new StubHandlerError(recorded, `the handler for ${recorded.toString()} failed: ${messageOf(error)}`, error);
     this.failures.push(failure);
-    if (res.destroyed || res.headersSent) return;
+    if (responseGone(res) || res.headersSent) return;
     res.statusCode = unexpected ? 599 : 500;
-    res.statusMessage = unexpected ? 'Unexpected Request' : 'Handler Failed';
+    if (!isHttp2Response(res)) res.statusMessage = unexpected ? 'Unexpected Request' : 'Handler Failed';
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end(`strand test double: ${failure.message}\n`);
   }

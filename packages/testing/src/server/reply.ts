@@ -6,6 +6,7 @@
  */
 
 import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import { type Clock, InvalidArgumentError, type TimerHandle } from '@strand/core';
 import { type Fault, type NormalizedFault, normalizeFault } from '../transport/faults.js';
 import type { ServerSocket } from '../transport/memory-socket.js';
@@ -200,11 +201,50 @@ export function checkReplyOrHandler(reply: unknown, what: string): void {
   }
 }
 
+/** Where a reply is written: Node's HTTP/1.1 response, or its HTTP/2 compatibility response (the fake server's `http2` option). */
+export type ReplyResponse = ServerResponse | Http2ServerResponse;
+
+/** True for an HTTP/2 response. */
+export function isHttp2Response(res: ReplyResponse): res is Http2ServerResponse {
+  return 'stream' in res;
+}
+
+/** True once the response can take nothing more (the client went away, or it was destroyed). */
+export function responseGone(res: ReplyResponse): boolean {
+  return isHttp2Response(res) ? res.stream.destroyed : res.destroyed;
+}
+
+/** The body writes and trailers, on either response. */
+interface BodyWriter {
+  write(chunk: string | Uint8Array): boolean;
+  end(chunk?: Uint8Array): unknown;
+  /** Trailer fields in order (HTTP/1.1 keeps repeats; HTTP/2's response takes them as an object). */
+  addTrailers(trailers: ReadonlyArray<readonly [string, string]>): void;
+}
+
+function bodyWriter(res: ReplyResponse): BodyWriter {
+  if (isHttp2Response(res)) {
+    return {
+      write: (chunk) => res.write(chunk),
+      end: (chunk) => (chunk === undefined ? res.end() : res.end(chunk)),
+      addTrailers: (trailers) => res.addTrailers(Object.fromEntries(trailers)),
+    };
+  }
+  return {
+    write: (chunk) => res.write(chunk),
+    end: (chunk) => (chunk === undefined ? res.end() : res.end(chunk)),
+    addTrailers: (trailers) => res.addTrailers(trailers as [string, string][]),
+  };
+}
+
+/** Connection-specific fields (RFC 9113 §8.2.2): an HTTP/2 server does not send them, and Node's refuses to. */
+const CONNECTION_FIELDS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
 /**
  * Writes `reply` on `res`: the head after `reply.delay` on `clock`, then the body with
  * back-pressure. Stops quietly when the client goes away. Resolves when done (or abandoned).
  */
-export function writeReply(res: ServerResponse, reply: NormalizedReply, clock: Clock): Promise<void> {
+export function writeReply(res: ReplyResponse, reply: NormalizedReply, clock: Clock): Promise<void> {
   if (reply.delay === 0) return send(res, reply);
   return new Promise<void>((resolve, reject) => {
     let timer: TimerHandle | null = null;
@@ -234,46 +274,57 @@ function sendRaw(res: ServerResponse, raw: Buffer, close: boolean): void {
   res.end();
 }
 
-async function send(res: ServerResponse, reply: NormalizedReply): Promise<void> {
-  if (res.destroyed) return;
-  if (reply.raw !== null) {
-    sendRaw(res, reply.raw, reply.close);
-    return;
+async function send(res: ReplyResponse, reply: NormalizedReply): Promise<void> {
+  if (responseGone(res)) return;
+  if (isHttp2Response(res)) {
+    if (reply.raw !== null) throw new InvalidArgumentError('reply: raw is HTTP/1.1 bytes; this fake server speaks HTTP/2 (its http2 option): give status, headers and body instead');
+    // "Close the connection" over HTTP/2: the session ends gracefully (GOAWAY) once this response is sent.
+    if (reply.close) res.once('finish', () => res.stream.session?.close());
+  } else {
+    if (reply.raw !== null) {
+      sendRaw(res, reply.raw, reply.close);
+      return;
+    }
+    if (reply.close) res.shouldKeepAlive = false;
+    // (HTTP/2 has no reason phrase: statusText is sent only here.)
+    if (reply.statusText !== undefined) res.statusMessage = reply.statusText;
   }
-  if (reply.close) res.shouldKeepAlive = false;
+  const http2 = isHttp2Response(res);
   res.statusCode = reply.status;
-  if (reply.statusText !== undefined) res.statusMessage = reply.statusText;
   const grouped = new Map<string, { name: string; values: string[] }>();
   for (const [name, value] of reply.headers) {
     const key = name.toLowerCase();
+    if (http2 && CONNECTION_FIELDS.has(key)) continue;
     const entry = grouped.get(key);
     if (entry === undefined) grouped.set(key, { name, values: [value] });
     else entry.values.push(value);
   }
   if (reply.trailers.length > 0 && !grouped.has('trailer')) grouped.set('trailer', { name: 'Trailer', values: [[...new Set(reply.trailers.map(([n]) => n))].join(', ')] });
   for (const { name, values } of grouped.values()) res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+  const out = bodyWriter(res);
   const body = reply.body;
   if (body === null || Buffer.isBuffer(body)) {
     if (!reply.chunked) {
       // Said explicitly, as real servers do, so a HEAD reply carries the length of the GET one.
       const bodyless = reply.status < 200 || reply.status === 204 || reply.status === 304;
       if (body !== null && !bodyless && !grouped.has('content-length') && !grouped.has('transfer-encoding')) res.setHeader('Content-Length', body.length);
-      res.end(body ?? undefined);
+      out.end(body ?? undefined);
       return;
     }
-    if (reply.trailers.length === 0 && !grouped.has('transfer-encoding')) res.setHeader('Transfer-Encoding', 'chunked');
-    if (body !== null && body.length > 0) res.write(body);
-    if (reply.trailers.length > 0) res.addTrailers(reply.trailers);
-    res.end();
+    // HTTP/2 frames every body itself: "chunked" there is a body sent without a length.
+    if (!http2 && reply.trailers.length === 0 && !grouped.has('transfer-encoding')) res.setHeader('Transfer-Encoding', 'chunked');
+    if (body !== null && body.length > 0) out.write(body);
+    if (reply.trailers.length > 0) out.addTrailers(reply.trailers);
+    out.end();
     return;
   }
-  await pump(res, body);
-  if (res.destroyed) return;
-  if (reply.trailers.length > 0) res.addTrailers(reply.trailers);
-  res.end();
+  await pump(res, out, body);
+  if (responseGone(res)) return;
+  if (reply.trailers.length > 0) out.addTrailers(reply.trailers);
+  out.end();
 }
 
-async function pump(res: ServerResponse, body: AsyncIterable<Uint8Array | string>): Promise<void> {
+async function pump(res: ReplyResponse, out: BodyWriter, body: AsyncIterable<Uint8Array | string>): Promise<void> {
   const iterator = body[Symbol.asyncIterator]();
   let closed = false;
   let wake: (() => void) | null = null;
@@ -291,7 +342,7 @@ async function pump(res: ServerResponse, body: AsyncIterable<Uint8Array | string
       const chunk = step.value;
       if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new InvalidArgumentError('reply: a body stream yielded something that is not a string or Uint8Array');
       if ((typeof chunk === 'string' ? chunk.length : chunk.byteLength) === 0) continue;
-      if (!res.write(chunk) && !closed) {
+      if (!out.write(chunk) && !closed) {
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
