@@ -495,6 +495,27 @@ describe('MemoryCacheStore', () => {
     expect(store.get(`${server.url}/item/29`)).toHaveLength(1);
   });
 
+  it('counts a lookup as a use: the entry looked up outlives older unused ones when the bound is reached', () => {
+    const store = new MemoryCacheStore({ maxSize: 3_500, maxEntrySize: 2_000 });
+    const put = (key: string, variant = ''): void => {
+      const writer = store.open({ key, variant, varyValues: {}, code: 200, phrase: 'OK', version: [1, 1], headers: ['Cache-Control', 'max-age=60'], requestTime: 0, responseTime: 0 });
+      writer.write(Buffer.alloc(1000, key));
+      void writer.commit();
+    };
+    put('a');
+    put('b');
+    put('c');
+    expect(store.get('a')).toHaveLength(1); // a is now the most recently used
+    put('d'); // over the bound: b, the least recently used, goes
+    expect(['a', 'b', 'c', 'd'].filter((key) => store.get(key).length > 0)).toEqual(['a', 'c', 'd']);
+    put('a', 'v2');
+    store.delete('a', '');
+    expect(store.get('a').map((entry) => entry.variant)).toEqual(['v2']);
+    store.delete('a');
+    expect(store.get('a')).toEqual([]);
+    expect(store.size).toBeLessThanOrEqual(3_500);
+  });
+
   it('rejects a negative bound with a typed error', () => {
     expect(() => new MemoryCacheStore({ maxSize: -1 })).toThrow(expect.objectContaining({ code: 'STRAND_INVALID_ARGUMENT' }));
   });

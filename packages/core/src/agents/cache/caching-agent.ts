@@ -94,6 +94,13 @@ interface Exchange {
   readonly collapsed: boolean;
 }
 
+/** What the cache read from a stored response, once (see `CachingAgent.read`). */
+interface StoredReading {
+  readonly headers: Headers;
+  readonly reading: Reading;
+  readonly served: readonly string[];
+}
+
 /** A concurrent miss in flight: later requests for its key wait for `done`. */
 interface InFlight {
   readonly done: Promise<void>;
@@ -157,7 +164,7 @@ export class CachingAgent extends WrapperAgent {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly revalidations = new Map<string, AbortController>();
   /** What each stored response (an immutable object) says about itself, read once. */
-  private readonly readings = new WeakMap<StoredResponse, { headers: Headers; reading: Reading }>();
+  private readonly readings = new WeakMap<StoredResponse, StoredReading>();
 
   constructor(agent: Agent, options: CachingAgentOptions = {}) {
     super(agent);
@@ -445,21 +452,25 @@ export class CachingAgent extends WrapperAgent {
 
   /** A response made from the stored `entry`, with its current `Age` (or a `304` for the client's own matching precondition). */
   private serve(exchange: Exchange, entry: StoredResponse, outcome: CacheOutcome): Response {
-    const { reading } = this.read(entry);
-    const headers = Headers.fromRaw(entry.headers.slice());
-    for (const name of unreusableFields(reading.cc, this.shared)) headers.delete(name);
-    const age = Math.floor(currentAge(reading.date, reading.age, entry.requestTime, entry.responseTime, this.now()));
-    headers.set('Age', String(age));
-    const labelled: CacheOutcome = { ...outcome, collapsed: exchange.collapsed };
+    const { reading, served } = this.read(entry);
+    const age = String(Math.floor(currentAge(reading.date, reading.age, entry.requestTime, entry.responseTime, this.now())));
+    const labelled: CacheOutcome = exchange.collapsed ? { ...outcome, collapsed: true } : outcome;
     this.publish(exchange.info, exchange.key, labelled, false);
-    if (isConditional(exchange.headers) && satisfiesConditional(exchange.headers, headers, entry.responseTime)) {
-      const notModified = notModifiedFields(headers);
-      notModified.set('Age', String(age));
-      if (this.cacheStatus) addCacheStatus(notModified, this.name, labelled);
-      return responseFromStorage({ code: 304, phrase: 'Not Modified', version: entry.version, headers: notModified, body: [], request: exchange.info });
+    // The stored fields were checked when stored, `Age` is digits and the Cache-Status member is
+    // made of tokens and integers: the list is adopted as it is, not validated again.
+    const fields = served.slice();
+    fields.push('Age', age);
+    if (isConditional(exchange.headers)) {
+      const headers = Headers.fromRaw(fields);
+      if (satisfiesConditional(exchange.headers, headers, entry.responseTime)) {
+        const notModified = notModifiedFields(headers);
+        notModified.set('Age', age);
+        if (this.cacheStatus) addCacheStatus(notModified, this.name, labelled);
+        return responseFromStorage({ code: 304, phrase: 'Not Modified', version: entry.version, headers: notModified, body: [], request: exchange.info });
+      }
     }
-    if (this.cacheStatus) addCacheStatus(headers, this.name, labelled);
-    return responseFromStorage({ code: entry.code, phrase: entry.phrase, version: entry.version, headers, body: exchange.method === 'HEAD' ? [] : entry.body, request: exchange.info });
+    if (this.cacheStatus) fields.push('Cache-Status', cacheStatusMember(this.name, labelled));
+    return responseFromStorage({ code: entry.code, phrase: entry.phrase, version: entry.version, headers: Headers.fromRaw(fields), body: exchange.method === 'HEAD' ? [] : entry.body, request: exchange.info });
   }
 
   /** `only-if-cached` without a usable stored response: a `504` made here, no request sent (RFC 9111 §5.2.1.7). */
@@ -539,12 +550,23 @@ export class CachingAgent extends WrapperAgent {
 
   // ---- helpers ----
 
-  /** The stored response's fields (not to be changed: copy them to serve) and its {@link Reading}, memoised per entry. */
-  private read(entry: StoredResponse): { headers: Headers; reading: Reading } {
+  /**
+   * What a stored response says about itself, memoised per entry: its fields (not to be changed)
+   * and its {@link Reading}, and the fields it is served with before `Age` and `Cache-Status`
+   * (the stored ones without `Age` and without those it may not be reused with).
+   */
+  private read(entry: StoredResponse): StoredReading {
     let read = this.readings.get(entry);
     if (read === undefined) {
       const headers = Headers.fromRaw(entry.headers.slice());
-      read = { headers, reading: readStored(entry.code, headers, entry.responseTime, this.shared, this.targeted) };
+      const reading = readStored(entry.code, headers, entry.responseTime, this.shared, this.targeted);
+      const dropped = new Set(['age', ...unreusableFields(reading.cc, this.shared)]);
+      const served: string[] = [];
+      for (let i = 0; i + 1 < entry.headers.length; i += 2) {
+        const name = entry.headers[i] as string;
+        if (!dropped.has(name.toLowerCase())) served.push(name, entry.headers[i + 1] as string);
+      }
+      read = { headers, reading, served };
       this.readings.set(entry, read);
     }
     return read;

@@ -89,10 +89,28 @@ function headBytes(head: StoredHead): number {
   return n;
 }
 
+/** One stored response in {@link MemoryCacheStore}'s recency list (least recently used at the head). */
+interface LruNode {
+  readonly id: string;
+  readonly entry: StoredResponse;
+  readonly bytes: number;
+  prev: LruNode | null;
+  next: LruNode | null;
+}
+
+/** The variants of one key: their nodes, and the array {@link MemoryCacheStore.get} answers with (rebuilt when they change). */
+interface KeyEntries {
+  readonly nodes: LruNode[];
+  responses: readonly StoredResponse[];
+}
+
+const NONE: readonly StoredResponse[] = Object.freeze([]);
+
 /**
  * An in-memory {@link CacheStore}: least recently used entries are evicted first so that the
  * bytes held stay within `maxSize`. Bodies are copied as they are written, so the store never
- * shares memory with a consumer.
+ * shares memory with a consumer. A lookup touches its entries in O(1) without allocating (a
+ * doubly linked recency list) and answers with an array kept per key.
  *
  * @example
  * ```ts
@@ -105,10 +123,14 @@ export class MemoryCacheStore implements CacheStore {
   readonly maxSize: number;
   /** The largest single entry, in bytes. */
   readonly maxEntrySize: number;
-  /** Entries by `key + '\n' + variant`, least recently used first (Map order). */
-  private readonly entries = new Map<string, StoredResponse & { readonly bytes: number }>();
-  /** The entry ids of each key. */
-  private readonly byKey = new Map<string, Set<string>>();
+  /** Entries by `key + '\n' + variant`. */
+  private readonly nodes = new Map<string, LruNode>();
+  /** The entries of each key. */
+  private readonly byKey = new Map<string, KeyEntries>();
+  /** Least recently used. */
+  private oldest: LruNode | null = null;
+  /** Most recently used. */
+  private newest: LruNode | null = null;
   private total = 0;
 
   constructor(options: MemoryCacheStoreOptions = {}) {
@@ -127,22 +149,14 @@ export class MemoryCacheStore implements CacheStore {
 
   /** Responses stored now, variants counted apart. */
   get count(): number {
-    return this.entries.size;
+    return this.nodes.size;
   }
 
   get(key: string): readonly StoredResponse[] {
-    const ids = this.byKey.get(key);
-    if (ids === undefined) return [];
-    const found: StoredResponse[] = [];
-    for (const id of ids) {
-      const entry = this.entries.get(id);
-      if (entry === undefined) continue;
-      // Touch: most recently used goes last.
-      this.entries.delete(id);
-      this.entries.set(id, entry);
-      found.push(entry);
-    }
-    return found;
+    const entries = this.byKey.get(key);
+    if (entries === undefined) return NONE;
+    for (const node of entries.nodes) this.touch(node);
+    return entries.responses;
   }
 
   open(head: StoredHead): CacheStoreWriter {
@@ -164,7 +178,7 @@ export class MemoryCacheStore implements CacheStore {
       commit: () => {
         if (state !== 'writing') return;
         state = 'done';
-        this.insert({ ...head, body: chunks, size, bytes: size + overhead });
+        this.insert({ ...head, body: chunks, size }, size + overhead);
       },
       abort: () => {
         state = 'done';
@@ -175,11 +189,12 @@ export class MemoryCacheStore implements CacheStore {
 
   update(head: StoredHead): void {
     const id = `${head.key}\n${head.variant}`;
-    const entry = this.entries.get(id);
-    if (entry === undefined) return;
-    const bytes = entry.size + headBytes(head);
+    const node = this.nodes.get(id);
+    if (node === undefined) return;
+    const { body, size } = node.entry;
+    const bytes = size + headBytes(head);
     this.remove(id);
-    if (bytes <= this.maxEntrySize) this.insert({ ...head, body: entry.body, size: entry.size, bytes });
+    if (bytes <= this.maxEntrySize) this.insert({ ...head, body, size }, bytes);
   }
 
   delete(key: string, variant?: string): void {
@@ -187,34 +202,61 @@ export class MemoryCacheStore implements CacheStore {
       this.remove(`${key}\n${variant}`);
       return;
     }
-    const ids = this.byKey.get(key);
-    if (ids === undefined) return;
-    for (const id of [...ids]) this.remove(id);
+    const entries = this.byKey.get(key);
+    if (entries === undefined) return;
+    for (const node of entries.nodes.slice()) this.remove(node.id);
   }
 
-  private insert(entry: StoredResponse & { readonly bytes: number }): void {
+  private insert(entry: StoredResponse, bytes: number): void {
     const id = `${entry.key}\n${entry.variant}`;
     this.remove(id);
-    this.entries.set(id, entry);
-    let ids = this.byKey.get(entry.key);
-    if (ids === undefined) this.byKey.set(entry.key, (ids = new Set()));
-    ids.add(id);
-    this.total += entry.bytes;
-    while (this.total > this.maxSize) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.remove(oldest.value);
-    }
+    const node: LruNode = { id, entry, bytes, prev: null, next: null };
+    this.nodes.set(id, node);
+    this.append(node);
+    let entries = this.byKey.get(entry.key);
+    if (entries === undefined) this.byKey.set(entry.key, (entries = { nodes: [], responses: NONE }));
+    entries.nodes.push(node);
+    entries.responses = entries.nodes.map((n) => n.entry);
+    this.total += bytes;
+    while (this.total > this.maxSize && this.oldest !== null) this.remove(this.oldest.id);
   }
 
   private remove(id: string): void {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return;
-    this.entries.delete(id);
-    this.total -= entry.bytes;
-    const ids = this.byKey.get(entry.key);
-    ids?.delete(id);
-    if (ids?.size === 0) this.byKey.delete(entry.key);
+    const node = this.nodes.get(id);
+    if (node === undefined) return;
+    this.nodes.delete(id);
+    this.unlink(node);
+    this.total -= node.bytes;
+    const entries = this.byKey.get(node.entry.key);
+    if (entries === undefined) return;
+    const at = entries.nodes.indexOf(node);
+    if (at !== -1) entries.nodes.splice(at, 1);
+    if (entries.nodes.length === 0) this.byKey.delete(node.entry.key);
+    else entries.responses = entries.nodes.map((n) => n.entry);
+  }
+
+  /** Makes `node` the most recently used. */
+  private touch(node: LruNode): void {
+    if (node === this.newest) return;
+    this.unlink(node);
+    this.append(node);
+  }
+
+  private append(node: LruNode): void {
+    node.prev = this.newest;
+    node.next = null;
+    if (this.newest === null) this.oldest = node;
+    else this.newest.next = node;
+    this.newest = node;
+  }
+
+  private unlink(node: LruNode): void {
+    if (node.prev === null) this.oldest = node.next;
+    else node.prev.next = node.next;
+    if (node.next === null) this.newest = node.prev;
+    else node.next.prev = node.prev;
+    node.prev = null;
+    node.next = null;
   }
 }
 
