@@ -5,7 +5,7 @@
  *
  * | channel | message | when |
  * | --- | --- | --- |
- * | `strand:request:create` | `{ request }` | an `HttpAgent` accepted a request (each redirect hop and retry through an agent is a request of its own) |
+ * | `strand:request:create` | `{ request }` | an `HttpAgent` or `Http2Agent` accepted a request (each redirect hop and retry through an agent is a request of its own; one an `Http2Agent` sends over HTTP/1.1 is created once) |
  * | `strand:client:sendHeaders` | `{ request, headers }` | the request head was written (`headers` is its text) |
  * | `strand:request:bodySent` | `{ request }` | the whole request, body included, was handed to the socket |
  * | `strand:request:headers` | `{ request, response }` | the response head arrived |
@@ -83,15 +83,35 @@ export const reported = new WeakSet<object>();
  * then rethrows it. For an agent's `.catch` on its request's promise.
  */
 export function publishFailure(request: DiagnosticsRequest, error: unknown): never {
-  if (diagnostics.error.hasSubscribers && !reported.has(error as object)) diagnostics.error.publish({ request, error });
+  if (diagnostics.error.hasSubscribers && !reported.has(error as object)) {
+    diagnostics.error.publish({ request, error });
+    // Once: an agent that handed the request to another sees the same failure come back.
+    if (typeof error === 'object' && error !== null) reported.add(error);
+  }
   throw error;
+}
+
+/** Requests an agent passed on to another after publishing their create event, by the options object passed on ({@link handOverRequest}). */
+const handedOver = new WeakMap<object, DiagnosticsRequest>();
+
+/**
+ * Options for passing a request whose `strand:request:create` was published (as `request`) on to
+ * another agent (an `Http2Agent` whose server chose HTTP/1.1): the agent given them goes on with
+ * the same request object and does not publish create again. `options` itself when `request` is null.
+ */
+export function handOverRequest<T extends object>(options: T, request: DiagnosticsRequest | null): T {
+  if (request === null) return options;
+  const passed = { ...options };
+  handedOver.set(passed, request);
+  return passed;
 }
 
 /**
  * The request object for this request's events when anyone listens to a request channel, else
- * null (and nothing is built). Publishes `strand:request:create`.
+ * null (and nothing is built). Publishes `strand:request:create`, unless `options` come from
+ * {@link handOverRequest} (the request object made then is returned).
  */
-export function requestCreated(method: string, url: string, headers: Headers): DiagnosticsRequest | null {
+export function requestCreated(method: string, url: string, headers: Headers, options?: object): DiagnosticsRequest | null {
   let listened = false;
   for (const channel of requestChannels) {
     if (channel.hasSubscribers) {
@@ -100,6 +120,8 @@ export function requestCreated(method: string, url: string, headers: Headers): D
     }
   }
   if (!listened) return null;
+  const earlier = options === undefined ? undefined : handedOver.get(options);
+  if (earlier !== undefined) return earlier;
   const request: DiagnosticsRequest = { method, url, headers };
   if (diagnostics.create.hasSubscribers) diagnostics.create.publish({ request });
   return request;

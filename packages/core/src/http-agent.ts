@@ -77,7 +77,7 @@ export class HttpAgent extends PoolHolder implements Agent {
     }
     const { prepared, timeouts } = checked;
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
+    const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers, options);
     const exchange = this.exchange({ prepared, options, timeouts, timings, retried: false, diag, expectation: prepared.body !== null && wantsContinue(prepared.headers) });
     // Failures before the connection (DNS, connect, queue) are the request's errors too.
     return diag === null ? exchange : exchange.catch((error: unknown) => publishFailure(diag, error));

@@ -20,7 +20,7 @@ import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
 import { HTTPConnectionPool } from '../pool/pool.js';
 import { type Clock, systemClock } from '../time/clock.js';
 import { DEFAULT_TIMEOUTS, type ResolvedTimeouts, type TimeoutOptions, resolveTimeouts } from '../time/timeouts.js';
-import { type DiagnosticsRequest, publishFailure, requestCreated } from '../diagnostics.js';
+import { type DiagnosticsRequest, handOverRequest, publishFailure, requestCreated } from '../diagnostics.js';
 import { describeType, rejectUnknownOptions } from '../validate.js';
 import { brand } from '../brand.js';
 import { H2AlpnPolicy, HandOverEndpointFactory } from './alpn.js';
@@ -231,7 +231,6 @@ export class Http2Agent implements Agent {
     const protocol = prepared.url.protocol;
     if (!((protocol === 'https:' && this.allowH2) || (protocol === 'http:' && this.h2c))) return this.http1.request(method, uri, headers, body, options);
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
-    // (A first request to an origin that turns out to choose HTTP/1.1 is then created again by the HTTP/1.1 agent.)
     const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
     const req: H2Request = { method, uri, headers, body, options, prepared, timeouts, timings, diag };
     // Failures before a stream (connect, a closed pool) are the request's errors too.
@@ -308,7 +307,8 @@ export class Http2Agent implements Agent {
       if (handOver === null) socket.destroy();
       else handOver.park(req.prepared.url, socket);
     }
-    const sent = this.http1.request(req.method, req.uri, req.headers, req.body, req.options);
+    // Its create event was published here: the HTTP/1.1 agent goes on with the same request object.
+    const sent = this.http1.request(req.method, req.uri, req.headers, req.body, handOverRequest(req.options, req.diag));
     if (socket === null || handOver === null) return sent;
     const discard = (): void => handOver.discard(req.prepared.url);
     sent.then(discard, discard);
