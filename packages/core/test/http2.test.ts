@@ -350,4 +350,32 @@ describe('Http2Agent over h2c', () => {
     expect(keys).toEqual(['api.internal.test']);
     expect(() => agent({ endpointFactory: {} as EndpointFactory })).toThrow(/endpointFactory must be an EndpointFactory/);
   });
+
+  test('the default HTTP/1.1 agent connects through the given endpointFactory too: http: without h2c does not go around it', async () => {
+    const plain = http.createServer((req, res) => res.end(`h1 ${String(req.headers.host)}`));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (plain.address() as AddressInfo).port;
+      const hosts: string[] = [];
+      const endpointFactory: EndpointFactory = {
+        endpointForURI: (uri) => ({
+          key: `test+${uri.host}`,
+          connect: () => {
+            hosts.push(uri.host);
+            return new Promise((resolve, reject) => {
+              const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+              socket.once('error', reject);
+            });
+          },
+        }),
+      };
+      const response = await agent({ h2c: false, endpointFactory }).request('GET', 'http://api.internal.test/');
+      expect(response.version).toEqual([1, 1]);
+      expect((await readBody(response)).toString()).toBe('h1 api.internal.test');
+      expect(hosts).toEqual(['api.internal.test']);
+    } finally {
+      plain.closeAllConnections();
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
 });

@@ -48,11 +48,12 @@ export interface Http2AgentOptions {
   /** How sockets are opened (local address, family, resolver, keep-alive); `tlsPolicy` and `unixSockets` are not taken here. */
   connectOptions?: ConnectOptions;
   /**
-   * Where HTTP/2 connections come from, instead of TCP and TLS from `tlsPolicy` and
-   * `connectOptions` (which then serve only the default HTTP/1.1 agent): a transport of your own,
-   * such as `@strand/testing`'s in-memory sockets. A TLS socket speaks what its ALPN chose; any
+   * Where connections come from, instead of TCP and TLS from `tlsPolicy` and `connectOptions`
+   * (then unused): a transport of your own, such as `@strand/testing`'s in-memory sockets. A TLS
+   * socket speaks what its ALPN chose (offer `h2` and `http/1.1` for HTTP/2 to be chosen); any
    * other socket speaks HTTP/2 with prior knowledge, whatever the URL's scheme. Which requests
-   * go over HTTP/2 is still decided by `allowH2` (`https:`) and `h2c` (`http:`).
+   * go over HTTP/2 is still decided by `allowH2` (`https:`) and `h2c` (`http:`); the default
+   * HTTP/1.1 agent connects through the same factory.
    */
   endpointFactory?: EndpointFactory;
   /** Default phase timeouts for every request ({@link DEFAULT_TIMEOUTS} otherwise); a request's `timeout` overrides them. */
@@ -87,8 +88,8 @@ export interface Http2AgentOptions {
   sessionWindowSize?: number;
   /**
    * The agent for HTTP/1.1 requests: servers that do not choose `h2`, and `http:` without `h2c`.
-   * Default: an `HttpAgent` on the same TLS policy, connect options, timeouts and clock, closed
-   * with this agent (a given one belongs to the caller and stays open).
+   * Default: an `HttpAgent` on the same TLS policy and connect options (or `endpointFactory`),
+   * timeouts and clock, closed with this agent (a given one belongs to the caller and stays open).
    */
   http1?: Agent;
 }
@@ -200,7 +201,8 @@ export class Http2Agent implements Agent {
       this.handOver = null;
       this.http1Pool = null;
     } else {
-      const handOver = new HandOverEndpointFactory(new StandardEndpointFactory({ ...connect, tlsPolicy }));
+      // A given endpointFactory is the transport for HTTP/1.1 too (a proxy's tunnels are not bypassed).
+      const handOver = new HandOverEndpointFactory(options.endpointFactory ?? new StandardEndpointFactory({ ...connect, tlsPolicy }));
       const pool = new HTTPConnectionPool({ clock: this.clock });
       const endpointFactory: EndpointFactory = handOver;
       this.http1 = new HttpAgent({ pool, endpointFactory, timeouts: this.timeouts });
