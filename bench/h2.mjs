@@ -1,7 +1,10 @@
 // HTTP/2 (h2c, prior knowledge) on loopback: Strand's Http2Agent next to undici 7's H2CClient
 // (its `allowH2` client with `useH2c`), against one Node http2 server. Reporting only.
 //
-//   node bench/h2.mjs [--rounds 3] [--duration 3000] [--warmup 500] [--scenario h2-1,h2-100,h2-1mib]
+//   node bench/h2.mjs [--rounds 3] [--duration 3000] [--warmup 500] [--scenario h2-1,h2-100,h2-1mib] [--server node|nginx]
+//
+// --server nginx runs Debian's nginx (one worker, h2c on a cleartext `listen ... http2`) instead
+// of the Node http2 server: a server that costs less CPU than the clients, so it is not the limit.
 //
 // Scenarios (the server allows 1000 concurrent streams, so each client uses one session):
 //   h2-1     1 request in flight, 12-byte body
@@ -12,9 +15,11 @@
 // (taskset, as the main harness does); rounds interleave the clients. Prints a Markdown table:
 // median req/s, MiB/s for the download, and client CPU (user + system) per 1000 requests.
 // Needs `pnpm --filter @strand/core build` (it loads @strand/core from its dist).
+import { writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLIENT_CORE, SERVER_CORE, pinned, pinningNote, runPinnedNode, spawnTracked } from './servers.mjs';
+import { CLIENT_CORE, NGINX, SERVER_CORE, freePort, makeTempDir, nginxVersion, pinned, pinningNote, runPinnedNode, spawnTracked, waitForPort } from './servers.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const SMALL = Buffer.from('hello world\n');
@@ -121,6 +126,40 @@ function startServer() {
   });
 }
 
+/** nginx with h2c (prior knowledge) on a free port: /small and /1mib as the Node server answers them. */
+async function startNginx() {
+  const dir = makeTempDir();
+  writeFileSync(join(dir, '1mib'), MIB);
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  # nginx 1.22 ends an HTTP/2 connection with GOAWAY after keepalive_requests: not in a benchmark.
+  keepalive_requests 100000000;
+  http2_max_concurrent_streams 1000;
+  server {
+    listen 127.0.0.1:${port} http2;
+    root ${dir};
+    location = /small { default_type text/plain; return 200 'hello world\n'; }
+    location = /1mib { default_type text/plain; }
+  }
+}
+`,
+  );
+  const [command, args] = pinned(SERVER_CORE, NGINX, ['-p', dir, '-c', conf]);
+  const child = spawnTracked(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, child);
+  return { port, stop: () => child.kill('SIGTERM'), name: `${nginxVersion()} (1 worker)` };
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -132,7 +171,9 @@ async function main() {
   const duration = arg('duration', '3000');
   const warmup = arg('warmup', '500');
   const scenarios = arg('scenario', Object.keys(SCENARIOS).join(',')).split(',');
-  const server = await startServer();
+  const serverKind = arg('server', 'node');
+  if (serverKind !== 'node' && serverKind !== 'nginx') throw new Error(`--server must be node or nginx, got ${serverKind}`);
+  const server = serverKind === 'nginx' ? await startNginx() : { ...(await startServer()), name: `Node ${process.version} http2` };
   const origin = `http://127.0.0.1:${server.port}`;
   const results = {};
   for (let round = 1; round <= rounds; round++) {
@@ -150,7 +191,7 @@ async function main() {
     }
   }
   server.stop();
-  const lines = [`HTTP/2 h2c, Node ${process.version} server and clients, ${rounds} round(s) of ${duration} ms; ${pinningNote()} (client core ${CLIENT_CORE})`, '', '| scenario | client | req/s | MiB/s | CPU ms / 1k req | ratio (req/s vs undici-h2c) |', '|---|---|---:|---:|---:|---:|'];
+  const lines = [`HTTP/2 h2c, ${server.name} server, Node ${process.version} clients, ${rounds} round(s) of ${duration} ms; ${pinningNote()} (client core ${CLIENT_CORE})`, '', '| scenario | client | req/s | MiB/s | CPU ms / 1k req | ratio (req/s vs undici-h2c) |', '|---|---|---:|---:|---:|---:|'];
   for (const scenario of scenarios) {
     const rate = (client) => median((results[`${scenario} ${client}`] ?? []).map((r) => (r.requests / r.elapsed) * 1000));
     for (const client of CLIENTS) {

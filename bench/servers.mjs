@@ -89,7 +89,7 @@ export function generateCert(dir) {
   }
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -100,7 +100,7 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, child, timeoutMs = 10_000) {
+export async function waitForPort(port, child, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early (code ${child.exitCode}, signal ${child.signalCode})`);
