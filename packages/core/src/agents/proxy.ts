@@ -8,14 +8,17 @@
 import type { Agent, RequestOptions } from '../agent.js';
 import type { BodyProducer } from '../message/producers.js';
 import type { ConnectOptions, Endpoint, EndpointFactory } from '../net/endpoints.js';
-import { InvalidRequestError, type StrandError } from '../errors.js';
+import { InvalidArgumentError, InvalidRequestError, type StrandError } from '../errors.js';
 import type { HeadersInit } from '../message/headers.js';
 import { type ParserLimits, parserLimitsFrom } from '../http1/parser.js';
 import { HttpAgent, type HttpAgentOptions } from '../http-agent.js';
 import { HTTPConnectionPool } from '../pool/pool.js';
 import type { Response } from '../message/response.js';
 import type { TimeoutOptions } from '../time/timeouts.js';
-import type { TLSPolicy } from '../net/tls-policy.js';
+import { type TLSPolicy, defaultTLSPolicy } from '../net/tls-policy.js';
+import { Http2Agent, type Http2AgentOptions } from '../http2/agent.js';
+import { H2AlpnPolicy } from '../http2/alpn.js';
+import { describeType } from '../validate.js';
 import { ProxyConnector, TunnelEndpoint, parseProxyUrl, socketHost, urlPort } from './proxy-tunnel.js';
 import { copyHeaders } from './shared.js';
 import { brand } from '../brand.js';
@@ -32,6 +35,13 @@ export interface ProxyAgentOptions extends ParserLimits {
   connectOptions?: ConnectOptions;
   /** Default phase timeouts; `connect` covers reaching the proxy, CONNECT and the origin's TLS handshake. */
   timeouts?: TimeoutOptions;
+  /**
+   * Speak HTTP/2 to `https:` origins that choose it: the TLS handshake inside each tunnel offers
+   * `h2` by ALPN, and an `Http2Agent` multiplexes that origin's requests on one tunnel (sessions
+   * pooled per origin and proxy). Origins that choose HTTP/1.1, and `http:` requests, go as
+   * without it. Default false.
+   */
+  http2?: boolean;
 }
 
 /**
@@ -60,6 +70,8 @@ export class ProxyAgent implements Agent {
   private readonly connector: ProxyConnector;
   /** Requests go through a normal HttpAgent whose endpoints lead to (or through) the proxy. */
   private readonly agent: HttpAgent;
+  /** With `http2`: the agent for `https:` requests (HTTP/1.1 origins go on to {@link agent}), else null. */
+  private readonly h2: Http2Agent | null;
   private readonly ownsPool: boolean;
 
   /**
@@ -92,6 +104,20 @@ export class ProxyAgent implements Agent {
     const agentOptions: Omit<HttpAgentOptions, 'endpointFactory'> = { pool: this.pool, ...limits };
     if (options.timeouts !== undefined) agentOptions.timeouts = options.timeouts;
     this.agent = HttpAgent.usingEndpointFactory(factory, agentOptions);
+    if (options.http2 !== undefined && typeof options.http2 !== 'boolean') throw new InvalidArgumentError(`ProxyAgent: http2 must be a boolean, got ${describeType(options.http2)}`);
+    if (options.http2 === true) {
+      // The same tunnels, their TLS offering h2: a tunnel whose origin chose HTTP/1.1 goes to the HttpAgent (a new one: no hand-over through a proxy).
+      const h2Tunnels = { ...tunnelOptions, tlsPolicy: new H2AlpnPolicy(options.tlsPolicy ?? defaultTLSPolicy()) };
+      const endpointFactory: EndpointFactory = { endpointForURI: (uri) => new TunnelEndpoint(connector, socketHost(uri), urlPort(uri), true, h2Tunnels) };
+      const h2Options: Http2AgentOptions = { endpointFactory, http1: this.agent };
+      if (options.timeouts !== undefined) h2Options.timeouts = options.timeouts;
+      if (limits.maxHeaderBytes !== undefined) h2Options.maxHeaderBytes = limits.maxHeaderBytes;
+      if (limits.maxHeaderCount !== undefined) h2Options.maxHeaderCount = limits.maxHeaderCount;
+      if (options.connectOptions?.clock !== undefined) h2Options.clock = options.connectOptions.clock;
+      this.h2 = new Http2Agent(h2Options);
+    } else {
+      this.h2 = null;
+    }
   }
 
   /** The proxy's URL without credentials, for display. */
@@ -105,12 +131,14 @@ export class ProxyAgent implements Agent {
    * options belongs to the caller and stays open.
    */
   async close(): Promise<void> {
+    await this.h2?.close();
     await this.agent.close();
     if (this.ownsPool) await this.pool.close();
   }
 
   /** Like {@link close}, but requests in flight on its own pool fail now (with `reason`). */
   async destroy(reason?: StrandError): Promise<void> {
+    await this.h2?.destroy(reason);
     await this.agent.close();
     if (this.ownsPool) await this.pool.destroy(reason);
   }
@@ -126,6 +154,7 @@ export class ProxyAgent implements Agent {
     if (secure) {
       // Proxy credentials belong to the CONNECT; never to the origin at the end of the tunnel.
       copy.delete('proxy-authorization');
+      if (this.h2 !== null) return this.h2.request(method, uri, copy, body, options);
     } else if (this.connector.authorization !== null) {
       copy.set('Proxy-Authorization', this.connector.authorization);
     }

@@ -18,6 +18,7 @@ import {
   Http2Agent,
   type Http2AgentOptions,
   type Http2OriginStats,
+  ProxyAgent,
   RedirectAgent,
   ResponseDone,
   type BodyTransport,
@@ -27,6 +28,7 @@ import { bundleScript, runUntilExit } from '../support/child-script.js';
 import { type H2oServer, h2oAvailable, startH2o } from '../support/h2o.js';
 import { until, untilStalled } from '../support/h2-servers.js';
 import { type NginxServer, nginxAvailable, startNginx } from '../support/nginx.js';
+import { startTinyproxy, tinyproxyAvailable } from '../support/agents-tinyproxy.js';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/tls');
 const CERTS = { cert: path.join(FIXTURES, 'localhost.pem'), key: path.join(FIXTURES, 'localhost.key') };
@@ -274,6 +276,22 @@ function nginxOrigin(nginx: NginxServer): H2Origin {
   });
 
   sharedBehaviours(() => origin);
+
+  (tinyproxyAvailable() ? it : it.skip)('ProxyAgent({ http2: true }) reaches nginx over h2 through tinyproxy’s CONNECT tunnel: 20 concurrent requests on one connection', async () => {
+    const proxy = await startTinyproxy({ connectPorts: [Number(new URL(origin.tls).port)] });
+    const agent = new ProxyAgent(proxy.url, { http2: true, tlsPolicy: new BrowserLikePolicyForHTTPS({ ca: CA }) });
+    try {
+      const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => agent.request('GET', `${origin.tls}/page.txt?tunnel=${i}`)));
+      expect(responses.every((r) => r.version[0] === 2)).toBe(true);
+      expect((await Promise.all(responses.map((r) => readBody(r)))).every((b) => b.toString() === PAGE)).toBe(true);
+      const lines = origin.log().filter((l) => l.target.includes('tunnel='));
+      expect(lines).toHaveLength(20);
+      expect(new Set(lines.map((l) => l.connection)).size).toBe(1);
+    } finally {
+      await agent.close();
+      await proxy.stop();
+    }
+  });
 
   describe('with keepalive_requests 10 (nginx ends each connection with GOAWAY after 10 requests)', () => {
     let limited: H2Origin;
