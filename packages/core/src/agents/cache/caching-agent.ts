@@ -316,14 +316,18 @@ export class CachingAgent extends WrapperAgent {
    * `store` is false (a request with `no-store`: nothing of its response may be kept).
    */
   private async refresh(selected: StoredResponse, notModified: Headers, requestTime: number, store = true): Promise<StoredResponse> {
-    const head: StoredHead = { ...selected, headers: updatedFields(selected.headers, notModified), requestTime, responseTime: this.now() };
-    try {
-      if (store) await this.store.update(head);
-    } catch {
-      // A store that cannot update keeps the old head; this answer is still right.
+    const refreshed: StoredResponse = { ...selected, headers: updatedFields(selected.headers, notModified), requestTime, responseTime: this.now() };
+    if (store) {
+      try {
+        const updating = this.store.update(refreshed);
+        if (updating !== undefined) await updating;
+      } catch {
+        // A store that cannot update keeps the old head; this answer is still right.
+      }
     }
-    return { ...selected, ...head };
+    return refreshed;
   }
+
 
   /** Goes to the network for `exchange`, coalescing concurrent misses, and stores what may be stored. */
   private async fetch(exchange: Exchange, headers: Headers, outcome: CacheOutcome): Promise<Response> {
@@ -560,11 +564,12 @@ export class CachingAgent extends WrapperAgent {
     if (read === undefined) {
       const headers = Headers.fromRaw(entry.headers.slice());
       const reading = readStored(entry.code, headers, entry.responseTime, this.shared, this.targeted);
-      const dropped = new Set(['age', ...unreusableFields(reading.cc, this.shared)]);
+      const unreusable = unreusableFields(reading.cc, this.shared);
       const served: string[] = [];
       for (let i = 0; i + 1 < entry.headers.length; i += 2) {
         const name = entry.headers[i] as string;
-        if (!dropped.has(name.toLowerCase())) served.push(name, entry.headers[i + 1] as string);
+        const lower = name.toLowerCase();
+        if (lower !== 'age' && (unreusable.length === 0 || !unreusable.includes(lower))) served.push(name, entry.headers[i + 1] as string);
       }
       read = { headers, reading, served };
       this.readings.set(entry, read);

@@ -92,8 +92,8 @@ function headBytes(head: StoredHead): number {
 /** One stored response in {@link MemoryCacheStore}'s recency list (least recently used at the head). */
 interface LruNode {
   readonly id: string;
-  readonly entry: StoredResponse;
-  readonly bytes: number;
+  entry: StoredResponse;
+  bytes: number;
   prev: LruNode | null;
   next: LruNode | null;
 }
@@ -193,8 +193,18 @@ export class MemoryCacheStore implements CacheStore {
     if (node === undefined) return;
     const { body, size } = node.entry;
     const bytes = size + headBytes(head);
-    this.remove(id);
-    if (bytes <= this.maxEntrySize) this.insert({ ...head, body, size }, bytes);
+    if (bytes > this.maxEntrySize) {
+      this.remove(id);
+      return;
+    }
+    // In place: the node keeps its place among the key's variants and becomes the most recently used.
+    node.entry = { ...head, body, size };
+    this.total += bytes - node.bytes;
+    node.bytes = bytes;
+    this.touch(node);
+    const entries = this.byKey.get(head.key) as KeyEntries;
+    entries.responses = entries.nodes.map((n) => n.entry);
+    while (this.total > this.maxSize && this.oldest !== null) this.remove(this.oldest.id);
   }
 
   delete(key: string, variant?: string): void {
