@@ -152,14 +152,24 @@ export class HttpAgent extends PoolHolder implements Agent {
    * §10.1.1). Any other response is returned as it is.
    */
   private async expectationFailed(req: AgentRequest, response: Response, bodyState: { bodyStarted: boolean }): Promise<Response> {
-    const body = req.prepared.body;
-    if (response.code !== 417 || (bodyState.bodyStarted && body !== null && !body.replayable)) return response;
+    const prepared = withoutExpectation(req.prepared, response, bodyState.bodyStarted);
+    if (prepared === null) return response;
     await response.dump();
-    const headers = req.prepared.headers.clone();
-    headers.delete('expect');
-    const prepared = prepareRequest(req.prepared.method, req.prepared.url, headers, body);
     return this.exchange({ ...req, prepared, expectation: false });
   }
+}
+
+/**
+ * The request again without `Expect: 100-continue`, when `response` is a `417 Expectation
+ * Failed` to it and its body was not sent yet or can be sent again (RFC 9110 §10.1.1); null
+ * otherwise. HTTP/1.1 and HTTP/2 agents send it once more.
+ */
+export function withoutExpectation(prepared: PreparedRequest, response: Response, bodyStarted: boolean): PreparedRequest | null {
+  const body = prepared.body;
+  if (response.code !== 417 || (bodyStarted && body !== null && !body.replayable)) return null;
+  const headers = prepared.headers.clone();
+  headers.delete('expect');
+  return prepareRequest(prepared.method, prepared.url, headers, body);
 }
 
 /** A request checked at the edge, with the timeouts it runs under. */

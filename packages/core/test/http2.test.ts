@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { type BodyConsumer, type BodyProducer, BytesProducer, type EndpointFactory, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { type BodyConsumer, type BodyProducer, BytesProducer, type EndpointFactory, ManualClock, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
 import { answer, h2TestBench, requestBody, until, untilStalled } from './support/h2-servers.js';
 
 /** A body of `total` bytes written in 16 KiB pieces, as fast as allowed; it records whether it is paused. */
@@ -379,3 +379,79 @@ describe('Http2Agent over h2c', () => {
     }
   });
 });
+
+describe('Expect: 100-continue over HTTP/2', () => {
+  /** A server that records how many body bytes each stream had received when it chose to answer. */
+  function bodyCounter(stream: http2.ServerHttp2Stream): () => number {
+    let received = 0;
+    stream.on('data', (chunk: Buffer) => (received += chunk.length));
+    return () => received;
+  }
+
+  test('the body waits for the server’s 100 and is sent after it', async () => {
+    let beforeContinue = -1;
+    const srv = await server((stream, headers) => {
+      const received = bodyCounter(stream);
+      setTimeout(() => {
+        beforeContinue = received();
+        stream.additionalHeaders({ ':status': 100 });
+        void requestBody(stream).then(() => answer(stream, `got ${received()} expect=${String(headers['expect'])}`));
+      }, 50);
+    });
+    const response = await agent().request('PUT', `${srv.origin}/upload`, { Expect: '100-continue' }, new BytesProducer('the body'), { expectContinueTimeout: 30_000 });
+    expect((await readBody(response)).toString()).toBe('got 8 expect=100-continue');
+    expect(beforeContinue).toBe(0);
+  });
+
+  test('a final answer before the 100: the body is never sent, and the stream is freed once the response ends', async () => {
+    let received: () => number = () => -1;
+    let closed: Promise<void> | null = null;
+    const srv = await server((stream) => {
+      received = bodyCounter(stream);
+      closed = new Promise((resolve) => stream.on('close', () => resolve()));
+      stream.respond({ ':status': 401 });
+      stream.end('log in first');
+    });
+    const producer = new CountingProducer(64 * 1024);
+    const a = agent();
+    const response = await a.request('PUT', `${srv.origin}/upload`, { Expect: '100-continue' }, producer, { expectContinueTimeout: 30_000 });
+    expect(response.code).toBe(401);
+    expect((await readBody(response)).toString()).toBe('log in first');
+    await closed;
+    expect(producer.written).toBe(0);
+    expect(received()).toBe(0);
+  });
+
+  test('no 100 within expectContinueTimeout: the body is sent anyway (on the agent’s clock)', async () => {
+    const clock = new ManualClock();
+    let received: () => number = () => -1;
+    const srv = await server((stream) => {
+      received = bodyCounter(stream);
+      void requestBody(stream).then((body) => answer(stream, `late body: ${body.toString()}`));
+    });
+    const pending = agent({ clock }).request('POST', `${srv.origin}/x`, { Expect: '100-continue' }, new BytesProducer('held'), { expectContinueTimeout: 500 });
+    await until(() => srv.streams.length === 1, 'the request head arrived');
+    clock.advance(499);
+    // A real pause in which a body sent too early would arrive (the test's clock does not move).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received()).toBe(0);
+    clock.advance(1);
+    expect((await readBody(await pending)).toString()).toBe('late body: held');
+  });
+
+  test('a 417 answer sends the request once more without the expectation, its body included', async () => {
+    const srv = await server((stream, headers) => {
+      if (headers['expect'] !== undefined) {
+        stream.respond({ ':status': 417 });
+        stream.end();
+        return;
+      }
+      void requestBody(stream).then((body) => answer(stream, `no expectation: ${body.toString()}`));
+    });
+    const response = await agent().request('POST', `${srv.origin}/strict`, { Expect: '100-continue' }, new BytesProducer('replayable'), { expectContinueTimeout: 30_000 });
+    expect(response.code).toBe(200);
+    expect((await readBody(response)).toString()).toBe('no expectation: replayable');
+    expect(srv.streams.map((s) => s.headers['expect'])).toEqual(['100-continue', undefined]);
+  });
+});
+

@@ -8,7 +8,8 @@
 import type { Duplex } from 'node:stream';
 import { type Agent, type RequestOptions } from '../agent.js';
 import { ClosedError, InvalidArgumentError, type StrandError } from '../errors.js';
-import { type CheckedRequest, HttpAgent, checkRequest, isRetrySafe } from '../http-agent.js';
+import { type CheckedRequest, HttpAgent, checkRequest, isRetrySafe, withoutExpectation } from '../http-agent.js';
+import { wantsContinue } from '../http1/connection.js';
 import type { PreparedRequest } from '../http1/serializer.js';
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from '../http1/parser.js';
 import type { ExchangeTimings } from '../message/exchange.js';
@@ -242,8 +243,11 @@ export class Http2Agent implements Agent {
 
   /** Sends `req` on a session of its origin, again on another when the server did not process it; HTTP/1.1 when the server chose it. */
   private async send(req: H2Request): Promise<Response> {
-    const { prepared, options, timeouts, timings } = req;
-    const fields = requestFields(prepared);
+    const { options, timeouts, timings } = req;
+    let prepared = req.prepared;
+    let fields = requestFields(prepared);
+    /** `Expect: 100-continue` and a body: a 417 answer sends it once more without the expectation. */
+    let expectation = prepared.body !== null && wantsContinue(prepared.headers);
     let resends = 0;
     let progressResends = 0;
     let retried = false;
@@ -270,8 +274,9 @@ export class Http2Agent implements Agent {
       timings.acquired = this.clock.now();
       const reused = session.opened > 0;
       const exchange = new H2Exchange(session, { prepared, fields, options, timeouts, timings, diag: req.diag, clock: this.clock, maxHeaderBytes: this.maxHeaderBytes });
+      let response: Response;
       try {
-        return await exchange.start();
+        response = await exchange.start();
       } catch (error) {
         let again = false;
         const unprocessed = this.state === 'open' && error instanceof UnprocessedRequestError && canSendAgain(prepared.body, error.bodyStarted);
@@ -284,7 +289,14 @@ export class Http2Agent implements Agent {
         }
         // The body's previous run must settle before it starts again; one that does not, in time, is not sent again.
         if (!again || !(await this.settled(exchange.bodySettled, req))) throw error;
+        continue;
       }
+      const without = expectation && this.state === 'open' ? withoutExpectation(prepared, response, exchange.started) : null;
+      if (without === null || !(await this.settled(exchange.bodySettled, req))) return response;
+      await response.dump();
+      expectation = false;
+      prepared = without;
+      fields = requestFields(prepared);
     }
   }
 

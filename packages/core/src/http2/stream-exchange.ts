@@ -29,6 +29,7 @@ import { UNKNOWN_LENGTH } from '../message/producers.js';
 import { Response } from '../message/response.js';
 import type { Headers } from '../message/headers.js';
 import type { PreparedRequest } from '../http1/serializer.js';
+import { DEFAULT_EXPECT_CONTINUE_TIMEOUT, wantsContinue } from '../http1/connection.js';
 import type { Clock } from '../time/clock.js';
 import { type ResolvedTimeouts, type TimedExchange, sweeperFor } from '../time/timeouts.js';
 import { type DiagnosticsRequest, diagnostics, reported } from '../diagnostics.js';
@@ -100,7 +101,8 @@ function lengthOf(method: string, code: number, headers: Headers, endStream: boo
 /**
  * One exchange on one stream.
  *
- * States: `sending` (stream open, request body being written, no head yet) -> `waiting`
+ * States: `sending` (stream open, request body being written — or held until the server's 100
+ * with `Expect: 100-continue` — no head yet) -> `waiting`
  * (request complete, no head yet) -> `receiving` (head arrived; the request body may still be
  * going out) -> `done` (the body ended complete) | `failed` (any failure; the stream is reset
  * with CANCEL if it is still open). `sending` -> `receiving` directly when the server answers
@@ -126,6 +128,10 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
   private producerPaused = false;
   private sendProgress = -1;
   private sendProgressAt = -1;
+  /** `Expect: 100-continue`: how long the body waits for the server's 100 (Infinity: it does not wait). */
+  private readonly continueWait: number;
+  /** While the body waits for a 100: when it is sent anyway, clock ms; -1 otherwise. */
+  private continueDeadline = -1;
   // Response.
   private headersDeadline = Infinity;
   private readonly totalDeadline: number;
@@ -146,7 +152,8 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
     this.producer = init.prepared.body;
     const t = init.timeouts;
     this.totalDeadline = t.total === Infinity ? Infinity : init.timings.start + t.total;
-    this.timed = Math.min(t.sendIdle, t.headers, t.bodyIdle, t.total) !== Infinity;
+    this.continueWait = init.prepared.body !== null && wantsContinue(init.prepared.headers) ? (init.options.expectContinueTimeout ?? DEFAULT_EXPECT_CONTINUE_TIMEOUT) : Infinity;
+    this.timed = Math.min(t.sendIdle, t.headers, t.bodyIdle, t.total, this.continueWait) !== Infinity;
     this.lastActivity = this.clock.now();
   }
 
@@ -178,24 +185,47 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
     stream.on('error', this.onError);
     stream.on('close', this.onClose);
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    if (this.timed) sweeperFor(this.clock).add(this, Math.min(this.init.timeouts.sendIdle, this.init.timeouts.headers, this.init.timeouts.bodyIdle, this.init.timeouts.total));
+    if (this.timed) sweeperFor(this.clock).add(this, Math.min(this.init.timeouts.sendIdle, this.init.timeouts.headers, this.init.timeouts.bodyIdle, this.init.timeouts.total, this.continueWait));
     if (diag !== null && diagnostics.sendHeaders.hasSubscribers) diagnostics.sendHeaders.publish({ request: diag, headers: headBlockText(this.init.fields) });
     if (producer === null) {
       this.requestSent();
     } else {
       stream.on('drain', this.onDrain);
-      this.bodyStarted = true;
-      let started: Promise<void>;
-      try {
-        started = producer.startProducing(this);
-      } catch (error) {
-        started = Promise.reject(error);
+      if (this.continueWait === Infinity) {
+        this.startBody(producer);
+      } else {
+        // Expect: 100-continue: the body waits for the server's 100, or its timeout; a final answer first means it is never sent.
+        this.continueDeadline = this.clock.now() + this.continueWait;
+        stream.once('continue', this.sendHeldBody);
       }
-      started.then(this.produced, this.produceFailed);
-      this.bodySettled = started.then(noop, noop);
     }
     return promise;
   }
+
+  /** True once the request body started (a 417 answer to a request whose body started can be sent again only with a replayable body). */
+  get started(): boolean {
+    return this.bodyStarted;
+  }
+
+  private startBody(producer: BodyProducer): void {
+    this.bodyStarted = true;
+    let started: Promise<void>;
+    try {
+      started = producer.startProducing(this);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    started.then(this.produced, this.produceFailed);
+    this.bodySettled = started.then(noop, noop);
+  }
+
+  /** The server's 100 arrived, or the wait for it ran out: the held body goes. */
+  private readonly sendHeldBody = (): void => {
+    if (this.continueDeadline < 0) return;
+    this.continueDeadline = -1;
+    const producer = this.producer;
+    if (producer !== null && (this.state === 'sending' || this.state === 'receiving')) this.startBody(producer);
+  };
 
   // ---- BodyConsumer: the request body ----
 
@@ -282,6 +312,11 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
       return;
     }
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+    if (this.continueDeadline >= 0) {
+      // A final answer while the body waited for a 100: the body is never sent (the stream is cancelled once the response ends).
+      this.continueDeadline = -1;
+      this.producer = null;
+    }
     this.state = 'receiving';
     const response = new Response({
       version: [2, 0],
@@ -436,6 +471,11 @@ export class H2Exchange implements BodySource, BodyConsumer, TimedExchange {
     const t = this.init.timeouts;
     switch (this.state) {
       case 'sending': {
+        if (this.continueDeadline >= 0) {
+          // No 100 in time: send the body anyway (the server may not know the expectation).
+          if (now >= this.continueDeadline) this.sendHeldBody();
+          break;
+        }
         const progress = this.written + this.drains;
         if (this.sendProgressAt < 0 || progress !== this.sendProgress) {
           this.sendProgress = progress;
