@@ -34,6 +34,15 @@ export interface RequestOptions {
    * (or its final answer) before sending the body anyway, in ms. Default 1000 (curl's).
    */
   expectContinueTimeout?: number | undefined;
+  /**
+   * Whether this request keeps the process alive while it waits for its answer (default true).
+   * False for background work nobody awaits, such as a cache's `stale-while-revalidate`
+   * validation: an `HttpAgent` then lets the request's connection not hold the event loop (as an
+   * idle pooled connection does not), so a process with nothing else to do exits. On a connection
+   * that also carries a pipelined request someone waits for, or on a shared HTTP/2 session, it
+   * has no effect.
+   */
+  holdProcess?: boolean | undefined;
 }
 
 /**

@@ -122,6 +122,13 @@ export class HttpAgent extends PoolHolder implements Agent {
     const { prepared, options, timings } = req;
     timings.acquired = acquiredAt;
     const reused = connection.exchanges > 0;
+    // holdProcess: false lets a connection that carries only this request not hold the event
+    // loop; a pipelined request someone waits for makes its connection hold it again.
+    if (options.holdProcess === false) {
+      if (connection.pipelineDepth === 0) this.pool.holdProcessFor(connection, false);
+    } else if (connection.pipelineDepth > 0) {
+      this.pool.holdProcessFor(connection, true);
+    }
     const bodyState = req.expectation ? { bodyStarted: false } : undefined;
     const sent = connection.request(prepared, {
       signal: options.signal,

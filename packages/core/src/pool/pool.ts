@@ -263,6 +263,14 @@ export class HTTPConnectionPool implements ConnectionOwner {
     }
   }
 
+  /**
+   * @internal Lets a busy connection's socket hold the event loop or not, for the request it
+   * carries (`RequestOptions.holdProcess`); it holds again when taken from the idle list.
+   */
+  holdProcessFor(connection: HTTP11Connection, hold: boolean): void {
+    holdProcess(this.sockets.get(connection), hold);
+  }
+
   /** @internal Called by a connection whose exchange ended cleanly. */
   connectionIdle(connection: HTTP11Connection): void {
     const host = this.hosts.get(connection.key);

@@ -486,13 +486,17 @@ export class CachingAgent extends WrapperAgent {
     return responseFromStorage({ code: 504, phrase: 'Gateway Timeout', version: [1, 1], headers, body: [], request: exchange.info });
   }
 
-  /** Validates `selected` in the background once per stored response; never rejects, never outlives `revalidationTimeout` or {@link close}. */
+  /**
+   * Validates `selected` in the background once per stored response; never rejects, never
+   * outlives `revalidationTimeout` or {@link close}, and never keeps the process alive: its
+   * request has `holdProcess: false` (its timers are the agent's, unref'd).
+   */
   private revalidateInBackground(exchange: Exchange, selected: StoredResponse, storedHeaders: Headers): void {
     const id = `${selected.key}\n${selected.variant}`;
     if (this.revalidations.has(id)) return;
     const controller = new AbortController();
     this.revalidations.set(id, controller);
-    const options: RequestOptions = { signal: controller.signal, timeout: this.revalidationTimeout };
+    const options: RequestOptions = { signal: controller.signal, timeout: this.revalidationTimeout, holdProcess: false };
     const background: Exchange = { ...exchange, method: 'GET', body: null, options, directives: { ...exchange.directives, noStore: false }, collapsed: false };
     const run = async (): Promise<void> => {
       const conditional = validationHeaders(exchange.headers, storedHeaders);
