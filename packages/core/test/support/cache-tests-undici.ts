@@ -51,10 +51,19 @@ export function undiciCache(type: 'private' | 'shared'): UndiciCache {
         controller?.abort(error);
         reject(error);
       }, 5000);
-      const settle = (): void => clearTimeout(timer);
       const interim: { code: number; headers: Headers }[] = [];
       const chunks: Buffer[] = [];
       let final: { code: number; headers: Headers } | null = null;
+      const start = (code: number, headers: Headers): void => {
+        if (code < 200) interim.push({ code, headers });
+        else final = { code, headers };
+      };
+      const data = (chunk: Buffer): boolean => chunks.push(Buffer.from(chunk)) > 0;
+      const end = (): void => {
+        clearTimeout(timer);
+        if (final === null) reject(new Error('undici ended a response that never started'));
+        else resolve({ ...final, text: Buffer.concat(chunks).toString('utf8'), interim });
+      };
       // A handler of undici's dispatch API, as the suite's own client collects interim responses.
       dispatcher.dispatch(
         { origin, path: pathname + search, method: method as Dispatcher.HttpMethod, headers: flat, body },
@@ -62,41 +71,23 @@ export function undiciCache(type: 'private' | 'shared'): UndiciCache {
           onRequestStart: (started) => {
             controller = started;
           },
-          onResponseStart: (_controller, code, fields) => {
-            const received = toHeaders(fields);
-            if (code < 200) interim.push({ code, headers: received });
-            else final = { code, headers: received };
-          },
-          onResponseData: (_controller, chunk) => {
-            chunks.push(Buffer.from(chunk));
-          },
-          onResponseEnd: () => {
-            settle();
-            if (final === null) reject(new Error('undici ended a response that never started'));
-            else resolve({ ...final, text: Buffer.concat(chunks).toString('utf8'), interim });
-          },
+          onResponseStart: (_controller, code, fields) => start(code, toHeaders(fields)),
+          onResponseData: (_controller, chunk) => data(chunk),
+          onResponseEnd: end,
           onResponseError: (_controller, error) => {
-            settle();
+            clearTimeout(timer);
             reject(error);
           },
           // undici's cache answers only-if-cached on a miss through the older handler methods
           // alone (onHeaders and onComplete, lib/interceptor/cache.js): take its 504 there too.
           onHeaders: (code, raw) => {
-            const received = new Headers();
-            for (let i = 0; i + 1 < raw.length; i += 2) received.add(String(raw[i]), String(raw[i + 1]));
-            if (code < 200) interim.push({ code, headers: received });
-            else final = { code, headers: received };
+            const headers = new Headers();
+            for (let i = 0; i + 1 < raw.length; i += 2) headers.add(String(raw[i]), String(raw[i + 1]));
+            start(code, headers);
             return true;
           },
-          onData: (chunk) => {
-            chunks.push(Buffer.from(chunk));
-            return true;
-          },
-          onComplete: () => {
-            settle();
-            if (final === null) reject(new Error('undici ended a response that never started'));
-            else resolve({ ...final, text: Buffer.concat(chunks).toString('utf8'), interim });
-          },
+          onData: data,
+          onComplete: end,
         },
       );
     });
