@@ -6,6 +6,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { BytesProducer, ConnectionRefusedError, HTTPConnectionPool, Headers, HttpAgent, ParseError, readBody } from '../src/index.js';
 import { requestCreated } from '../src/diagnostics.js';
 import { type TestServer, onRequestHead, startHttpServer, startRawServer } from './support/servers.js';
+import { type ChannelEvent, recordChannels } from './support/channel-events.js';
 
 const NAMES = [
   'strand:request:create',
@@ -31,19 +32,8 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** Records every strand event while `run` runs. */
-async function record(run: () => Promise<void>): Promise<Array<[string, Record<string, unknown>]>> {
-  const events: Array<[string, Record<string, unknown>]> = [];
-  const listeners = NAMES.map((name) => {
-    const listener = (message: unknown): void => void events.push([name, message as Record<string, unknown>]);
-    diagnosticsChannel.subscribe(name, listener);
-    return [name, listener] as const;
-  });
-  try {
-    await run();
-  } finally {
-    for (const [name, listener] of listeners) diagnosticsChannel.unsubscribe(name, listener);
-  }
-  return events;
+function record(run: () => Promise<void>): Promise<ChannelEvent[]> {
+  return recordChannels(NAMES, run);
 }
 
 describe('diagnostics channels', () => {

@@ -2,9 +2,9 @@
  * Http2Agent over TLS: `h2` chosen by ALPN against Node's secure http2 server, certificates
  * verified by default, and HTTP/1.1 on the same TLS connection when the server does not offer `h2`.
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { BrowserLikePolicyForHTTPS, Http2Agent, TLSUnknownCAError, readBody } from '../src/index.js';
 import { pem, serverCert, startHttpsServer } from './fixtures/tls/servers.js';
+import { recordChannels } from './support/channel-events.js';
 import { type H2TestServer, answer, startH2TlsServer } from './support/h2-servers.js';
 
 const trustTestCA = new BrowserLikePolicyForHTTPS({ ca: pem('ca.pem') });
@@ -79,29 +79,22 @@ describe('Http2Agent over TLS', () => {
   test('a request sent over HTTP/1.1 after ALPN is created once on the diagnostics channels, one request object throughout, and fails once', async () => {
     const srv = await startHttpsServer(serverCert('localhost'), (req, res) => res.end(`h1 ${req.httpVersion}`), '127.0.0.1');
     const names = ['strand:request:create', 'strand:request:headers', 'strand:request:error'];
-    const events: [string, Record<string, unknown>][] = [];
-    const listeners = names.map((name) => {
-      const listener = (message: unknown): void => void events.push([name, message as Record<string, unknown>]);
-      diagnosticsChannel.subscribe(name, listener);
-      return [name, listener] as const;
-    });
-    try {
-      const a = agent();
-      const url = `https://localhost:${srv.port}/`;
-      // The first request finds HTTP/1.1 by ALPN; the second goes to the remembered HTTP/1.1 origin.
-      // (Connection: close leaves no idle connection, whose loss would be an error event of its own below.)
+    const a = agent();
+    const url = `https://localhost:${srv.port}/`;
+    // The first request finds HTTP/1.1 by ALPN; the second goes to the remembered HTTP/1.1 origin.
+    // (Connection: close leaves no idle connection, whose loss would be an error event of its own below.)
+    const events = await recordChannels(names, async () => {
       for (let i = 0; i < 2; i++) await readBody(await a.request('GET', url, { connection: 'close' }));
-      expect(events.map(([name]) => name)).toEqual(['strand:request:create', 'strand:request:headers', 'strand:request:create', 'strand:request:headers']);
-      expect(events[0]?.[1]['request']).toBe(events[1]?.[1]['request']);
-      expect(events[2]?.[1]['request']).toBe(events[3]?.[1]['request']);
-      // The server goes away: the next request to the remembered origin cannot connect, and fails once.
-      await srv.close();
-      events.length = 0;
+    });
+    expect(events.map(([name]) => name)).toEqual(['strand:request:create', 'strand:request:headers', 'strand:request:create', 'strand:request:headers']);
+    expect(events[0]?.[1]['request']).toBe(events[1]?.[1]['request']);
+    expect(events[2]?.[1]['request']).toBe(events[3]?.[1]['request']);
+    // The server goes away: the next request to the remembered origin cannot connect, and fails once.
+    await srv.close();
+    const failure = await recordChannels(names, async () => {
       await expect(a.request('GET', url)).rejects.toMatchObject({ code: 'STRAND_CONNECTION_REFUSED' });
-      expect(events.map(([name]) => name)).toEqual(['strand:request:create', 'strand:request:error']);
-    } finally {
-      for (const [name, listener] of listeners) diagnosticsChannel.unsubscribe(name, listener);
-    }
+    });
+    expect(failure.map(([name]) => name)).toEqual(['strand:request:create', 'strand:request:error']);
   });
 
   test('allowH2: false sends https: requests over HTTP/1.1 even to a server that speaks h2', async () => {

@@ -2,12 +2,12 @@
  * Http2Agent against Node's own http2 server on loopback (h2c with prior knowledge): responses,
  * request bodies and headers, trailers, multiplexing and the session pool.
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { type BodyConsumer, type BodyProducer, BytesProducer, type EndpointFactory, ManualClock, FileBodyProducer, ResponseFailedError, InvalidHeaderError, Response, ResponseDone, UNKNOWN_LENGTH, readBody } from '../src/index.js';
+import { recordChannels } from './support/channel-events.js';
 import { answer, h2TestBench, requestBody, until, untilStalled } from './support/h2-servers.js';
 
 /** A body of `total` bytes written in 16 KiB pieces, as fast as allowed; it records whether it is paused. */
@@ -54,6 +54,22 @@ class CountingProducer implements BodyProducer {
 }
 
 const { agent, server } = h2TestBench();
+
+/** Endpoints that connect every URL to 127.0.0.1:`port` over plain TCP, recording the host of each connection in `hosts`. */
+function loopbackEndpoints(port: number, hosts: string[]): EndpointFactory {
+  return {
+    endpointForURI: (uri) => ({
+      key: `test+${uri.host}`,
+      connect: () => {
+        hosts.push(uri.host);
+        return new Promise((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+          socket.once('error', reject);
+        });
+      },
+    }),
+  };
+}
 
 describe('Http2Agent over h2c', () => {
   test('a GET is answered with a core Response of version 2.0 whose headers carry no pseudo-headers', async () => {
@@ -249,17 +265,9 @@ describe('Http2Agent over h2c', () => {
       void requestBody(stream).then(() => answer(stream, 'ok'));
     });
     const names = ['strand:request:create', 'strand:client:beforeConnect', 'strand:client:connected', 'strand:client:sendHeaders', 'strand:request:bodySent', 'strand:request:headers', 'strand:request:trailers', 'strand:request:error'];
-    const events: [string, Record<string, unknown>][] = [];
-    const listeners = names.map((name) => {
-      const listener = (message: unknown): void => void events.push([name, message as Record<string, unknown>]);
-      diagnosticsChannel.subscribe(name, listener);
-      return [name, listener] as const;
-    });
-    try {
+    const events = await recordChannels(names, async () => {
       await readBody(await agent().request('POST', `${srv.origin}/diag`, { 'X-Tag': 'a' }, new BytesProducer('body')));
-    } finally {
-      for (const [name, listener] of listeners) diagnosticsChannel.unsubscribe(name, listener);
-    }
+    });
     expect(events.map(([name]) => name)).toEqual(names.slice(0, -1));
     const requests = new Set(events.filter(([, message]) => 'request' in message).map(([, message]) => message['request']));
     expect(requests.size).toBe(1);
@@ -331,18 +339,7 @@ describe('Http2Agent over h2c', () => {
     const srv = await server((stream, headers) => answer(stream, `${String(headers[':scheme'])} ${String(headers[':authority'])}`));
     const port = Number(new URL(srv.origin).port);
     const keys: string[] = [];
-    const endpointFactory: EndpointFactory = {
-      endpointForURI: (uri) => ({
-        key: `test+${uri.host}`,
-        connect: () => {
-          keys.push(uri.host);
-          return new Promise((resolve, reject) => {
-            const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-            socket.once('error', reject);
-          });
-        },
-      }),
-    };
+    const endpointFactory = loopbackEndpoints(port, keys);
     const a = agent({ h2c: false, endpointFactory });
     const responses = await Promise.all([1, 2, 3].map(() => a.request('GET', 'https://api.internal.test/')));
     expect(responses.map((r) => r.version)).toEqual([[2, 0], [2, 0], [2, 0]]);
@@ -357,18 +354,7 @@ describe('Http2Agent over h2c', () => {
     try {
       const port = (plain.address() as AddressInfo).port;
       const hosts: string[] = [];
-      const endpointFactory: EndpointFactory = {
-        endpointForURI: (uri) => ({
-          key: `test+${uri.host}`,
-          connect: () => {
-            hosts.push(uri.host);
-            return new Promise((resolve, reject) => {
-              const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-              socket.once('error', reject);
-            });
-          },
-        }),
-      };
+      const endpointFactory = loopbackEndpoints(port, hosts);
       const response = await agent({ h2c: false, endpointFactory }).request('GET', 'http://api.internal.test/');
       expect(response.version).toEqual([1, 1]);
       expect((await readBody(response)).toString()).toBe('h1 api.internal.test');

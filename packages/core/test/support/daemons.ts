@@ -1,5 +1,6 @@
 /** What the interop tests need to run a system daemon on loopback: a free port, and a wait until it listens. */
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (bound, read, released). */
@@ -44,4 +45,16 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * Whether the interop tests of a daemon can run: true when `binary` exists. Locally a missing
+ * one skips them with a message; in CI (`CI` set) it is a failure, because `.ci/run` installs
+ * Debian's `pkg`.
+ */
+export function daemonAvailable(name: string, binary: string, pkg: string): boolean {
+  if (fs.existsSync(binary)) return true;
+  if (process.env['CI'] !== undefined) throw new Error(`${name} is required in CI but ${binary} is missing (.ci/run installs it with apt-get)`);
+  console.warn(`skipping ${name} interop tests: ${binary} not found (apt-get install ${pkg})`);
+  return false;
 }

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, stopChild, waitUntilListening } from './daemons';
+import { daemonAvailable, freePort, stopChild, waitUntilListening } from './daemons';
 
 /** Where Debian installs h2o. */
 export const H2O_BINARY = '/usr/bin/h2o';
@@ -21,10 +21,7 @@ export interface H2oServer {
 
 /** Whether h2o interop tests can run: a missing h2o skips them with a message locally, and fails in CI (`.ci/run` installs it). */
 export function h2oAvailable(): boolean {
-  if (fs.existsSync(H2O_BINARY)) return true;
-  if (process.env['CI'] !== undefined) throw new Error(`h2o is required in CI but ${H2O_BINARY} is missing (.ci/run installs it with apt-get)`);
-  console.warn(`skipping h2o interop tests: ${H2O_BINARY} not found (apt-get install h2o)`);
-  return false;
+  return daemonAvailable('h2o', H2O_BINARY, 'h2o');
 }
 
 /**

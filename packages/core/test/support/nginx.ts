@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, stopChild, waitUntilListening } from './daemons';
+import { daemonAvailable, freePort, stopChild, waitUntilListening } from './daemons';
 
 /** Where Debian installs nginx. */
 export const NGINX_BINARY = '/usr/sbin/nginx';
@@ -21,10 +21,7 @@ export interface NginxServer {
  * (`CI` set) it is a failure, because `.ci/run` installs it.
  */
 export function nginxAvailable(): boolean {
-  if (fs.existsSync(NGINX_BINARY)) return true;
-  if (process.env['CI'] !== undefined) throw new Error(`nginx is required in CI but ${NGINX_BINARY} is missing (.ci/run installs it with apt-get)`);
-  console.warn(`skipping nginx interop tests: ${NGINX_BINARY} not found (apt-get install nginx)`);
-  return false;
+  return daemonAvailable('nginx', NGINX_BINARY, 'nginx');
 }
 
 /**
