@@ -91,3 +91,20 @@ describe('many connections started in one turn over loopback', () => {
     }
   });
 });
+
+describe('request heads under fake timers', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  test('with jest fake timers installed, heads started in one turn are all written at its end (the turn end is not a faked timer)', async () => {
+    jest.useFakeTimers();
+    const log: string[] = [];
+    const [a, b] = [recorder(log, 'a'), recorder(log, 'b')];
+    writeInTurn(a, 'one');
+    writeInTurn(b, 'two');
+    await new Promise<void>((resolve) => jest.requireActual<typeof import('node:timers')>('node:timers').setImmediate(resolve));
+    writeInTurn(a, 'three');
+    expect(log).toEqual(['a:one', 'b:two', 'a:three']);
+  });
+});

@@ -1,4 +1,7 @@
 import type { Duplex } from 'node:stream';
+// The `timers` module's, not the global: jest's (and sinon's) fake timers replace
+// `globalThis.setImmediate`, and a faked turn end would never come, holding every later head.
+import { setImmediate } from 'node:timers';
 
 /**
  * Request heads started in one turn of the event loop leave together at the turn's end.
