@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { setImmediate as realSetImmediate } from 'node:timers';
 import { Writable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { HTTPConnectionPool, HttpAgent, readBody } from '../src/index.js';
@@ -103,7 +104,7 @@ describe('request heads under fake timers', () => {
     const [a, b] = [recorder(log, 'a'), recorder(log, 'b')];
     writeInTurn(a, 'one');
     writeInTurn(b, 'two');
-    await new Promise<void>((resolve) => jest.requireActual<typeof import('node:timers')>('node:timers').setImmediate(resolve));
+    await new Promise<void>((resolve) => realSetImmediate(resolve));
     writeInTurn(a, 'three');
     expect(log).toEqual(['a:one', 'b:two', 'a:three']);
   });
