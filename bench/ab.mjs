@@ -9,7 +9,7 @@
 //
 // Options: --tree LABEL=DIR (two or more; the first is the reference), --scenario, --client (no
 // reference clients added), --rounds N (default 6), --duration MS (default 600), --warmup MS
-// (default 500), --server nginx|node, --out NAME (bench/out/NAME.md, NAME.json and one
+// (default 1500), --server nginx|node, --out NAME (bench/out/NAME.md, NAME.json and one
 // NAME.LABEL.json per tree in run.mjs's format, for bench/compare.mjs).
 // Cells: medians over rounds; "×" columns: the median of the same-round ratios LABEL ÷ first.
 // Reporting only.
@@ -40,7 +40,7 @@ if (scenarios.length === 0 || clients.length === 0) throw new Error('--scenario 
 for (const s of scenarios) if (!(s in SCENARIOS)) throw new Error(`unknown scenario ${s}`);
 const rounds = Number(option('--rounds') ?? 6);
 const durationMs = Number(option('--duration') ?? 600);
-const warmupMs = Number(option('--warmup') ?? 500);
+const warmupMs = Number(option('--warmup') ?? 1500);
 const outName = option('--out') ?? 'ab';
 const log = (text) => process.stderr.write(`${text}\n`);
 

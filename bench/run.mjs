@@ -6,8 +6,12 @@
 //   --quick               one short round; report to bench/out/quick.md
 //   --rounds N            rounds (default 5 full, 1 quick)
 //   --duration MS         measured time per run (default 600 full, 500 quick)
-//   --warmup MS           longest warm-up per run (default 500 full and quick); a run warms up
-//                         for the scenario's warmupRequests, at least 300 ms (150 quick)
+//   --warmup MS           longest warm-up per run (default 1500 full and quick); a run warms up
+//                         for the scenario's warmupRequests, at least 300 ms (150 quick). The
+//                         small scenarios warm up for 20-30k requests: with 3k, the client's
+//                         longer path was still tiering up in the measured window (small-50
+//                         client ÷ core 0.76 after 3k, 0.87 after 30k; undici Pool.request
+//                         23.8k → 36.9k req/s), so short warm-ups measured the JIT, not steady state
 //   --scenario a,b        only these scenarios (also enables non-default ones, e.g. json-50)
 //   --client x,y          only these clients (undici-pool-dispatch, undici-pool-request and
 //                         undici-request are kept for the ratios); also enables the extra ones
@@ -58,7 +62,7 @@ const quick = flag('--quick');
 const rounds = Number(option('--rounds') ?? (quick ? 1 : 5));
 // Full-run defaults keep the whole matrix (5 rounds, 11 clients, 9 scenarios) under 10 minutes.
 const durationMs = Number(option('--duration') ?? (quick ? 500 : 600));
-const warmupMs = Number(option('--warmup') ?? 500);
+const warmupMs = Number(option('--warmup') ?? 1500);
 const warmupMinMs = Math.min(warmupMs, quick ? 150 : 300);
 const scenarioFilter = option('--scenario')?.split(',').map((s) => s.trim()).filter(Boolean);
 const clientFilter = option('--client')?.split(',').map((s) => s.trim()).filter(Boolean);
