@@ -5,12 +5,13 @@
  * @packageDocumentation
  */
 
+import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { type Agent, type RequestOptions } from '../agent.js';
 import { ClosedError, InvalidArgumentError, type StrandError } from '../errors.js';
 import { type CheckedRequest, HttpAgent, checkRequest, isRetrySafe, withoutExpectation } from '../http-agent.js';
 import { wantsContinue } from '../http1/connection.js';
-import type { PreparedRequest } from '../http1/serializer.js';
+import { type PreparedRequest, checkRequestLine } from '../http1/serializer.js';
 import { DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT } from '../http1/parser.js';
 import type { ExchangeTimings } from '../message/exchange.js';
 import type { HeadersInit } from '../message/headers.js';
@@ -226,13 +227,17 @@ export class Http2Agent implements Agent {
     if (this.state === 'closed') return Promise.reject(new ClosedError('this agent is closed: it takes no more requests (make a new one)', { url: uri }));
     let checked: CheckedRequest;
     try {
+      // The scheme decides first (the URL comes from core's cache): a request HTTP/2 is not
+      // offered for is the HTTP/1.1 agent's alone, and an HttpAgent checks it itself, once.
+      const protocol = checkRequestLine(method, uri).protocol;
+      const overH2 = (protocol === 'https:' && this.allowH2) || (protocol === 'http:' && this.h2c);
+      if (!overH2 && this.http1 instanceof HttpAgent) return this.http1.request(method, uri, headers, body, options);
       checked = checkRequest(method, uri, headers, body, options, this.timeouts);
+      if (!overH2) return this.http1.request(method, uri, headers, body, options);
     } catch (error) {
       return Promise.reject(error);
     }
     const { prepared, timeouts } = checked;
-    const protocol = prepared.url.protocol;
-    if (!((protocol === 'https:' && this.allowH2) || (protocol === 'http:' && this.h2c))) return this.http1.request(method, uri, headers, body, options);
     const timings: ExchangeTimings = options.timings ?? { start: this.clock.now() };
     const diag = requestCreated(prepared.method, prepared.url.href, prepared.headers);
     const req: H2Request = { method, uri, headers, body, options, prepared, timeouts, timings, diag };
@@ -245,7 +250,8 @@ export class Http2Agent implements Agent {
   private async send(req: H2Request): Promise<Response> {
     const { options, timeouts, timings } = req;
     let prepared = req.prepared;
-    let fields = requestFields(prepared);
+    /** The request's h2 fields, made when a session is there to take them (an HTTP/1.1 origin never needs them). */
+    let fields: OutgoingHttpHeaders | null = null;
     /** `Expect: 100-continue` and a body: a 417 answer sends it once more without the expectation. */
     let expectation = prepared.body !== null && wantsContinue(prepared.headers);
     let resends = 0;
@@ -273,7 +279,7 @@ export class Http2Agent implements Agent {
       }
       timings.acquired = this.clock.now();
       const reused = session.opened > 0;
-      const exchange = new H2Exchange(session, { prepared, fields, options, timeouts, timings, diag: req.diag, clock: this.clock, maxHeaderBytes: this.maxHeaderBytes });
+      const exchange = new H2Exchange(session, { prepared, fields: (fields ??= requestFields(prepared)), options, timeouts, timings, diag: req.diag, clock: this.clock, maxHeaderBytes: this.maxHeaderBytes });
       let response: Response;
       try {
         response = await exchange.start();
@@ -296,7 +302,7 @@ export class Http2Agent implements Agent {
       await response.dump();
       expectation = false;
       prepared = without;
-      fields = requestFields(prepared);
+      fields = null;
     }
   }
 
